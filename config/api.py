@@ -1,0 +1,90 @@
+"""API conventions shared by every resource (API.md "Conventions").
+
+Keyset pagination, the acting organisation (X-Organisation), and one
+exception handler that renders DomainError and DRF errors in the documented
+shapes, with Japanese messages.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from support_network.actors import Actor
+from support_network.errors import DomainError
+from support_network.selectors import actor_for
+
+ORGANISATION_HEADER = OpenApiParameter(
+    name="X-Organisation",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=_("所属が複数あるとき、行動する組織のコード"),
+)
+
+
+class KeysetPagination(CursorPagination):
+    """Cursor (keyset) pagination: constant cost at any depth."""
+
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+    ordering = "-id"
+
+
+class ActorMixin:
+    """Resolve the acting organisation once per request, as `self.actor`."""
+
+    _actor: Actor | None = None
+
+    @property
+    def actor(self) -> Actor:
+        if self._actor is None:
+            request = self.request
+            code = request.headers.get("X-Organisation") or None
+            self._actor = actor_for(request.user, code)
+        return self._actor
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Fail early (400/403) when the acting organisation is ambiguous.
+        self._actor = None
+        _unused = self.actor
+
+
+def exception_handler(exc, context):
+    """Render errors as API.md says; never a 500 for bad input."""
+    if isinstance(exc, DomainError):
+        return Response(exc.as_payload(), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            payload = {
+                field: [str(m) for m in msgs]
+                for field, msgs in exc.message_dict.items()
+            }
+        else:
+            payload = {"non_field_errors": [str(m) for m in exc.messages]}
+        return Response(payload, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404 | exceptions.NotFound):
+        return Response(
+            {"detail": _("見つかりません。"), "code": "not_found"},
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.APIException):
+        data = response.data
+        if isinstance(data, dict) and set(data) == {"detail"}:
+            data["code"] = getattr(exc.detail, "code", None) or exc.default_code
+    return response
+
+
+def keyset_pagination(*ordering: str) -> type[KeysetPagination]:
+    """Return a KeysetPagination ordered by `ordering` (last field unique)."""
+    return type("KeysetPagination", (KeysetPagination,), {"ordering": ordering})

@@ -1,0 +1,37 @@
+"""URL map: the web UI, the admin, the API under /api/v1/ and its schema."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from crm.views import CaseViewSet, CompanyViewSet, ConsultationViewSet
+from programs.views import ProgramViewSet
+from support_network.views import OrganisationViewSet, PrefectureViewSet, TokenView
+from support_network.web import home
+
+router = DefaultRouter()
+router.register("prefectures", PrefectureViewSet, basename="prefecture")
+router.register("organisations", OrganisationViewSet, basename="organisation")
+router.register("programs", ProgramViewSet, basename="program")
+router.register("companies", CompanyViewSet, basename="company")
+router.register("cases", CaseViewSet, basename="case")
+router.register("consultations", ConsultationViewSet, basename="consultation")
+
+admin.site.site_header = "知財経営支援 CRM 管理画面"
+admin.site.site_title = "知財経営支援 CRM"
+admin.site.index_title = "管理"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", TokenView.as_view(), name="api-token"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
+    ),
+]

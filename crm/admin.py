@@ -1,0 +1,214 @@
+"""Admin of clients and cases, in Japanese.
+
+Admin writes of companies go through the services so derived keys, size
+class and the audit trail stay right.
+"""
+
+from django.contrib import admin, messages
+
+from crm import models, services
+from support_network.actors import Actor
+from support_network.errors import DomainError
+
+
+@admin.register(models.Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "name",
+        "corporate_number",
+        "kind",
+        "prefecture",
+        "size_class",
+        "registered_by",
+    ]
+    list_filter = ["kind", "size_class", "prefecture"]
+    search_fields = ["name", "name_kana", "name_norm", "corporate_number"]
+    readonly_fields = ["name_norm", "name_key", "kana_key", "size_class", "merged_into"]
+    autocomplete_fields = ["registered_by"]
+    list_select_related = ["prefecture", "registered_by"]
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor(user=request.user)
+        fields = {
+            name: form.cleaned_data[name]
+            for name in services.COMPANY_FIELDS
+            if name in form.cleaned_data
+        }
+        try:
+            if change:
+                services.company_update(
+                    actor=actor, company=obj, has_private_access=True, **fields
+                )
+            else:
+                created = services.company_create(actor=actor, **fields)
+                obj.pk = created.pk
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+
+
+@admin.register(models.Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "company", "organisation", "email"]
+    search_fields = ["name", "company__name"]
+    autocomplete_fields = ["company", "organisation"]
+
+
+@admin.register(models.Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = [
+        "company",
+        "scope",
+        "obtained_on",
+        "method",
+        "organisation",
+        "withdrawn_at",
+    ]
+    list_filter = ["scope", "method"]
+    search_fields = ["company__name", "company__corporate_number"]
+    autocomplete_fields = [
+        "company",
+        "organisation",
+        "contact",
+        "recorded_by",
+        "withdrawn_by",
+    ]
+    filter_horizontal = ["organisations"]
+
+
+class ConsultationTopicInline(admin.TabularInline):
+    model = models.ConsultationTopic
+    extra = 0
+
+
+class ConsultationIpTypeInline(admin.TabularInline):
+    model = models.ConsultationIpType
+    extra = 0
+
+
+@admin.register(models.Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "title",
+        "company",
+        "organisation",
+        "status",
+        "is_confidential",
+        "assignee",
+        "opened_on",
+    ]
+    list_filter = ["status", "is_confidential"]
+    search_fields = ["title", "company__name"]
+    autocomplete_fields = ["company", "organisation", "assignee", "created_by"]
+    list_select_related = ["company", "organisation", "assignee"]
+
+
+@admin.register(models.Consultation)
+class ConsultationAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "occurred_at",
+        "company",
+        "organisation",
+        "channel",
+        "duration_minutes",
+        "fiscal_year",
+    ]
+    list_filter = ["channel", "fiscal_year"]
+    search_fields = ["company__name", "summary"]
+    autocomplete_fields = ["case", "company", "organisation", "author"]
+    readonly_fields = ["occurred_on", "fiscal_year"]
+    filter_horizontal = ["attendees"]
+    inlines = [ConsultationTopicInline, ConsultationIpTypeInline]
+    list_select_related = ["company", "organisation"]
+
+
+class ReferralTopicInline(admin.TabularInline):
+    model = models.ReferralTopic
+    extra = 0
+
+
+@admin.register(models.Referral)
+class ReferralAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "case",
+        "from_organisation",
+        "to_organisation",
+        "status",
+        "sent_at",
+        "respond_by",
+    ]
+    list_filter = ["status"]
+    search_fields = ["case__title", "case__company__name"]
+    autocomplete_fields = [
+        "case",
+        "from_organisation",
+        "to_organisation",
+        "sent_by",
+        "answered_by",
+        "closed_by",
+        "consent",
+    ]
+    inlines = [ReferralTopicInline]
+
+
+@admin.register(models.ProvisionRecord)
+class ProvisionRecordAdmin(admin.ModelAdmin):
+    list_display = ["provided_on", "provider", "recipient", "company"]
+    autocomplete_fields = ["referral", "provider", "recipient", "company", "consent"]
+    filter_horizontal = ["contacts"]
+
+
+@admin.register(models.FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "due_on",
+        "case",
+        "assignee",
+        "status",
+        "reminded_count",
+        "escalated_at",
+    ]
+    list_filter = ["status"]
+    autocomplete_fields = ["case", "consultation", "organisation", "assignee"]
+
+
+@admin.register(models.Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "occurred_on",
+        "company",
+        "organisation",
+        "reference",
+        "amount_yen",
+    ]
+    list_filter = ["kind"]
+    autocomplete_fields = ["case", "company", "organisation", "recorded_by"]
+
+
+@admin.register(models.Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "recipient", "kind", "read_at", "emailed_at"]
+    list_filter = ["kind"]
+    autocomplete_fields = ["recipient"]
+
+
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "organisation", "action", "object_type", "object_id"]
+    list_filter = ["action"]
+    search_fields = ["object_id", "actor__username"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False

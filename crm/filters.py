@@ -1,0 +1,63 @@
+"""Query filters of clients and cases, applied to the visibility selectors."""
+
+import django_filters
+
+from crm.choices import CaseStatus, Channel, SizeClass, Topic
+from crm.models import Case, Company, Consultation
+from crm.selectors import company_search
+
+
+class CompanyFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="名称・フリガナ・法人番号")
+    corporate_number = django_filters.CharFilter(field_name="corporate_number")
+    prefecture = django_filters.CharFilter(field_name="prefecture_id")
+    size_class = django_filters.ChoiceFilter(
+        choices=SizeClass.choices, method="filter_size_class"
+    )
+
+    class Meta:
+        model = Company
+        fields = ["q", "corporate_number", "prefecture", "size_class"]
+
+    def filter_q(self, queryset, name, value):
+        return company_search(queryset, value)
+
+    def filter_size_class(self, queryset, name, value):
+        # size_class is derived from non-public data: filter only the rows
+        # whose private data the caller may see.
+        return queryset.filter(size_class=value, has_private_access=True)
+
+
+class CaseFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
+    company = django_filters.NumberFilter(field_name="company_id")
+    organisation = django_filters.CharFilter(field_name="organisation__code")
+
+    class Meta:
+        model = Case
+        fields = ["status", "company", "organisation"]
+
+
+class ConsultationFilter(django_filters.FilterSet):
+    fiscal_year = django_filters.NumberFilter(field_name="fiscal_year")
+    organisation = django_filters.CharFilter(field_name="organisation__code")
+    prefecture = django_filters.CharFilter(field_name="organisation__prefecture_id")
+    topic = django_filters.ChoiceFilter(choices=Topic.choices, method="filter_topic")
+    channel = django_filters.ChoiceFilter(choices=Channel.choices)
+    company = django_filters.NumberFilter(field_name="company_id")
+    case = django_filters.NumberFilter(field_name="case_id")
+
+    class Meta:
+        model = Consultation
+        fields = [
+            "fiscal_year",
+            "organisation",
+            "prefecture",
+            "topic",
+            "channel",
+            "company",
+            "case",
+        ]
+
+    def filter_topic(self, queryset, name, value):
+        return queryset.filter(topics__topic=value)

@@ -1,0 +1,866 @@
+"""Clients and their cases: companies, consents, cases, consultations, referrals.
+
+Models hold fields, constraints and pure properties of their own row; rules
+live in crm/services.py and visibility in crm/selectors.py (STYLE.md §2).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm import rules
+from crm.choices import (
+    CaseStatus,
+    Channel,
+    CompanyKind,
+    ConsentMethod,
+    ConsentScope,
+    FollowUpStatus,
+    IpType,
+    OutcomeKind,
+    ReferralStatus,
+    SizeClass,
+    Topic,
+)
+from support_network.models import Organisation, Prefecture, TimestampedModel
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Company(TimestampedModel):
+    """A client: company, sole proprietor, university, investor, ….
+
+    Public master data (法人番号, name, kana, kind, prefecture, city) is shared
+    by the whole network; the rest follows the case visibility rules.
+    """
+
+    Kind = CompanyKind
+    SizeClass = SizeClass
+
+    corporate_number = models.CharField(
+        _("法人番号"), max_length=13, null=True, blank=True
+    )
+    name = models.CharField(_("名称"), max_length=200)
+    name_kana = models.CharField(_("フリガナ"), max_length=200, blank=True)
+    # Derived search keys (crm.rules), written by the services on every save.
+    name_norm = models.CharField(_("正規化名称"), max_length=200, editable=False)
+    name_key = models.CharField(_("名称キー"), max_length=200, editable=False)
+    kana_key = models.CharField(
+        _("読みキー"), max_length=200, editable=False, blank=True
+    )
+    kind = models.CharField(_("種別"), max_length=30, choices=CompanyKind.choices)
+    prefecture = models.ForeignKey(
+        Prefecture,
+        on_delete=models.PROTECT,
+        related_name="companies",
+        verbose_name=_("都道府県"),
+    )
+    city = models.CharField(_("市区町村"), max_length=60, blank=True)
+    industry = models.CharField(_("業種（日本標準産業分類）"), max_length=5, blank=True)
+    capital_yen = models.BigIntegerField(_("資本金（円）"), null=True, blank=True)
+    employees = models.PositiveIntegerField(
+        _("常時使用する従業員数"), null=True, blank=True
+    )
+    founded_on = models.DateField(_("設立・創業日"), null=True, blank=True)
+    controlled_by_large_company = models.BooleanField(
+        _("大企業の支配下にある"), default=False
+    )
+    size_class = models.CharField(
+        _("企業規模"),
+        max_length=10,
+        choices=SizeClass.choices,
+        default=SizeClass.UNKNOWN,
+        editable=False,
+    )
+    registered_by = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="registered_companies",
+        verbose_name=_("登録組織"),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_companies",
+        verbose_name=_("統合先"),
+    )
+
+    class Meta:
+        verbose_name = _("企業等")
+        verbose_name_plural = _("企業等")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corporate_number"],
+                condition=Q(corporate_number__isnull=False),
+                name="crm_company_corporate_number_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(corporate_number__isnull=True)
+                | Q(corporate_number__regex=r"^[1-9][0-9]{12}$"),
+                name="crm_company_corporate_number_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=CompanyKind.values),
+                name="crm_company_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(size_class__in=SizeClass.values),
+                name="crm_company_size_class_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(capital_yen__isnull=True) | Q(capital_yen__gte=0),
+                name="crm_company_capital_not_negative",
+            ),
+        ]
+        indexes = [
+            # Duplicate candidates: normalised name + prefecture.
+            models.Index(
+                fields=["name_key", "prefecture"], name="crm_company_key_pref_idx"
+            ),
+            # Prefix search on the normalised name (trigram GIN on PostgreSQL
+            # is added by migration 0002 for infix search).
+            models.Index(fields=["name_norm"], name="crm_company_name_norm_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_startup(self) -> bool:
+        """Return the JPO startup flag as of today (reference/sme_definitions.md §4)."""
+        return rules.is_startup(
+            kind=self.kind,
+            founded_on=self.founded_on,
+            employees=self.employees,
+            capital_yen=self.capital_yen,
+            industry=self.industry or None,
+            controlled_by_large_company=self.controlled_by_large_company,
+            today=timezone.localdate(),
+        )
+
+
+class Contact(TimestampedModel):
+    """A person at a client company (担当者), recorded by one organisation."""
+
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.CASCADE,
+        related_name="contacts",
+        verbose_name=_("企業等"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="contacts",
+        verbose_name=_("登録組織"),
+    )
+    name = models.CharField(_("氏名"), max_length=100)
+    name_kana = models.CharField(_("フリガナ"), max_length=100, blank=True)
+    title = models.CharField(_("役職"), max_length=100, blank=True)
+    email = models.EmailField(_("メールアドレス"), blank=True)
+    phone = models.CharField(_("電話番号"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("担当者")
+        verbose_name_plural = _("担当者")
+        indexes = [
+            models.Index(
+                fields=["company", "organisation"], name="crm_contact_company_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Consent(TimestampedModel):
+    """A company's consent to share its data with third parties (APPI art. 27)."""
+
+    Scope = ConsentScope
+    Method = ConsentMethod
+
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.CASCADE,
+        related_name="consents",
+        verbose_name=_("企業等"),
+    )
+    scope = models.CharField(_("範囲"), max_length=20, choices=ConsentScope.choices)
+    organisations = models.ManyToManyField(
+        Organisation,
+        blank=True,
+        related_name="consents_covering",
+        verbose_name=_("提供先組織"),
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,  # the consent outlives the contact record
+        null=True,
+        blank=True,
+        related_name="consents",
+        verbose_name=_("同意した担当者"),
+    )
+    obtained_on = models.DateField(_("取得日"))
+    method = models.CharField(
+        _("取得方法"), max_length=20, choices=ConsentMethod.choices
+    )
+    recorded_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("記録者")
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="consents_recorded",
+        verbose_name=_("記録組織"),
+    )
+    withdrawn_at = models.DateTimeField(_("撤回日時"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("撤回の記録者"),
+    )
+
+    class Meta:
+        verbose_name = _("第三者提供の同意")
+        verbose_name_plural = _("第三者提供の同意")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope__in=ConsentScope.values),
+                name="crm_consent_scope_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=ConsentMethod.values),
+                name="crm_consent_method_valid",
+            ),
+        ]
+        indexes = [
+            # Active consent look-up per company (hub visibility, referral send).
+            models.Index(
+                fields=["company", "scope"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="crm_consent_active_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} ({self.get_scope_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class Case(TimestampedModel):
+    """A support case of one company, owned by one organisation."""
+
+    Status = CaseStatus
+
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("企業等"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("担当組織"),
+    )
+    title = models.CharField(_("件名"), max_length=200)
+    status = models.CharField(
+        _("状態"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN
+    )
+    is_confidential = models.BooleanField(
+        _("秘匿"),
+        default=False,
+        help_text=_("営業秘密・紛争など。担当者・管理者と紹介先だけが閲覧できます。"),
+    )
+    assignee = models.ForeignKey(
+        USER,
+        on_delete=models.SET_NULL,  # a departed user leaves the case unassigned
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("担当者"),
+    )
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("作成者")
+    )
+    opened_on = models.DateField(_("開始日"), default=timezone.localdate)
+    closed_on = models.DateField(_("終了日"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=CaseStatus.values), name="crm_case_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_on__isnull=True)
+                | Q(closed_on__gte=models.F("opened_on")),
+                name="crm_case_closed_after_opened",
+            ),
+        ]
+        indexes = [
+            # cases/ list, organisation scope, keyset on (-opened_on, -id).
+            models.Index(
+                fields=["organisation", "-opened_on", "-id"],
+                name="crm_case_org_opened_idx",
+            ),
+            # A company's cases (timeline, open case default).
+            models.Index(fields=["company", "status"], name="crm_case_company_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Consultation(TimestampedModel):
+    """A consultation record (相談記録)."""
+
+    Channel = Channel
+
+    case = models.ForeignKey(
+        Case,
+        on_delete=models.PROTECT,
+        related_name="consultations",
+        verbose_name=_("案件"),
+    )
+    # Denormalised from the case for statistics (GROUP BY without a join).
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="consultations",
+        verbose_name=_("企業等"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="consultations",
+        verbose_name=_("対応組織"),
+    )
+    author = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        related_name="consultations",
+        verbose_name=_("記録者"),
+    )
+    occurred_at = models.DateTimeField(_("相談日時"))
+    # The JST date and its fiscal year, fixed at write time for statistics.
+    occurred_on = models.DateField(_("相談日"), editable=False)
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"), editable=False)
+    channel = models.CharField(_("相談方法"), max_length=10, choices=Channel.choices)
+    duration_minutes = models.PositiveIntegerField(_("所要時間（分）"))
+    summary = models.TextField(_("相談内容"))
+    advice = models.TextField(_("助言内容"), blank=True)
+    next_action = models.CharField(_("次のアクション"), max_length=200, blank=True)
+    is_confidential = models.BooleanField(_("秘匿"), default=False)
+    attendees = models.ManyToManyField(
+        Organisation,
+        blank=True,
+        related_name="attended_consultations",
+        verbose_name=_("同席組織（相互同席）"),
+    )
+
+    class Meta:
+        verbose_name = _("相談記録")
+        verbose_name_plural = _("相談記録")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values),
+                name="crm_consultation_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__lte=24 * 60),
+                name="crm_consultation_duration_within_day",
+            ),
+        ]
+        indexes = [
+            # consultations/ list, organisation scope, keyset on (-occurred_at, -id).
+            models.Index(
+                fields=["organisation", "-occurred_at", "-id"],
+                name="crm_consult_org_time_idx",
+            ),
+            # Statistics per fiscal year.
+            models.Index(
+                fields=["fiscal_year", "organisation"], name="crm_consult_fy_org_idx"
+            ),
+            # Case timeline and company history.
+            models.Index(fields=["case", "-occurred_at"], name="crm_consult_case_idx"),
+            models.Index(
+                fields=["company", "occurred_at"], name="crm_consult_company_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} {self.occurred_on}"
+
+
+class ConsultationTopic(models.Model):
+    """One topic of a consultation; a consultation counts once per topic."""
+
+    consultation = models.ForeignKey(
+        Consultation,
+        on_delete=models.CASCADE,
+        related_name="topics",
+        verbose_name=_("相談記録"),
+    )
+    topic = models.CharField(_("相談分野"), max_length=20, choices=Topic.choices)
+
+    class Meta:
+        verbose_name = _("相談分野")
+        verbose_name_plural = _("相談分野")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "topic"], name="crm_consultationtopic_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(topic__in=Topic.values),
+                name="crm_consultationtopic_topic_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["topic"], name="crm_consult_topic_idx")]
+
+    def __str__(self) -> str:
+        return self.get_topic_display()
+
+
+class ConsultationIpType(models.Model):
+    """One IP type a consultation concerned."""
+
+    consultation = models.ForeignKey(
+        Consultation,
+        on_delete=models.CASCADE,
+        related_name="ip_types",
+        verbose_name=_("相談記録"),
+    )
+    ip_type = models.CharField(_("知財の種類"), max_length=20, choices=IpType.choices)
+
+    class Meta:
+        verbose_name = _("知財の種類")
+        verbose_name_plural = _("知財の種類")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "ip_type"], name="crm_consultationiptype_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(ip_type__in=IpType.values),
+                name="crm_consultationiptype_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_ip_type_display()
+
+
+class Referral(TimestampedModel):
+    """A closed-loop referral of a case to another organisation."""
+
+    Status = ReferralStatus
+
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="referrals", verbose_name=_("案件")
+    )
+    from_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="referrals_sent",
+        verbose_name=_("紹介元"),
+    )
+    to_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="referrals_received",
+        verbose_name=_("紹介先"),
+    )
+    sent_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("紹介者")
+    )
+    reason = models.TextField(_("紹介理由"))
+    status = models.CharField(
+        _("状態"),
+        max_length=10,
+        choices=ReferralStatus.choices,
+        default=ReferralStatus.SENT,
+    )
+    consent = models.ForeignKey(
+        Consent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("根拠とした同意"),
+    )
+    sent_at = models.DateTimeField(_("紹介日時"), default=timezone.now)
+    respond_by = models.DateField(_("回答期限"))
+    answered_at = models.DateTimeField(_("回答日時"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("回答者"),
+    )
+    answer_note = models.TextField(_("回答メモ"), blank=True)
+    completed_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+    outcome_note = models.TextField(_("結果報告"), blank=True)
+    closed_at = models.DateTimeField(_("取消・期限切れ日時"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("取消者"),
+    )
+    reminded_at = models.DateTimeField(_("催促日時"), null=True, blank=True)
+    escalated_at = models.DateTimeField(
+        _("エスカレーション日時"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("紹介")
+        verbose_name_plural = _("紹介")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ReferralStatus.values),
+                name="crm_referral_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_organisation=models.F("to_organisation")),
+                name="crm_referral_not_to_self",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["to_organisation", "status", "-sent_at"],
+                name="crm_referral_in_idx",
+            ),
+            models.Index(
+                fields=["from_organisation", "status", "-sent_at"],
+                name="crm_referral_out_idx",
+            ),
+            # Visibility: "was this case referred to my organisation?"
+            models.Index(
+                fields=["case", "to_organisation"], name="crm_referral_case_idx"
+            ),
+            # Reminder sweep over unanswered referrals.
+            models.Index(
+                fields=["respond_by"],
+                condition=Q(status="sent"),
+                name="crm_referral_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_organisation} → {self.to_organisation}"
+
+
+class ReferralTopic(models.Model):
+    """One topic a referral is about."""
+
+    referral = models.ForeignKey(
+        Referral,
+        on_delete=models.CASCADE,
+        related_name="topics",
+        verbose_name=_("紹介"),
+    )
+    topic = models.CharField(_("分野"), max_length=20, choices=Topic.choices)
+
+    class Meta:
+        verbose_name = _("紹介の分野")
+        verbose_name_plural = _("紹介の分野")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "topic"], name="crm_referraltopic_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(topic__in=Topic.values),
+                name="crm_referraltopic_topic_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_topic_display()
+
+
+class ProvisionRecord(models.Model):
+    """The record of a provision of personal data to a third party (APPI art. 29)."""
+
+    referral = models.OneToOneField(
+        Referral,
+        on_delete=models.PROTECT,
+        related_name="provision_record",
+        verbose_name=_("紹介"),
+    )
+    provider = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("提供元"),
+    )
+    recipient = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("提供先"),
+    )
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("本人（企業等）"),
+    )
+    provided_on = models.DateField(_("提供日"))
+    contacts = models.ManyToManyField(
+        Contact, blank=True, related_name="+", verbose_name=_("提供した担当者情報")
+    )
+    items_shared = models.JSONField(_("提供した項目"), default=list)
+    consent = models.ForeignKey(
+        Consent,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("本人の同意"),
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("第三者提供記録")
+        verbose_name_plural = _("第三者提供記録")
+        indexes = [
+            models.Index(
+                fields=["provider", "-provided_on"], name="crm_provision_provider_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provided_on} {self.provider} → {self.recipient}"
+
+
+class FollowUp(TimestampedModel):
+    """A next action with a due date; the reminder sweep works from these rows."""
+
+    Status = FollowUpStatus
+
+    case = models.ForeignKey(
+        Case,
+        on_delete=models.CASCADE,
+        related_name="follow_ups",
+        verbose_name=_("案件"),
+    )
+    consultation = models.ForeignKey(
+        Consultation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("相談記録"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+        verbose_name=_("組織"),
+    )
+    assignee = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+        verbose_name=_("担当者"),
+    )
+    due_on = models.DateField(_("期日"))
+    note = models.CharField(_("内容"), max_length=200, blank=True)
+    status = models.CharField(
+        _("状態"),
+        max_length=10,
+        choices=FollowUpStatus.choices,
+        default=FollowUpStatus.OPEN,
+    )
+    done_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+    reminded_count = models.PositiveSmallIntegerField(_("リマインド回数"), default=0)
+    last_reminded_on = models.DateField(_("最終リマインド日"), null=True, blank=True)
+    escalated_at = models.DateTimeField(
+        _("エスカレーション日時"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("フォローアップ")
+        verbose_name_plural = _("フォローアップ")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=FollowUpStatus.values),
+                name="crm_followup_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", done_at__isnull=True)
+                | Q(status="done", done_at__isnull=False),
+                name="crm_followup_done_at_matches_status",
+            ),
+        ]
+        indexes = [
+            # Reminder sweep: open follow-ups by due date.
+            models.Index(
+                fields=["due_on"],
+                condition=Q(status="open"),
+                name="crm_followup_due_idx",
+            ),
+            # follow-ups/?assignee=me&status=open
+            models.Index(
+                fields=["assignee", "status", "due_on"],
+                name="crm_followup_assignee_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.due_on} {self.note}"
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalated_at is not None
+
+
+class Outcome(TimestampedModel):
+    """A result that followed support: filing, registration, licence, financing, …."""
+
+    Kind = OutcomeKind
+
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="outcomes", verbose_name=_("案件")
+    )
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="outcomes",
+        verbose_name=_("企業等"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="outcomes",
+        verbose_name=_("記録組織"),
+    )
+    kind = models.CharField(_("種類"), max_length=20, choices=OutcomeKind.choices)
+    ip_type = models.CharField(
+        _("知財の種類"), max_length=20, choices=IpType.choices, blank=True
+    )
+    occurred_on = models.DateField(_("発生日"))
+    reference = models.CharField(_("番号（出願番号等）"), max_length=60, blank=True)
+    amount_yen = models.BigIntegerField(_("金額（円）"), null=True, blank=True)
+    note = models.TextField(_("メモ"), blank=True)
+    recorded_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("記録者")
+    )
+
+    class Meta:
+        verbose_name = _("成果")
+        verbose_name_plural = _("成果")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=OutcomeKind.values), name="crm_outcome_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_yen__isnull=True) | Q(amount_yen__gte=0),
+                name="crm_outcome_amount_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["case", "occurred_on"], name="crm_outcome_case_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_on}"
+
+
+class Notification(models.Model):
+    """An in-app notification, also sent by e-mail.
+
+    `dedupe_key` makes a reminder exactly-once: a second sweep that tries to
+    record the same reminder hits the unique constraint.
+    """
+
+    recipient = models.ForeignKey(
+        USER,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("宛先"),
+    )
+    kind = models.CharField(_("種類"), max_length=40)
+    message = models.TextField(_("本文"))
+    object_type = models.CharField(_("対象の種類"), max_length=40, blank=True)
+    object_id = models.CharField(_("対象ID"), max_length=40, blank=True)
+    dedupe_key = models.CharField(
+        _("重複防止キー"), max_length=200, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    read_at = models.DateTimeField(_("既読日時"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("メール送信日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=Q(dedupe_key__isnull=False),
+                name="crm_notification_dedupe_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "-created_at"], name="crm_notification_inbox_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message[:40]
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when (views, changes, exports, logins)."""
+
+    actor = models.ForeignKey(
+        USER,
+        on_delete=models.SET_NULL,  # the trail outlives the account
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("実行者"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("組織"),
+    )
+    action = models.CharField(_("操作"), max_length=40)
+    object_type = models.CharField(_("対象の種類"), max_length=40, blank=True)
+    object_id = models.CharField(_("対象ID"), max_length=40, blank=True)
+    at = models.DateTimeField(_("日時"), default=timezone.now)
+    data = models.JSONField(_("詳細"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("監査ログ")
+        verbose_name_plural = _("監査ログ")
+        indexes = [
+            models.Index(fields=["organisation", "-at"], name="crm_audit_org_idx"),
+            models.Index(
+                fields=["object_type", "object_id"], name="crm_audit_object_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"

@@ -1,0 +1,232 @@
+"""Reads of clients and cases, always through the visibility rules.
+
+Every list, detail, count, search, export and statistic starts from one of
+the `*_visible_to(actor)` functions below (DESIGN.md "Who sees what"), so
+what a user may not see does not exist for them: absent from lists and
+counts, 404 on detail.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.fields import BooleanField
+
+from crm import rules
+from crm.choices import REFERRAL_VISIBLE_STATUSES, ConsentScope
+from crm.models import (
+    Case,
+    Company,
+    Consent,
+    Consultation,
+    Contact,
+    FollowUp,
+    Outcome,
+    Referral,
+)
+from support_network.actors import Actor
+from support_network.choices import Role
+from support_network.selectors import hub_prefecture_codes
+
+
+def _referred_to_actor(actor: Actor, case_ref: str) -> Exists:
+    """Return 'the case was referred to the actor's organisation' (rule 3)."""
+    return Exists(
+        Referral.objects.filter(
+            case_id=OuterRef(case_ref),
+            to_organisation_id=actor.organisation_id,
+            status__in=REFERRAL_VISIBLE_STATUSES,
+        )
+    )
+
+
+def _own_case_q(actor: Actor, prefix: str, *, confidential: bool) -> Q:
+    """Return the rule for cases of the actor's own organisation.
+
+    Experts see only what is assigned to them; confidential cases only the
+    assigned staff, managers and org admins (rule 4).
+    """
+    own = Q(**{f"{prefix}organisation_id": actor.organisation_id})
+    assigned = Q(**{f"{prefix}assignee_id": actor.user.pk})
+    if actor.role == Role.EXPERT:
+        return own & assigned
+    if actor.sees_all_confidential_of_own_org:
+        return own
+    if confidential:
+        return own & assigned
+    return own & (Q(**{f"{prefix}is_confidential": False}) | assigned)
+
+
+def _hub_q(actor: Actor, prefix: str) -> Q | None:
+    """Return the hub rule: coordinators of covering hubs, with network consent."""
+    if actor.role != Role.COORDINATOR:
+        return None
+    codes = hub_prefecture_codes(actor.organisation)
+    if codes == []:
+        return None
+    consent = Exists(
+        Consent.objects.filter(
+            company_id=OuterRef(f"{prefix}company_id"),
+            scope=ConsentScope.NETWORK,
+            withdrawn_at__isnull=True,
+        )
+    )
+    q = Q(consent) & Q(**{f"{prefix}is_confidential": False})
+    if codes is not None:
+        q &= Q(**{f"{prefix}organisation__prefecture_id__in": codes})
+    return q
+
+
+def case_visibility_q(
+    actor: Actor, prefix: str = "", *, confidential: bool = False
+) -> Q:
+    """Return a Q selecting the cases (at `prefix`) the actor may see.
+
+    With confidential=True, return the stricter rule that also admits
+    confidential content (rule 4): own assigned staff / managers / org
+    admins, and organisations the case was referred to.
+    """
+    case_ref = f"{prefix}id" if prefix else "id"
+    visible = _own_case_q(actor, prefix, confidential=confidential) | Q(
+        _referred_to_actor(actor, case_ref)
+    )
+    if not confidential:
+        hub = _hub_q(actor, prefix)
+        if hub is not None:
+            visible |= hub
+    return visible
+
+
+def cases_visible_to(actor: Actor) -> QuerySet[Case]:
+    """Return the cases the actor may see."""
+    qs = Case.objects.select_related("company", "organisation", "assignee")
+    if actor.is_superuser:
+        return qs
+    if actor.membership is None:
+        return qs.none()
+    return qs.filter(case_visibility_q(actor))
+
+
+def consultations_visible_to(actor: Actor) -> QuerySet[Consultation]:
+    """Return the consultations the actor may see (confidential ones stricter)."""
+    qs = Consultation.objects.select_related(
+        "company", "organisation", "case", "author"
+    )
+    if actor.is_superuser:
+        return qs
+    if actor.membership is None:
+        return qs.none()
+    return qs.filter(
+        case_visibility_q(actor, "case__")
+        & (
+            Q(is_confidential=False)
+            | case_visibility_q(actor, "case__", confidential=True)
+        )
+    )
+
+
+def _via_case(actor: Actor, model) -> QuerySet:
+    qs = model.objects.all()
+    if actor.is_superuser:
+        return qs
+    if actor.membership is None:
+        return qs.none()
+    return qs.filter(case_visibility_q(actor, "case__"))
+
+
+def follow_ups_visible_to(actor: Actor) -> QuerySet[FollowUp]:
+    """Return the follow-ups of visible cases."""
+    return _via_case(actor, FollowUp)
+
+
+def outcomes_visible_to(actor: Actor) -> QuerySet[Outcome]:
+    """Return the outcomes of visible cases."""
+    return _via_case(actor, Outcome)
+
+
+def referrals_visible_to(actor: Actor) -> QuerySet[Referral]:
+    """Return the referrals of visible cases."""
+    return _via_case(actor, Referral)
+
+
+def _company_private_q(actor: Actor, company_ref: str) -> Q:
+    """Return 'the actor may see this company's non-public data'."""
+    visible_case = Exists(
+        cases_visible_to(actor).filter(company_id=OuterRef(company_ref)).values("pk")
+    )
+    return Q(visible_case)
+
+
+def contacts_visible_to(actor: Actor) -> QuerySet[Contact]:
+    """Return contacts recorded by the actor's organisation or of a visible case's company."""
+    qs = Contact.objects.select_related("company", "organisation")
+    if actor.is_superuser:
+        return qs
+    if actor.membership is None:
+        return qs.none()
+    return qs.filter(
+        Q(organisation_id=actor.organisation_id)
+        | _company_private_q(actor, "company_id")
+    )
+
+
+def consents_visible_to(actor: Actor) -> QuerySet[Consent]:
+    """Return consents recorded by the actor's organisation or of a visible case's company."""
+    qs = Consent.objects.select_related("company", "organisation")
+    if actor.is_superuser:
+        return qs
+    if actor.membership is None:
+        return qs.none()
+    return qs.filter(
+        Q(organisation_id=actor.organisation_id)
+        | _company_private_q(actor, "company_id")
+    )
+
+
+def companies_visible_to(actor: Actor) -> QuerySet[Company]:
+    """Return every active company (public master data, rule 2).
+
+    Each row carries `has_private_access`: whether the actor may also see
+    the non-public fields (its organisation registered the company, or it
+    may see one of the company's cases).
+    """
+    qs = Company.objects.filter(merged_into__isnull=True).select_related("prefecture")
+    if actor.is_superuser:
+        return qs.annotate(has_private_access=Value(True, output_field=BooleanField()))
+    if actor.membership is None:
+        return qs.none()
+    private = Q(registered_by_id=actor.organisation_id) | _company_private_q(
+        actor, "pk"
+    )
+    return qs.annotate(has_private_access=private)
+
+
+def company_search(qs: QuerySet[Company], query: str) -> QuerySet[Company]:
+    """Filter companies by 法人番号, or a fragment of the name or reading.
+
+    The query is normalised like the stored keys (width, legal-form
+    variants, spaces, dashes), so every spelling finds the same company.
+    """
+    query = (query or "").strip()
+    if not query:
+        return qs
+    number = rules.normalise_corporate_number(query)
+    if number.isdigit() and len(number) == 13:
+        return qs.filter(corporate_number=number)
+    name_key, kana_key = rules.search_keys(query)
+    condition = Q()
+    if name_key:
+        condition |= Q(name_key__contains=name_key) | Q(name_norm__contains=name_key)
+    if kana_key:
+        condition |= Q(kana_key__contains=kana_key) | Q(name_key__contains=kana_key)
+    if not condition:
+        return qs.none()
+    return qs.filter(condition)
+
+
+def company_duplicate_candidates(*, name: str, prefecture: str) -> QuerySet[Company]:
+    """Return companies whose normalised name and prefecture match ("この会社ですか？")."""
+    return Company.objects.filter(
+        name_key=rules.name_key(name),
+        prefecture_id=prefecture,
+        merged_into__isnull=True,
+    )

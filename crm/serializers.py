@@ -1,0 +1,228 @@
+"""API shapes of clients and cases. Shape only: rules live in crm/services.py."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm.choices import CompanyKind
+from crm.models import Case, Company, Consultation, FollowUp, Outcome, Referral
+
+PRIVATE_COMPANY_FIELDS = (
+    "industry",
+    "capital_yen",
+    "employees",
+    "founded_on",
+    "controlled_by_large_company",
+    "size_class",
+    "size_class_label",
+    "is_startup",
+)
+
+
+class CompanyInputSerializer(serializers.Serializer):
+    """POST/PATCH companies/ (API.md)."""
+
+    corporate_number = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=20
+    )
+    name = serializers.CharField(max_length=200)
+    name_kana = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    kind = serializers.ChoiceField(choices=CompanyKind.choices)
+    prefecture = serializers.RegexField(
+        r"^(0[1-9]|[1-3][0-9]|4[0-7])$",
+        max_length=2,
+        error_messages={"invalid": _("都道府県コード（01〜47）を入力してください。")},
+    )
+    city = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    industry = serializers.CharField(required=False, allow_blank=True, max_length=5)
+    capital_yen = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=10**15
+    )
+    employees = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=10_000_000
+    )
+    founded_on = serializers.DateField(required=False, allow_null=True)
+    controlled_by_large_company = serializers.BooleanField(
+        required=False, default=False
+    )
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    """A company. Non-public fields are present only for organisations that work with it."""
+
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    prefecture = serializers.CharField(source="prefecture_id", read_only=True)
+    prefecture_label = serializers.CharField(source="prefecture.name", read_only=True)
+    size_class_label = serializers.CharField(
+        source="get_size_class_display", read_only=True
+    )
+    is_startup = serializers.BooleanField(read_only=True)
+    has_private_access = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Company
+        fields = [
+            "id",
+            "corporate_number",
+            "name",
+            "name_kana",
+            "kind",
+            "kind_label",
+            "prefecture",
+            "prefecture_label",
+            "city",
+            *PRIVATE_COMPANY_FIELDS,
+            "has_private_access",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {name: {"required": False} for name in PRIVATE_COMPANY_FIELDS}
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_has_private_access(self, obj) -> bool:
+        return bool(getattr(obj, "has_private_access", False))
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not getattr(instance, "has_private_access", False):
+            for name in PRIVATE_COMPANY_FIELDS:
+                data.pop(name, None)
+        return data
+
+
+class ConsultationSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    topics = serializers.SerializerMethodField()
+    ip_types = serializers.SerializerMethodField()
+    attendees = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    confidential = serializers.BooleanField(source="is_confidential", read_only=True)
+
+    class Meta:
+        model = Consultation
+        fields = [
+            "id",
+            "case",
+            "company",
+            "organisation",
+            "author",
+            "occurred_at",
+            "occurred_on",
+            "fiscal_year",
+            "channel",
+            "duration_minutes",
+            "topics",
+            "ip_types",
+            "summary",
+            "advice",
+            "next_action",
+            "attendees",
+            "confidential",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_topics(self, obj) -> list[str]:
+        return [t.topic for t in obj.topics.all()]
+
+    def get_ip_types(self, obj) -> list[str]:
+        return [t.ip_type for t in obj.ip_types.all()]
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    escalated = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "case",
+            "assignee",
+            "due_on",
+            "note",
+            "status",
+            "reminded_count",
+            "escalated",
+        ]
+        read_only_fields = fields
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Outcome
+        fields = [
+            "id",
+            "case",
+            "kind",
+            "ip_type",
+            "occurred_on",
+            "reference",
+            "amount_yen",
+        ]
+        read_only_fields = fields
+
+
+class ReferralSummarySerializer(serializers.ModelSerializer):
+    from_organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    to_organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "from_organisation",
+            "to_organisation",
+            "status",
+            "sent_at",
+            "respond_by",
+        ]
+        read_only_fields = fields
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    company_name = serializers.CharField(source="company.name", read_only=True)
+    confidential = serializers.BooleanField(source="is_confidential", read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "title",
+            "company",
+            "company_name",
+            "organisation",
+            "status",
+            "confidential",
+            "assignee",
+            "opened_on",
+            "closed_on",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """A case with its timeline (consultations, referrals, follow-ups, outcomes)."""
+
+    consultations = serializers.SerializerMethodField()
+    referrals = ReferralSummarySerializer(many=True, read_only=True)
+    follow_ups = FollowUpSerializer(many=True, read_only=True)
+    outcomes = OutcomeSerializer(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [
+            *CaseSerializer.Meta.fields,
+            "consultations",
+            "referrals",
+            "follow_ups",
+            "outcomes",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ConsultationSerializer(many=True))
+    def get_consultations(self, obj):
+        visible = self.context["visible_consultations"]
+        return ConsultationSerializer(visible, many=True, context=self.context).data

@@ -1,0 +1,220 @@
+"""Rule-bearing writes on clients and cases (STYLE.md §2).
+
+Each service takes keyword-only arguments and an Actor, runs in one
+transaction and raises DomainError subclasses with Japanese messages, so the
+API, the web UI, commands and tasks all share one implementation.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm import rules
+from crm.choices import CompanyKind, SizeClass
+from crm.models import AuditEvent, Company
+from support_network.actors import Actor
+from support_network.errors import Conflict, PermissionDenied, ValidationFailed
+from support_network.models import Prefecture
+
+# Fields a caller may set on a company (API.md POST/PATCH companies/).
+COMPANY_FIELDS = (
+    "corporate_number",
+    "name",
+    "name_kana",
+    "kind",
+    "prefecture",
+    "city",
+    "industry",
+    "capital_yen",
+    "employees",
+    "founded_on",
+    "controlled_by_large_company",
+)
+
+
+def audit_record(
+    *,
+    actor: Actor | None,
+    action: str,
+    obj: Any = None,
+    data: dict | None = None,
+    now=None,
+) -> AuditEvent:
+    """Write an audit event (DESIGN.md "Who sees what" rule 7)."""
+    return AuditEvent.objects.create(
+        actor=actor.user if actor else None,
+        organisation=actor.organisation if actor else None,
+        action=action,
+        object_type=obj._meta.model_name if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        at=now or timezone.now(),
+        data=data or {},
+    )
+
+
+def _clean_corporate_number(value: str | None) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    number = rules.normalise_corporate_number(str(value))
+    if not (number.isdigit() and len(number) == 13):
+        raise ValidationFailed(
+            _("法人番号は13桁の数字で入力してください。"), field="corporate_number"
+        )
+    if not rules.is_valid_corporate_number(number):
+        raise ValidationFailed(
+            _("法人番号のチェックデジットが正しくありません。番号を確認してください。"),
+            field="corporate_number",
+        )
+    return number
+
+
+def _validate_company(company: Company, *, today: date) -> None:
+    if not company.name or not rules.normalise_name(company.name):
+        raise ValidationFailed(_("名称を入力してください。"), field="name")
+    if company.kind not in CompanyKind.values:
+        raise ValidationFailed(_("種別が正しくありません。"), field="kind")
+    if company.industry and not rules.is_valid_industry(company.industry):
+        raise ValidationFailed(
+            _("業種は日本標準産業分類のコード（例: E, 56, 411）で入力してください。"),
+            field="industry",
+        )
+    if company.capital_yen is not None and company.capital_yen < 0:
+        raise ValidationFailed(
+            _("資本金は0以上で入力してください。"), field="capital_yen"
+        )
+    if company.employees is not None and company.employees < 0:
+        raise ValidationFailed(
+            _("従業員数は0以上で入力してください。"), field="employees"
+        )
+    if company.founded_on and company.founded_on > today:
+        raise ValidationFailed(
+            _("設立・創業日に未来の日付は入力できません。"), field="founded_on"
+        )
+
+
+def _derive(company: Company) -> None:
+    """Write the derived search keys and size class from the row's own data."""
+    company.name = company.name.strip()
+    company.name_kana = (company.name_kana or "").strip()
+    company.name_norm = rules.normalise_name(company.name)
+    company.name_key = rules.name_key(company.name)
+    company.kana_key = rules.kana_key(company.name_kana) if company.name_kana else ""
+    company.industry = (company.industry or "").strip().upper()
+    company.size_class = (
+        rules.size_class(
+            kind=company.kind,
+            industry=company.industry or None,
+            capital_yen=company.capital_yen,
+            employees=company.employees,
+        )
+        or SizeClass.UNKNOWN
+    )
+
+
+def _duplicate_conflict(number: str) -> Conflict:
+    existing = (
+        Company.objects.filter(corporate_number=number)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return Conflict(
+        _("この法人番号の企業等は既に登録されています。"),
+        code="duplicate_company",
+        existing=existing,
+    )
+
+
+def _resolve_prefecture(value: Any) -> Prefecture:
+    if isinstance(value, Prefecture):
+        return value
+    try:
+        return Prefecture.objects.get(code=str(value))
+    except Prefecture.DoesNotExist as exc:
+        raise ValidationFailed(
+            _("都道府県コード（01〜47）が正しくありません。"), field="prefecture"
+        ) from exc
+
+
+@transaction.atomic
+def company_create(
+    *, actor: Actor, today: date | None = None, **fields: Any
+) -> Company:
+    """Register a company; 409 duplicate_company when its 法人番号 exists."""
+    today = today or timezone.localdate()
+    unknown = set(fields) - set(COMPANY_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown company fields: {sorted(unknown)}")
+    number = _clean_corporate_number(fields.pop("corporate_number", None))
+    prefecture = _resolve_prefecture(fields.pop("prefecture", None))
+    company = Company(corporate_number=number, prefecture=prefecture, **fields)
+    company.registered_by = actor.organisation
+    _validate_company(company, today=today)
+    _derive(company)
+    if number and Company.objects.filter(corporate_number=number).exists():
+        raise _duplicate_conflict(number)
+    try:
+        with transaction.atomic():
+            company.save()
+    except IntegrityError as exc:
+        # A concurrent create of the same 法人番号 lost the race.
+        if number:
+            raise _duplicate_conflict(number) from exc
+        raise
+    audit_record(actor=actor, action="company.create", obj=company)
+    return company
+
+
+@transaction.atomic
+def company_update(
+    *,
+    actor: Actor,
+    company: Company,
+    has_private_access: bool,
+    today: date | None = None,
+    **fields: Any,
+) -> Company:
+    """Change a company's data; only organisations that work with it may."""
+    today = today or timezone.localdate()
+    if not has_private_access:
+        raise PermissionDenied(
+            _(
+                "この企業等の情報を変更できるのは、登録した組織か案件を担当する組織だけです。"
+            )
+        )
+    unknown = set(fields) - set(COMPANY_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown company fields: {sorted(unknown)}")
+    company = Company.objects.select_for_update().get(pk=company.pk)
+    if "corporate_number" in fields:
+        number = _clean_corporate_number(fields.pop("corporate_number"))
+        if (
+            number
+            and Company.objects.filter(corporate_number=number)
+            .exclude(pk=company.pk)
+            .exists()
+        ):
+            raise _duplicate_conflict(number)
+        company.corporate_number = number
+    if "prefecture" in fields:
+        company.prefecture = _resolve_prefecture(fields.pop("prefecture"))
+    changed = sorted(fields)
+    for name, value in fields.items():
+        setattr(company, name, value)
+    _validate_company(company, today=today)
+    _derive(company)
+    try:
+        with transaction.atomic():
+            company.save()
+    except IntegrityError as exc:
+        if company.corporate_number:
+            raise _duplicate_conflict(company.corporate_number) from exc
+        raise
+    audit_record(
+        actor=actor, action="company.update", obj=company, data={"fields": changed}
+    )
+    return company

@@ -1,0 +1,40 @@
+"""manage.py create_user USERNAME --organisation CODE --role ROLE [--password PW] [--email E]."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from support_network.choices import Role
+from support_network.errors import DomainError
+from support_network.services import user_create_or_update
+
+
+class Command(BaseCommand):
+    help = "ユーザーを作成（または更新）し、組織への所属と役割を登録します。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument(
+            "--organisation", required=True, help="組織コード (例: inpit-window-13)"
+        )
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--password", default=None)
+        parser.add_argument("--email", default=None)
+
+    def handle(self, *args, **options):
+        try:
+            membership, created = user_create_or_update(
+                username=options["username"],
+                organisation_code=options["organisation"],
+                role=options["role"],
+                password=options["password"],
+                email=options["email"],
+                validate=False,
+            )
+        except DomainError as exc:
+            raise CommandError(exc.detail) from exc
+        verb = "created" if created else "updated"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} {membership.user.username}: "
+                f"{membership.organisation.code} / {membership.role}"
+            )
+        )

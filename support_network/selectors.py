@@ -1,0 +1,92 @@
+"""Reads of the network: memberships, acting organisation, hub coverage."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from support_network.actors import Actor
+from support_network.choices import NATIONAL_HUB_KINDS, OrganisationKind
+from support_network.errors import PermissionDenied, ValidationFailed
+from support_network.models import Membership, Organisation, Prefecture
+
+
+def memberships_of(user) -> QuerySet[Membership]:
+    """Return the user's active memberships, organisation loaded."""
+    return (
+        Membership.objects.filter(
+            user=user, is_active=True, organisation__is_active=True
+        )
+        .select_related("organisation", "organisation__prefecture")
+        .order_by("organisation__code")
+    )
+
+
+def actor_for(user, organisation_code: str | None = None) -> Actor:
+    """Return the Actor for user acting as organisation_code (API.md X-Organisation).
+
+    With one membership the organisation is implied; with several the code is
+    required. Superusers may act without a membership.
+    """
+    memberships = list(memberships_of(user))
+    if organisation_code:
+        for membership in memberships:
+            if membership.organisation.code == organisation_code:
+                return Actor(user=user, membership=membership)
+        raise PermissionDenied(
+            _("組織「%(code)s」の所属がありません。") % {"code": organisation_code},
+            code="not_a_member",
+        )
+    if len(memberships) == 1:
+        return Actor(user=user, membership=memberships[0])
+    if not memberships:
+        if user.is_superuser:
+            return Actor(user=user, membership=None)
+        raise PermissionDenied(
+            _(
+                "どの組織にも所属していません。組織管理者に所属の登録を依頼してください。"
+            ),
+            code="no_membership",
+        )
+    raise ValidationFailed(
+        _(
+            "複数の組織に所属しています。X-Organisation ヘッダーで組織コードを指定してください。"
+        ),
+        code="organisation_required",
+    )
+
+
+def hub_prefecture_codes(organisation: Organisation) -> list[str] | None:
+    """Return the prefectures whose cases organisation covers as a hub.
+
+    None means the whole nation (JPO, INPIT HQ, 中小企業庁); an empty list
+    means it is no hub. DESIGN.md "Who sees what" rule 3.
+    """
+    if organisation.kind in NATIONAL_HUB_KINDS:
+        return None
+    if organisation.kind == OrganisationKind.METI_BUREAU and organisation.region_id:
+        return list(
+            Prefecture.objects.filter(region_id=organisation.region_id).values_list(
+                "code", flat=True
+            )
+        )
+    if organisation.kind == OrganisationKind.JPAA_BRANCH:
+        return list(
+            Prefecture.objects.filter(jpaa_branch=organisation).values_list(
+                "code", flat=True
+            )
+        )
+    return []
+
+
+def hub_organisations_for_prefecture(prefecture_code: str | None) -> QuerySet:
+    """Return the hubs covering a prefecture: its bureau, its 地域会, the nation's."""
+    national = Q(kind__in=NATIONAL_HUB_KINDS)
+    if not prefecture_code:
+        return Organisation.objects.filter(national, is_active=True)
+    prefecture = Prefecture.objects.get(code=prefecture_code)
+    regional = Q(kind=OrganisationKind.METI_BUREAU, region_id=prefecture.region_id)
+    branch = (
+        Q(pk=prefecture.jpaa_branch_id) if prefecture.jpaa_branch_id else Q(pk=None)
+    )
+    return Organisation.objects.filter(national | regional | branch, is_active=True)

@@ -1,0 +1,66 @@
+"""Writes on the network: user accounts and their memberships."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from support_network.choices import Role
+from support_network.errors import ValidationFailed
+from support_network.models import Membership, Organisation
+
+
+@transaction.atomic
+def user_create_or_update(
+    *,
+    username: str,
+    organisation_code: str,
+    role: str,
+    password: str | None = None,
+    email: str | None = None,
+    validate: bool = True,
+) -> tuple[Membership, bool]:
+    """Create or update a user and their membership of one organisation.
+
+    Return (membership, user_created). The role of an existing membership is
+    replaced; other memberships of the user are kept.
+    """
+    if role not in Role.values:
+        raise ValidationFailed(
+            _("役割は %(roles)s のいずれかです。") % {"roles": ", ".join(Role.values)},
+            field="role",
+        )
+    try:
+        organisation = Organisation.objects.get(code=organisation_code)
+    except Organisation.DoesNotExist as exc:
+        raise ValidationFailed(
+            _("組織コード「%(code)s」は登録されていません。")
+            % {"code": organisation_code},
+            field="organisation",
+        ) from exc
+    username = username.strip()
+    if not username:
+        raise ValidationFailed(_("ユーザー名を入力してください。"), field="username")
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=username)
+    if email is not None:
+        user.email = email
+    if password:
+        if validate:
+            try:
+                validate_password(password, user)
+            except ValidationError as exc:
+                raise ValidationFailed(
+                    " ".join(exc.messages), field="password"
+                ) from exc
+        user.set_password(password)
+    elif created:
+        user.set_unusable_password()
+    user.save()
+    membership, _created = Membership.objects.update_or_create(
+        user=user, organisation=organisation, defaults={"role": role, "is_active": True}
+    )
+    return membership, created
