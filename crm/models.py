@@ -39,7 +39,8 @@ class Company(TimestampedModel):
     Kind = CompanyKind
     SizeClass = SizeClass
 
-    corporate_number = models.CharField(
+    # NULL, not "", when absent: the partial unique constraint skips NULLs.
+    corporate_number = models.CharField(  # noqa: DJ001
         _("法人番号"), max_length=13, null=True, blank=True
     )
     name = models.CharField(_("名称"), max_length=200)
@@ -800,7 +801,8 @@ class Notification(models.Model):
     message = models.TextField(_("本文"))
     object_type = models.CharField(_("対象の種類"), max_length=40, blank=True)
     object_id = models.CharField(_("対象ID"), max_length=40, blank=True)
-    dedupe_key = models.CharField(
+    # NULL for one-off notifications: the partial unique constraint skips them.
+    dedupe_key = models.CharField(  # noqa: DJ001
         _("重複防止キー"), max_length=200, null=True, blank=True
     )
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)

@@ -53,9 +53,9 @@ __all__ = [
     "sme_industry_group",
 ]
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # 法人番号 (corporate number)
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 # Hyphen and dash look-alikes people type between digit groups ("1-1300-0101-1420").
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\ufe58\ufe63\uff0d\uff70"
@@ -81,9 +81,9 @@ def normalise_corporate_number(value: str) -> str:
 def corporate_number_check_digit(base12: str) -> int:
     """Return the check digit (1–9) of a 12-digit base number (基礎番号).
 
-    法人番号の指定等に関する省令 第2条: 9 − (Σ Pn × Qn mod 9), where Pn is the n-th digit
-    counted from the right and Qn is 1 for odd n and 2 for even n; the mod applies to the
-    whole sum (reference/houjin_bangou.md §2).
+    法人番号の指定等に関する省令 第2条: 9 − (Σ Pn × Qn mod 9), where Pn is the n-th
+    digit counted from the right and Qn is 1 for odd n and 2 for even n; the mod
+    applies to the whole sum (reference/houjin_bangou.md §2).
 
     Raises:
         ValueError: if *base12* is not exactly 12 ASCII digits.
@@ -115,12 +115,13 @@ def _is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Name normalisation and keys
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 # NFKC turns FULLWIDTH TILDE into "~" but keeps WAVE DASH; the pair is the classic
-# Shift-JIS round-trip confusion, so both become "~" (reference/text_normalization.md §3).
+# Shift-JIS round-trip confusion, so both become "~"
+# (reference/text_normalization.md §3).
 _TILDES = str.maketrans({"\u301c": "~"})
 # Dash look-alikes left after NFKC (which already maps U+FF0D and U+FE63 to "-").
 _NAME_DASHES = frozenset(
@@ -162,10 +163,10 @@ def _unify_dashes(text: str) -> str:
 def normalise_name(value: str) -> str:
     """Return the ``name_norm`` search key of an organisation name.
 
-    NFKC (full-width ASCII and half-width kana, ㈱ → (株)), WAVE DASH and FULLWIDTH
-    TILDE unified, every space removed (including U+3000, NBSP and zero-width ones),
-    the dash rule applied and ASCII upper-cased (reference/text_normalization.md §1, §3).
-    Hiragana is kept as typed; ``kana_key`` is the reading key.
+    Steps (reference/text_normalization.md §1, §3): NFKC (full-width ASCII and
+    half-width kana, ㈱ → (株)), WAVE DASH and FULLWIDTH TILDE unified, every space
+    removed (including U+3000, NBSP and zero-width ones), the dash rule applied and
+    ASCII upper-cased. Hiragana is kept as typed; ``kana_key`` is the reading key.
     """
     text = unicodedata.normalize("NFKC", value).translate(_TILDES)
     # Spaces go before the dash rule so that "コーヒー - 1" and "コーヒー-1" agree.
@@ -236,8 +237,8 @@ def _strip_legal_forms(normalised: str) -> str:
 def name_key(value: str) -> str:
     """Return the duplicate-detection key: ``normalise_name`` without legal forms.
 
-    株式会社テスト, テスト株式会社, ㈱テスト, (株)ﾃｽﾄ and カブシキガイシャテスト all give
-    テスト. A key only proposes duplicate candidates; 法人番号 confirms them
+    株式会社テスト, テスト株式会社, ㈱テスト, (株)ﾃｽﾄ and カブシキガイシャテスト all
+    give テスト. A key only proposes duplicate candidates; 法人番号 confirms them
     (reference/text_normalization.md §4). A name that is nothing but a legal form keeps
     it, so the key is never empty for a non-empty name.
     """
@@ -260,9 +261,9 @@ def search_keys(query: str) -> tuple[str, str]:
     return name_key(query), kana_key(query)
 
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # SME industry group (業種分類) from the JSIC code
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 GROUP_MANUFACTURING = "manufacturing"  # 製造業その他 (manufacturing and all others)
 GROUP_WHOLESALE = "wholesale"  # 卸売業
@@ -351,13 +352,13 @@ def sme_industry_group(industry: str | None) -> str | None:
 
 
 def is_valid_industry(industry: str) -> bool:
-    """Return whether *industry* is a JSIC code that ``sme_industry_group`` understands."""
+    """Return whether *industry* is a JSIC code ``sme_industry_group`` understands."""
     return sme_industry_group(industry) is not None
 
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Company size (規模区分) and startup status
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 KIND_CORPORATION = "corporation"
 KIND_SOLE_PROPRIETOR = "sole_proprietor"
@@ -377,9 +378,10 @@ class SmeThresholds(NamedTuple):
     micro_employees: int  # 小規模企業者
 
 
-# 中小企業基本法 第2条第1項 (capital or employees) and 第2条第5項 (小規模企業者, employees
-# only); reference/sme_definitions.md §1–2. Cabinet-order carve-outs (旅館業, ソフトウェア業,
-# ゴム製品製造業, 宿泊業・娯楽業 for 小規模) belong to other laws and are not applied.
+# 中小企業基本法 第2条第1項 (capital or employees) and 第2条第5項 (小規模企業者,
+# employees only); reference/sme_definitions.md §1–2. Cabinet-order carve-outs
+# (旅館業, ソフトウェア業, ゴム製品製造業, 宿泊業・娯楽業 for 小規模) belong to other
+# laws and are not applied.
 SME_THRESHOLDS: dict[str, SmeThresholds] = {
     GROUP_MANUFACTURING: SmeThresholds(300_000_000, 300, 20),
     GROUP_WHOLESALE: SmeThresholds(100_000_000, 100, 5),
@@ -387,8 +389,8 @@ SME_THRESHOLDS: dict[str, SmeThresholds] = {
     GROUP_RETAIL: SmeThresholds(50_000_000, 50, 5),
 }
 
-# 中堅企業者: at most 2,000 regular employees and not an SME (改正産業競争力強化法, in force
-# 2024-09-02; reference/sme_definitions.md §5).
+# 中堅企業者: at most 2,000 regular employees and not an SME (改正産業競争力強化法,
+# in force 2024-09-02; reference/sme_definitions.md §5).
 MIDSIZE_MAX_EMPLOYEES = 2000
 
 # JPO startup (スタートアップ対応早期審査 etc.; reference/sme_definitions.md §4).

@@ -7,6 +7,7 @@ API, the web UI, commands and tasks all share one implementation.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -97,14 +98,16 @@ def _validate_company(company: Company, *, today: date) -> None:
         )
 
 
-def _derive(company: Company) -> None:
+def company_derive_keys(company: Company) -> None:
     """Write the derived search keys and size class from the row's own data."""
     company.name = company.name.strip()
     company.name_kana = (company.name_kana or "").strip()
     company.name_norm = rules.normalise_name(company.name)
     company.name_key = rules.name_key(company.name)
     company.kana_key = rules.kana_key(company.name_kana) if company.name_kana else ""
-    company.industry = (company.industry or "").strip().upper()
+    company.industry = (
+        unicodedata.normalize("NFKC", company.industry or "").strip().upper()
+    )
     company.size_class = (
         rules.size_class(
             kind=company.kind,
@@ -154,7 +157,7 @@ def company_create(
     company = Company(corporate_number=number, prefecture=prefecture, **fields)
     company.registered_by = actor.organisation
     _validate_company(company, today=today)
-    _derive(company)
+    company_derive_keys(company)
     if number and Company.objects.filter(corporate_number=number).exists():
         raise _duplicate_conflict(number)
     try:
@@ -206,7 +209,7 @@ def company_update(
     for name, value in fields.items():
         setattr(company, name, value)
     _validate_company(company, today=today)
-    _derive(company)
+    company_derive_keys(company)
     try:
         with transaction.atomic():
             company.save()

@@ -71,8 +71,8 @@ def _japan_holidays() -> holidays.HolidayBase:
 def _holiday_dates(year: int) -> frozenset[date]:
     """Return the national holidays of *year* as an immutable set.
 
-    The set includes 振替休日 and 国民の休日, which ``holidays`` 0.108 computes exactly as
-    ``jpholiday`` does (reference/calendar.md §1). Years outside the package's range
+    The set includes 振替休日 and 国民の休日, which ``holidays`` 0.108 computes exactly
+    as ``jpholiday`` does (reference/calendar.md §1). Years outside the package's range
     (1949–2099) yield an empty set.
     """
     calendar = _japan_holidays()
@@ -107,8 +107,8 @@ def is_business_day(d: date) -> bool:
 def next_business_day(d: date) -> date:
     """Return *d* if it is a business day, otherwise the first business day after it.
 
-    This is the deadline rule of 行政機関の休日に関する法律 第2条: a time limit ending on
-    a closure day moves to the next business day (reference/calendar.md §2).
+    This is the deadline rule of 行政機関の休日に関する法律 第2条: a time limit ending
+    on a closure day moves to the next business day (reference/calendar.md §2).
     """
     d = _as_date(d)
     while not is_business_day(d):

@@ -650,7 +650,7 @@ def test_size_class_rejects_negative_figures(capital: int, employees: int) -> No
         _corporation_size("E", capital, employees)
 
 
-# --- startup (JPO) ---------------------------------------------------------------------
+# --- startup (JPO) -----------------------------------------------------------------
 
 FOUNDED = date(2016, 11, 21)
 
