@@ -4,15 +4,46 @@ Admin writes of companies go through the services so derived keys, size
 class and the audit trail stay right.
 """
 
-from django.contrib import admin, messages
+from django import forms
+from django.contrib import admin
+from django.utils import timezone
 
 from crm import models, services
 from support_network.actors import Actor
 from support_network.errors import DomainError
 
 
+class CompanyAdminForm(forms.ModelForm):
+    """Validate with the same rules as the API before the service saves."""
+
+    class Meta:
+        model = models.Company
+        fields = [
+            *services.COMPANY_FIELDS,
+            "registered_by",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            number = services.corporate_number_clean(cleaned.get("corporate_number"))
+            duplicate = models.Company.objects.filter(corporate_number=number)
+            if number and duplicate.exclude(pk=self.instance.pk).exists():
+                self.add_error(
+                    "corporate_number", "この法人番号の企業等は既に登録されています。"
+                )
+            probe = models.Company(
+                **{k: v for k, v in cleaned.items() if k in services.COMPANY_FIELDS}
+            )
+            services.company_validate(probe, today=timezone.localdate())
+        except DomainError as exc:
+            self.add_error(exc.field, exc.detail)
+        return cleaned
+
+
 @admin.register(models.Company)
 class CompanyAdmin(admin.ModelAdmin):
+    form = CompanyAdminForm
     list_display = [
         "id",
         "name",
@@ -35,16 +66,12 @@ class CompanyAdmin(admin.ModelAdmin):
             for name in services.COMPANY_FIELDS
             if name in form.cleaned_data
         }
-        try:
-            if change:
-                services.company_update(
-                    actor=actor, company=obj, has_private_access=True, **fields
-                )
-            else:
-                created = services.company_create(actor=actor, **fields)
-                obj.pk = created.pk
-        except DomainError as exc:
-            messages.error(request, exc.detail)
+        if change:
+            services.company_update(
+                actor=actor, company=obj, has_private_access=True, **fields
+            )
+        else:
+            obj.pk = services.company_create(actor=actor, **fields).pk
 
 
 @admin.register(models.Contact)

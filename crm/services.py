@@ -58,7 +58,7 @@ def audit_record(
     )
 
 
-def _clean_corporate_number(value: str | None) -> str | None:
+def corporate_number_clean(value: str | None) -> str | None:
     if value is None or str(value).strip() == "":
         return None
     number = rules.normalise_corporate_number(str(value))
@@ -74,7 +74,7 @@ def _clean_corporate_number(value: str | None) -> str | None:
     return number
 
 
-def _validate_company(company: Company, *, today: date) -> None:
+def company_validate(company: Company, *, today: date) -> None:
     if not company.name or not rules.normalise_name(company.name):
         raise ValidationFailed(_("名称を入力してください。"), field="name")
     if company.kind not in CompanyKind.values:
@@ -152,11 +152,11 @@ def company_create(
     unknown = set(fields) - set(COMPANY_FIELDS)
     if unknown:
         raise ValueError(f"unknown company fields: {sorted(unknown)}")
-    number = _clean_corporate_number(fields.pop("corporate_number", None))
+    number = corporate_number_clean(fields.pop("corporate_number", None))
     prefecture = _resolve_prefecture(fields.pop("prefecture", None))
     company = Company(corporate_number=number, prefecture=prefecture, **fields)
     company.registered_by = actor.organisation
-    _validate_company(company, today=today)
+    company_validate(company, today=today)
     company_derive_keys(company)
     if number and Company.objects.filter(corporate_number=number).exists():
         raise _duplicate_conflict(number)
@@ -194,7 +194,7 @@ def company_update(
         raise ValueError(f"unknown company fields: {sorted(unknown)}")
     company = Company.objects.select_for_update().get(pk=company.pk)
     if "corporate_number" in fields:
-        number = _clean_corporate_number(fields.pop("corporate_number"))
+        number = corporate_number_clean(fields.pop("corporate_number"))
         if (
             number
             and Company.objects.filter(corporate_number=number)
@@ -208,7 +208,7 @@ def company_update(
     changed = sorted(fields)
     for name, value in fields.items():
         setattr(company, name, value)
-    _validate_company(company, today=today)
+    company_validate(company, today=today)
     company_derive_keys(company)
     try:
         with transaction.atomic():
