@@ -6,7 +6,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from crm.views import CaseViewSet, CompanyViewSet, ConsultationViewSet
+from crm.views import (
+    CaseViewSet,
+    CompanyViewSet,
+    ConsultationViewSet,
+    FollowUpViewSet,
+    OutcomeViewSet,
+)
 from programs.views import ProgramViewSet
 from support_network.views import OrganisationViewSet, PrefectureViewSet, TokenView
 from support_network.web import home
@@ -18,6 +24,8 @@ router.register("programs", ProgramViewSet, basename="program")
 router.register("companies", CompanyViewSet, basename="company")
 router.register("cases", CaseViewSet, basename="case")
 router.register("consultations", ConsultationViewSet, basename="consultation")
+router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("outcomes", OutcomeViewSet, basename="outcome")
 
 admin.site.site_header = "知財経営支援 CRM 管理画面"
 admin.site.site_title = "知財経営支援 CRM"

@@ -2,8 +2,15 @@
 
 import django_filters
 
-from crm.choices import CaseStatus, Channel, SizeClass, Topic
-from crm.models import Case, Company, Consultation
+from crm.choices import (
+    CaseStatus,
+    Channel,
+    FollowUpStatus,
+    OutcomeKind,
+    SizeClass,
+    Topic,
+)
+from crm.models import Case, Company, Consultation, FollowUp, Outcome
 from crm.selectors import company_search
 
 
@@ -61,3 +68,28 @@ class ConsultationFilter(django_filters.FilterSet):
 
     def filter_topic(self, queryset, name, value):
         return queryset.filter(topics__topic=value)
+
+
+class FollowUpFilter(django_filters.FilterSet):
+    assignee = django_filters.ChoiceFilter(
+        choices=[("me", "me")], method="filter_assignee", label="me = 自分の担当"
+    )
+    status = django_filters.ChoiceFilter(choices=FollowUpStatus.choices)
+    due_before = django_filters.DateFilter(field_name="due_on", lookup_expr="lte")
+
+    class Meta:
+        model = FollowUp
+        fields = ["assignee", "status", "due_before"]
+
+    def filter_assignee(self, queryset, name, value):
+        return queryset.filter(assignee=self.request.user)
+
+
+class OutcomeFilter(django_filters.FilterSet):
+    case = django_filters.NumberFilter(field_name="case_id")
+    company = django_filters.NumberFilter(field_name="company_id")
+    kind = django_filters.ChoiceFilter(choices=OutcomeKind.choices)
+
+    class Meta:
+        model = Outcome
+        fields = ["case", "company", "kind"]

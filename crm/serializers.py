@@ -4,8 +4,17 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.choices import CompanyKind
-from crm.models import Case, Company, Consultation, FollowUp, Outcome, Referral
+from crm.choices import (
+    Channel,
+    CompanyKind,
+    ConsentMethod,
+    ConsentScope,
+    IpType,
+    OutcomeKind,
+    Topic,
+)
+from crm.models import Case, Company, Consent, Consultation, FollowUp, Outcome, Referral
+from crm.services.cases import MAX_DURATION_MINUTES
 
 PRIVATE_COMPANY_FIELDS = (
     "industry",
@@ -226,3 +235,88 @@ class CaseDetailSerializer(CaseSerializer):
     def get_consultations(self, obj):
         visible = self.context["visible_consultations"]
         return ConsultationSerializer(visible, many=True, context=self.context).data
+
+
+class ConsultationInputSerializer(serializers.Serializer):
+    """POST consultations/ (API.md). Shape only; rules are in the service."""
+
+    company = serializers.IntegerField(min_value=1)
+    case = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    occurred_at = serializers.DateTimeField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    duration_minutes = serializers.IntegerField(
+        min_value=1, max_value=MAX_DURATION_MINUTES
+    )
+    topics = serializers.ListField(
+        child=serializers.ChoiceField(choices=Topic.choices),
+        allow_empty=False,
+        max_length=18,
+    )
+    ip_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=IpType.choices),
+        required=False,
+        max_length=9,
+    )
+    summary = serializers.CharField(max_length=5000)
+    advice = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    next_action = serializers.CharField(
+        required=False, allow_blank=True, max_length=200
+    )
+    follow_up_on = serializers.DateField(required=False, allow_null=True)
+    attendees = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, max_length=20
+    )
+    confidential = serializers.BooleanField(required=False, default=False)
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    """POST companies/{id}/consents/ (API.md)."""
+
+    scope = serializers.ChoiceField(choices=ConsentScope.choices)
+    organisations = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, max_length=200
+    )
+    obtained_on = serializers.DateField()
+    method = serializers.ChoiceField(choices=ConsentMethod.choices)
+    contact = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    organisations = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Consent
+        fields = [
+            "id",
+            "company",
+            "scope",
+            "organisations",
+            "obtained_on",
+            "method",
+            "contact",
+            "organisation",
+            "is_active",
+            "withdrawn_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class OutcomeInputSerializer(serializers.Serializer):
+    """POST outcomes/ (API.md)."""
+
+    case = serializers.IntegerField(min_value=1)
+    kind = serializers.ChoiceField(choices=OutcomeKind.choices)
+    occurred_on = serializers.DateField()
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    amount_yen = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=10**13
+    )
+    ip_type = serializers.ChoiceField(
+        choices=IpType.choices, required=False, allow_blank=True
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)

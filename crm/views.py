@@ -2,20 +2,46 @@
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
 from crm import selectors, services
-from crm.filters import CaseFilter, CompanyFilter, ConsultationFilter
+from crm.filters import (
+    CaseFilter,
+    CompanyFilter,
+    ConsultationFilter,
+    FollowUpFilter,
+    OutcomeFilter,
+)
 from crm.serializers import (
     CaseDetailSerializer,
     CaseSerializer,
     CompanyInputSerializer,
     CompanySerializer,
+    ConsentInputSerializer,
+    ConsentSerializer,
+    ConsultationInputSerializer,
     ConsultationSerializer,
+    FollowUpSerializer,
+    OutcomeInputSerializer,
+    OutcomeSerializer,
 )
+from support_network.errors import ValidationFailed
+
+
+def visible_or_400(queryset, pk, field: str, message: str):
+    """Return the visible object with pk, or a 400 naming the input field."""
+    if pk is None:
+        return None
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise ValidationFailed(message, field=field)
+    return obj
+
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description='入力エラー {"<field>": ["message"]}'),
@@ -83,6 +109,54 @@ class CompanyViewSet(
         )
         return Response(CompanySerializer(self.get_queryset().get(pk=company.pk)).data)
 
+    @extend_schema(
+        summary="第三者提供の同意を記録する／一覧",
+        request=ConsentInputSerializer,
+        responses={
+            200: ConsentSerializer(many=True),
+            201: ConsentSerializer,
+            **ERROR_RESPONSES,
+        },
+    )
+    @action(detail=True, methods=["get", "post"], url_path="consents")
+    def consents(self, request, pk=None):
+        company = self.get_object()
+        if request.method == "GET":
+            consents = (
+                selectors.consents_visible_to(self.actor)
+                .filter(company=company)
+                .prefetch_related("organisations")
+                .order_by("-obtained_on", "-id")
+            )
+            return Response(ConsentSerializer(consents, many=True).data)
+        serializer = ConsentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data["contact"] = visible_or_400(
+            selectors.contacts_visible_to(self.actor).filter(company=company),
+            data.pop("contact", None),
+            "contact",
+            _("担当者が見つかりません。"),
+        )
+        consent = services.consent_record(actor=self.actor, company=company, **data)
+        return Response(ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="同意を撤回する",
+        request=None,
+        responses={200: ConsentSerializer, **ERROR_RESPONSES},
+    )
+    @action(
+        detail=True, methods=["post"], url_path=r"consents/(?P<cid>[0-9]+)/withdraw"
+    )
+    def withdraw_consent(self, request, pk=None, cid=None):
+        company = self.get_object()
+        consent = get_object_or_404(
+            selectors.consents_visible_to(self.actor).filter(company=company), pk=cid
+        )
+        consent = services.consent_withdraw(actor=self.actor, consent=consent)
+        return Response(ConsentSerializer(consent).data)
+
 
 @extend_schema(tags=["cases"], parameters=[ORGANISATION_HEADER])
 class CaseViewSet(
@@ -144,3 +218,92 @@ class ConsultationViewSet(
         return selectors.consultations_visible_to(self.actor).prefetch_related(
             "topics", "ip_types", Prefetch("attendees")
         )
+
+    @extend_schema(
+        summary="相談記録を登録する",
+        request=ConsultationInputSerializer,
+        responses={201: ConsultationSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = ConsultationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data["company"] = visible_or_400(
+            selectors.companies_visible_to(self.actor),
+            data["company"],
+            "company",
+            _("企業等が見つかりません。"),
+        )
+        data["case"] = visible_or_400(
+            selectors.cases_visible_to(self.actor),
+            data.pop("case", None),
+            "case",
+            _("案件が見つかりません。"),
+        )
+        consultation = services.consultation_create(actor=self.actor, **data)
+        body = ConsultationSerializer(self.get_queryset().get(pk=consultation.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["follow-ups"], parameters=[ORGANISATION_HEADER])
+class FollowUpViewSet(
+    ActorMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Follow-ups of visible cases (assignee=me for one's own)."""
+
+    serializer_class = FollowUpSerializer
+    filterset_class = FollowUpFilter
+    pagination_class = keyset_pagination("due_on", "id")
+
+    def get_queryset(self):
+        return selectors.follow_ups_visible_to(self.actor)
+
+    @extend_schema(
+        summary="フォローアップを完了にする",
+        request=None,
+        responses={200: FollowUpSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        follow_up = self.get_object()
+        follow_up = services.follow_up_complete(actor=self.actor, follow_up=follow_up)
+        return Response(FollowUpSerializer(follow_up).data)
+
+
+@extend_schema(tags=["outcomes"], parameters=[ORGANISATION_HEADER])
+class OutcomeViewSet(
+    ActorMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Outcomes (filings, registrations, licences, financing, subsidies) of visible cases."""
+
+    serializer_class = OutcomeSerializer
+    filterset_class = OutcomeFilter
+    pagination_class = keyset_pagination("-occurred_on", "-id")
+
+    def get_queryset(self):
+        return selectors.outcomes_visible_to(self.actor).select_related("organisation")
+
+    @extend_schema(
+        summary="成果を記録する",
+        request=OutcomeInputSerializer,
+        responses={201: OutcomeSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = OutcomeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data["case"] = visible_or_400(
+            selectors.cases_visible_to(self.actor),
+            data["case"],
+            "case",
+            _("案件が見つかりません。"),
+        )
+        outcome = services.outcome_record(actor=self.actor, **data)
+        return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)

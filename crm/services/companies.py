@@ -1,9 +1,4 @@
-"""Rule-bearing writes on clients and cases (STYLE.md §2).
-
-Each service takes keyword-only arguments and an Actor, runs in one
-transaction and raises DomainError subclasses with Japanese messages, so the
-API, the web UI, commands and tasks all share one implementation.
-"""
+"""Company registry writes: create, update, with 法人番号 and duplicate rules."""
 
 from __future__ import annotations
 
@@ -17,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from crm import rules
 from crm.choices import CompanyKind, SizeClass
-from crm.models import AuditEvent, Company
+from crm.models import Company
+from crm.services.audit import audit_record
 from support_network.actors import Actor
 from support_network.errors import Conflict, PermissionDenied, ValidationFailed
 from support_network.models import Prefecture
@@ -36,26 +32,6 @@ COMPANY_FIELDS = (
     "founded_on",
     "controlled_by_large_company",
 )
-
-
-def audit_record(
-    *,
-    actor: Actor | None,
-    action: str,
-    obj: Any = None,
-    data: dict | None = None,
-    now=None,
-) -> AuditEvent:
-    """Write an audit event (DESIGN.md "Who sees what" rule 7)."""
-    return AuditEvent.objects.create(
-        actor=actor.user if actor else None,
-        organisation=actor.organisation if actor else None,
-        action=action,
-        object_type=obj._meta.model_name if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        at=now or timezone.now(),
-        data=data or {},
-    )
 
 
 def corporate_number_clean(value: str | None) -> str | None:

@@ -1,0 +1,39 @@
+"""Rule-bearing writes on clients and cases (STYLE.md §2).
+
+Each service takes keyword-only arguments and an Actor, runs in one
+transaction and raises DomainError subclasses with Japanese messages, so the
+API, the web UI, commands and tasks all share one implementation.
+"""
+
+from crm.services.audit import audit_record
+from crm.services.cases import (
+    case_open,
+    consultation_create,
+    follow_up_complete,
+    outcome_record,
+)
+from crm.services.companies import (
+    COMPANY_FIELDS,
+    company_create,
+    company_derive_keys,
+    company_update,
+    company_validate,
+    corporate_number_clean,
+)
+from crm.services.consents import consent_record, consent_withdraw
+
+__all__ = [
+    "COMPANY_FIELDS",
+    "audit_record",
+    "case_open",
+    "company_create",
+    "company_derive_keys",
+    "company_update",
+    "company_validate",
+    "consent_record",
+    "consent_withdraw",
+    "consultation_create",
+    "corporate_number_clean",
+    "follow_up_complete",
+    "outcome_record",
+]

@@ -1,0 +1,282 @@
+"""Cases and what happens in them: consultations (相談記録), follow-ups, outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.choices import CaseStatus, Channel, FollowUpStatus, IpType, OutcomeKind, Topic
+from crm.models import (
+    Case,
+    Company,
+    Consultation,
+    ConsultationIpType,
+    ConsultationTopic,
+    FollowUp,
+    Outcome,
+)
+from crm.selectors import cases_visible_to, follow_ups_visible_to
+from crm.services.audit import audit_record
+from support_network.actors import Actor
+from support_network.calendar import fiscal_year, local_date
+from support_network.errors import Conflict, ValidationFailed
+from support_network.models import Organisation
+
+# A consultation lasts at most a working day; longer is a typo.
+MAX_DURATION_MINUTES = 8 * 60
+# How far ahead a follow-up may be set (a year covers every program cycle).
+MAX_FOLLOW_UP_DAYS = 366
+
+
+def _require_membership(actor: Actor) -> None:
+    if actor.membership is None:
+        raise ValidationFailed(
+            _("所属組織として操作してください（X-Organisation）。"),
+            code="organisation_required",
+        )
+
+
+@transaction.atomic
+def case_open(
+    *,
+    actor: Actor,
+    company: Company,
+    title: str,
+    is_confidential: bool = False,
+    today: date | None = None,
+) -> Case:
+    """Open a case of company owned by the actor's organisation, assigned to the actor."""
+    _require_membership(actor)
+    case = Case.objects.create(
+        company=company,
+        organisation=actor.organisation,
+        title=title[:200],
+        is_confidential=is_confidential,
+        assignee=actor.user,
+        created_by=actor.user,
+        opened_on=today or timezone.localdate(),
+    )
+    audit_record(actor=actor, action="case.open", obj=case)
+    return case
+
+
+def _attendee_organisations(actor: Actor, codes: Iterable[str]) -> list[Organisation]:
+    codes = list(dict.fromkeys(codes))
+    found = {
+        o.code: o for o in Organisation.objects.filter(code__in=codes, is_active=True)
+    }
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise ValidationFailed(
+            _("同席組織のコードが正しくありません: %(codes)s")
+            % {"codes": ", ".join(unknown)},
+            field="attendees",
+        )
+    if actor.organisation and actor.organisation.code in found:
+        raise ValidationFailed(
+            _("同席組織に自分の組織は指定できません。"), field="attendees"
+        )
+    return [found[c] for c in codes]
+
+
+@transaction.atomic
+def consultation_create(
+    *,
+    actor: Actor,
+    company: Company,
+    occurred_at: datetime,
+    channel: str,
+    duration_minutes: int,
+    topics: Iterable[str],
+    summary: str,
+    case: Case | None = None,
+    ip_types: Iterable[str] = (),
+    advice: str = "",
+    next_action: str = "",
+    follow_up_on: date | None = None,
+    attendees: Iterable[str] = (),
+    confidential: bool = False,
+    now: datetime | None = None,
+) -> Consultation:
+    """Log a consultation; open a case when none is given; set its follow-up.
+
+    `follow_up_on` creates a follow-up for the author (API.md). Everything
+    is written in one transaction, or nothing is.
+    """
+    _require_membership(actor)
+    now = now or timezone.now()
+    today = local_date(now)
+    topics = list(dict.fromkeys(topics))
+    ip_types = list(dict.fromkeys(ip_types))
+    if timezone.is_naive(occurred_at):
+        occurred_at = timezone.make_aware(occurred_at)
+    occurred_on = local_date(occurred_at)
+    if occurred_on > today:
+        raise ValidationFailed(
+            _("相談日時に未来の日付は入力できません。"), field="occurred_at"
+        )
+    if channel not in Channel.values:
+        raise ValidationFailed(_("相談方法が正しくありません。"), field="channel")
+    if not 1 <= duration_minutes <= MAX_DURATION_MINUTES:
+        raise ValidationFailed(
+            _("所要時間は1〜%(max)s分で入力してください。")
+            % {"max": MAX_DURATION_MINUTES},
+            field="duration_minutes",
+        )
+    if not topics:
+        raise ValidationFailed(_("相談分野を1つ以上選んでください。"), field="topics")
+    bad = [t for t in topics if t not in Topic.values]
+    if bad:
+        raise ValidationFailed(
+            _("相談分野が正しくありません: %(slugs)s") % {"slugs": ", ".join(bad)},
+            field="topics",
+        )
+    bad = [t for t in ip_types if t not in IpType.values]
+    if bad:
+        raise ValidationFailed(
+            _("知財の種類が正しくありません: %(slugs)s") % {"slugs": ", ".join(bad)},
+            field="ip_types",
+        )
+    if not summary.strip():
+        raise ValidationFailed(_("相談内容を入力してください。"), field="summary")
+    if follow_up_on is not None:
+        if follow_up_on < occurred_on:
+            raise ValidationFailed(
+                _("フォローアップ日は相談日以降の日付にしてください。"),
+                field="follow_up_on",
+            )
+        if (follow_up_on - today).days > MAX_FOLLOW_UP_DAYS:
+            raise ValidationFailed(
+                _("フォローアップ日は1年以内の日付にしてください。"),
+                field="follow_up_on",
+            )
+    attendee_orgs = _attendee_organisations(actor, attendees)
+
+    if case is None:
+        title = _("%(company)s の相談") % {"company": company.name}
+        case = case_open(
+            actor=actor,
+            company=company,
+            title=title,
+            is_confidential=confidential,
+            today=occurred_on,
+        )
+    else:
+        case = cases_visible_to(actor).filter(pk=case.pk).first()
+        if case is None:
+            raise ValidationFailed(_("案件が見つかりません。"), field="case")
+        if case.company_id != company.pk:
+            raise ValidationFailed(
+                _("案件の企業等と相談の企業等が一致しません。"), field="case"
+            )
+        if case.status != CaseStatus.OPEN:
+            raise ValidationFailed(
+                _("完了した案件には相談を記録できません。"), field="case"
+            )
+
+    consultation = Consultation.objects.create(
+        case=case,
+        company=company,
+        organisation=actor.organisation,
+        author=actor.user,
+        occurred_at=occurred_at,
+        occurred_on=occurred_on,
+        fiscal_year=fiscal_year(occurred_at),
+        channel=channel,
+        duration_minutes=duration_minutes,
+        summary=summary.strip(),
+        advice=advice.strip(),
+        next_action=next_action.strip()[:200],
+        is_confidential=confidential,
+    )
+    ConsultationTopic.objects.bulk_create(
+        ConsultationTopic(consultation=consultation, topic=t) for t in topics
+    )
+    ConsultationIpType.objects.bulk_create(
+        ConsultationIpType(consultation=consultation, ip_type=t) for t in ip_types
+    )
+    if attendee_orgs:
+        consultation.attendees.set(attendee_orgs)
+    if follow_up_on is not None:
+        FollowUp.objects.create(
+            case=case,
+            consultation=consultation,
+            organisation=actor.organisation,
+            assignee=actor.user,
+            due_on=follow_up_on,
+            note=(next_action or summary).strip()[:200],
+        )
+    audit_record(actor=actor, action="consultation.create", obj=consultation, now=now)
+    return consultation
+
+
+@transaction.atomic
+def follow_up_complete(
+    *, actor: Actor, follow_up: FollowUp, now: datetime | None = None
+) -> FollowUp:
+    """Mark a follow-up done; this stops its reminders and escalations."""
+    now = now or timezone.now()
+    # Conditional update: a second completion (or a concurrent one) changes nothing.
+    updated = (
+        follow_ups_visible_to(actor)
+        .filter(pk=follow_up.pk, status=FollowUpStatus.OPEN)
+        .update(status=FollowUpStatus.DONE, done_at=now)
+    )
+    if updated != 1:
+        raise Conflict(
+            _("このフォローアップは既に完了しています。"), code="invalid_transition"
+        )
+    follow_up.refresh_from_db()
+    audit_record(actor=actor, action="follow_up.complete", obj=follow_up, now=now)
+    return follow_up
+
+
+@transaction.atomic
+def outcome_record(
+    *,
+    actor: Actor,
+    case: Case,
+    kind: str,
+    occurred_on: date,
+    reference: str = "",
+    amount_yen: int | None = None,
+    ip_type: str = "",
+    note: str = "",
+    today: date | None = None,
+) -> Outcome:
+    """Record an outcome (filing, registration, licence, financing, subsidy) of a case."""
+    _require_membership(actor)
+    today = today or timezone.localdate()
+    if kind not in OutcomeKind.values:
+        raise ValidationFailed(_("成果の種類が正しくありません。"), field="kind")
+    if occurred_on > today:
+        raise ValidationFailed(_("未来の日付は入力できません。"), field="occurred_on")
+    if amount_yen is not None and amount_yen < 0:
+        raise ValidationFailed(
+            _("金額は0円以上で入力してください。"), field="amount_yen"
+        )
+    if ip_type and ip_type not in IpType.values:
+        raise ValidationFailed(_("知財の種類が正しくありません。"), field="ip_type")
+    if kind in (OutcomeKind.FILING, OutcomeKind.REGISTRATION) and not reference.strip():
+        raise ValidationFailed(
+            _("出願・登録には番号（例: 特願2025-012345）を入力してください。"),
+            field="reference",
+        )
+    outcome = Outcome.objects.create(
+        case=case,
+        company=case.company,
+        organisation=actor.organisation,
+        kind=kind,
+        ip_type=ip_type,
+        occurred_on=occurred_on,
+        reference=reference.strip(),
+        amount_yen=amount_yen,
+        note=note,
+        recorded_by=actor.user,
+    )
+    audit_record(actor=actor, action="outcome.create", obj=outcome)
+    return outcome

@@ -1,0 +1,100 @@
+"""Consents to third-party provision (APPI art. 27) and their withdrawal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.choices import ConsentMethod, ConsentScope
+from crm.models import Company, Consent, Contact
+from crm.services.audit import audit_record
+from support_network.actors import Actor
+from support_network.errors import Conflict, ValidationFailed
+from support_network.models import Organisation
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    actor: Actor,
+    company: Company,
+    scope: str,
+    obtained_on: date,
+    method: str,
+    organisations: Iterable[str] = (),
+    contact: Contact | None = None,
+    today: date | None = None,
+) -> Consent:
+    """Record a company's consent, network-wide or for listed organisations."""
+    today = today or timezone.localdate()
+    if actor.membership is None:
+        raise ValidationFailed(
+            _("所属組織として操作してください（X-Organisation）。"),
+            code="organisation_required",
+        )
+    if scope not in ConsentScope.values:
+        raise ValidationFailed(_("同意の範囲が正しくありません。"), field="scope")
+    if method not in ConsentMethod.values:
+        raise ValidationFailed(_("取得方法が正しくありません。"), field="method")
+    if obtained_on > today:
+        raise ValidationFailed(
+            _("取得日に未来の日付は入力できません。"), field="obtained_on"
+        )
+    codes = list(dict.fromkeys(organisations))
+    listed = list(Organisation.objects.filter(code__in=codes, is_active=True))
+    if scope == ConsentScope.ORGANISATIONS:
+        if not codes:
+            raise ValidationFailed(
+                _("提供先の組織を1つ以上指定してください。"), field="organisations"
+            )
+        unknown = sorted(set(codes) - {o.code for o in listed})
+        if unknown:
+            raise ValidationFailed(
+                _("組織コードが正しくありません: %(codes)s")
+                % {"codes": ", ".join(unknown)},
+                field="organisations",
+            )
+    elif codes:
+        raise ValidationFailed(
+            _("ネットワーク全体への同意では組織を指定しません。"), field="organisations"
+        )
+    if contact is not None and contact.company_id != company.pk:
+        raise ValidationFailed(
+            _("担当者がこの企業等のものではありません。"), field="contact"
+        )
+    consent = Consent.objects.create(
+        company=company,
+        scope=scope,
+        obtained_on=obtained_on,
+        method=method,
+        contact=contact,
+        recorded_by=actor.user,
+        organisation=actor.organisation,
+    )
+    if listed:
+        consent.organisations.set(listed)
+    audit_record(actor=actor, action="consent.record", obj=consent)
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(
+    *, actor: Actor, consent: Consent, now: datetime | None = None
+) -> Consent:
+    """Withdraw a consent: hubs stop seeing the cases and no new referral may use it.
+
+    Data already provided under an accepted referral stays with its recipient.
+    """
+    now = now or timezone.now()
+    updated = Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
+        withdrawn_at=now, withdrawn_by=actor.user
+    )
+    if updated != 1:
+        raise Conflict(_("この同意は既に撤回されています。"), code="already_withdrawn")
+    consent.refresh_from_db()
+    audit_record(actor=actor, action="consent.withdraw", obj=consent, now=now)
+    return consent
