@@ -12,7 +12,11 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES
 
-DATABASES["default"]["TEST"] = {"NAME": "test_chizai_crm", "TEMPLATE": "template0"}
+# CRM_TEST_DB_NAME lets two suites run side by side on one server.
+DATABASES["default"]["TEST"] = {
+    "NAME": os.environ.get("CRM_TEST_DB_NAME", "test_chizai_crm"),
+    "TEMPLATE": "template0",
+}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
