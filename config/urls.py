@@ -13,6 +13,7 @@ from crm.views import (
     FollowUpViewSet,
     OutcomeViewSet,
 )
+from programs.urls import register as register_programs
 from programs.views import ProgramViewSet
 from support_network.views import OrganisationViewSet, PrefectureViewSet, TokenView
 from support_network.web import home
@@ -24,6 +25,7 @@ router.register("programs", ProgramViewSet, basename="program")
 router.register("companies", CompanyViewSet, basename="company")
 router.register("cases", CaseViewSet, basename="case")
 router.register("consultations", ConsultationViewSet, basename="consultation")
+register_programs(router)
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("outcomes", OutcomeViewSet, basename="outcome")
 

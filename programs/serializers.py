@@ -1,8 +1,15 @@
 """API shapes of programs."""
 
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from programs.models import Program, ProgramRound
+from crm.choices import IpType
+from programs.choices import EnrolmentStatus, Scheme
+from programs.models import Enrolment, Program, ProgramRound, SupportDay, SupportPlan
+
+# DRF ships no Japanese text for this message.
+BOOLEAN_ERRORS = {"invalid": _("true または false で入力してください。")}
 
 
 class ProgramRoundSerializer(serializers.ModelSerializer):
@@ -32,3 +39,191 @@ class ProgramSerializer(serializers.ModelSerializer):
             "rounds",
             "source",
         ]
+
+
+# --------------------------------------------------------------------------------------
+# Enrolments (shape only: eligibility, capacity and quotas live in services)
+# --------------------------------------------------------------------------------------
+
+
+class EnrolmentInputSerializer(serializers.Serializer):
+    """POST enrolments/ (API.md), plus is_national_project for iNat."""
+
+    program = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Program.objects.filter(is_active=True),
+        error_messages={
+            "does_not_exist": _("支援事業「{value}」は登録されていません。"),
+            "invalid": _("支援事業のコードを入力してください。"),
+        },
+    )
+    fiscal_year = serializers.IntegerField(min_value=2000, max_value=2100)
+    company = serializers.IntegerField(min_value=1)
+    scheme = serializers.ChoiceField(
+        choices=Scheme.choices, required=False, allow_blank=True
+    )
+    joint_research_yen_per_year = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=10**15
+    )
+    case = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    is_national_project = serializers.BooleanField(
+        required=False,
+        default=False,
+        error_messages=BOOLEAN_ERRORS,
+        help_text=_(
+            "iNat: 国プロ（競争的研究費による研究開発プロジェクト）を推進する申込であること"
+        ),
+    )
+
+
+class EnrolmentTransitionInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=EnrolmentStatus.choices)
+
+
+class SupportPlanInputSerializer(serializers.Serializer):
+    goals = serializers.CharField(max_length=10_000)
+    achieved = serializers.BooleanField(
+        required=False, allow_null=True, default=None, error_messages=BOOLEAN_ERRORS
+    )
+
+
+class SupportDayInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    days = serializers.DecimalField(
+        max_digits=3, decimal_places=1, help_text=_("0.5 または 1")
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SupportPlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SupportPlan
+        fields = [
+            "id",
+            "enrolment",
+            "period",
+            "goals",
+            "is_achieved",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SupportDaySerializer(serializers.ModelSerializer):
+    days = serializers.DecimalField(
+        max_digits=3, decimal_places=1, coerce_to_string=False, read_only=True
+    )
+
+    class Meta:
+        model = SupportDay
+        fields = [
+            "id",
+            "enrolment",
+            "date",
+            "fiscal_year",
+            "period",
+            "days",
+            "note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class EnrolmentSerializer(serializers.ModelSerializer):
+    """An enrolment with the plan of its current support period."""
+
+    program = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    program_label = serializers.CharField(source="program.name", read_only=True)
+    fiscal_year = serializers.IntegerField(source="round.fiscal_year", read_only=True)
+    company_name = serializers.CharField(source="company.name", read_only=True)
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    scheme = serializers.SerializerMethodField()
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    days_used = serializers.DecimalField(
+        max_digits=5, decimal_places=1, coerce_to_string=False, read_only=True
+    )
+    plan = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Enrolment
+        fields = [
+            "id",
+            "program",
+            "program_label",
+            "fiscal_year",
+            "company",
+            "company_name",
+            "case",
+            "organisation",
+            "scheme",
+            "status",
+            "status_label",
+            "started_on",
+            "ends_on",
+            "period",
+            "days_used",
+            "joint_research_yen_per_year",
+            "plan",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=Scheme.choices, allow_null=True)
+    )
+    def get_scheme(self, obj) -> str | None:
+        return obj.scheme or None
+
+    @extend_schema_field(SupportPlanSerializer(allow_null=True))
+    def get_plan(self, obj):
+        plan = next((p for p in obj.plans.all() if p.period == obj.period), None)
+        return SupportPlanSerializer(plan).data if plan is not None else None
+
+
+# --------------------------------------------------------------------------------------
+# Subsidy estimates
+# --------------------------------------------------------------------------------------
+
+
+class EstimateItemInputSerializer(serializers.Serializer):
+    right = serializers.ChoiceField(choices=IpType.choices)
+    cost_yen = serializers.IntegerField(min_value=0, max_value=10**12)
+    renewal = serializers.BooleanField(
+        required=False, default=False, error_messages=BOOLEAN_ERRORS
+    )
+
+
+class EstimateInputSerializer(serializers.Serializer):
+    """POST programs/{code}/estimate/ (API.md)."""
+
+    company = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    fiscal_year = serializers.IntegerField(min_value=2000, max_value=2100)
+    items = EstimateItemInputSerializer(many=True, allow_empty=False, max_length=100)
+
+
+class EstimateItemSerializer(serializers.Serializer):
+    right = serializers.CharField()
+    cost_yen = serializers.IntegerField()
+    renewal = serializers.BooleanField()
+    rate = serializers.CharField(help_text=_("補助率（例: 1/2）"))
+    eligible_yen = serializers.IntegerField(help_text=_("補助見込額（円、切り捨て）"))
+    explanation = serializers.CharField()
+
+
+class EstimateSerializer(serializers.Serializer):
+    items = EstimateItemSerializer(many=True)
+    total_yen = serializers.IntegerField()
+    company_cap_yen = serializers.IntegerField(
+        allow_null=True, help_text=_("1企業あたりの上限（なければ null）")
+    )
+    already_granted_yen = serializers.IntegerField(
+        help_text=_(
+            "上限の対象期間に交付済みの額（成果「補助金採択」で参照が事業コードのもの）"
+        )
+    )
+    company_cap_remaining_yen = serializers.IntegerField(
+        allow_null=True,
+        help_text=_("この見積もりの前の、1企業あたりの上限の残り（なければ null）"),
+    )

@@ -1,0 +1,834 @@
+"""Rule-bearing writes on programs: enrolments, support plans and days, estimates.
+
+The rules themselves (who is eligible, how long support lasts, day quotas,
+subsidy rates and caps) are data in `Program.rules`, seeded from
+seeds/data/programs.json (reference/programs.md); this module reads them, so
+an administrator can change a rule without a release. Each service takes
+keyword-only arguments and an Actor, runs in one transaction and raises
+DomainError subclasses with Japanese messages (STYLE.md §2).
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm import rules as company_rules
+from crm.choices import CompanyKind, IpType, SizeClass
+from crm.models import Case, Company
+from crm.selectors import cases_visible_to, companies_visible_to
+from crm.services import audit_record
+from programs.choices import EnrolmentStatus, ProgramKind, Scheme
+from programs.models import (
+    Enrolment,
+    Program,
+    ProgramRound,
+    SupportDay,
+    SupportPlan,
+    TeamMember,
+)
+from programs.selectors import (
+    round_capacity_used,
+    subsidy_granted_yen,
+    support_days_logged,
+)
+from support_network.actors import Actor
+from support_network.calendar import fiscal_year as fiscal_year_of
+from support_network.calendar import fiscal_year_short_label
+from support_network.choices import Role
+from support_network.errors import Conflict, PermissionDenied, ValidationFailed
+
+S = EnrolmentStatus
+
+# The life of an enrolment: applied → screening → accepted | rejected;
+# accepted → active → completed. It may be withdrawn (辞退・中止) at any
+# point before it ends. Anything else is 409 invalid_transition.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.APPLIED: frozenset({S.SCREENING, S.WITHDRAWN}),
+    S.SCREENING: frozenset({S.ACCEPTED, S.REJECTED, S.WITHDRAWN}),
+    S.ACCEPTED: frozenset({S.ACTIVE, S.WITHDRAWN}),
+    S.ACTIVE: frozenset({S.COMPLETED, S.WITHDRAWN}),
+    S.REJECTED: frozenset(),
+    S.COMPLETED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+}
+
+# An enrolment in these states blocks a second application of the same
+# company to the same round.
+OPEN_STATUSES = (S.APPLIED, S.SCREENING, S.ACCEPTED, S.ACTIVE, S.COMPLETED)
+
+# A support plan is drawn up when support starts (reference/programs.md §4).
+PLAN_STATUSES = (S.ACCEPTED, S.ACTIVE)
+
+# Roles of the operator that run its programs (select, start, end).
+OPERATOR_ROLES = (Role.COORDINATOR, Role.MANAGER)
+
+# Support days are logged in half days: 0.5 or 1 per date.
+DAY_STEP = Decimal("0.5")
+MAX_DAYS_PER_DATE = Decimal("1")
+
+
+# --------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------
+
+
+def add_months(d: date, months: int) -> date:
+    """Return *d* moved by *months*, clamping the day to the month's last day.
+
+    2026-08-31 + 5 months is 2027-01-31; 2026-09-30 + 5 months is
+    2027-02-28 (there is no 30 February).
+    """
+    index = d.month - 1 + months
+    year, month = d.year + index // 12, index % 12 + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def _program_name(program: Program) -> str:
+    return program.short_name or program.name
+
+
+def _yen(amount: int) -> str:
+    return f"{amount:,}円"
+
+
+def _days_text(days: Decimal) -> str:
+    """Return days without a trailing ".0" (30, 0.5, 29.5)."""
+    return f"{days.normalize():f}"
+
+
+def _scheme_rules(program: Program, scheme: str | None) -> dict[str, Any]:
+    return (program.rules.get("schemes") or {}).get(scheme or "", {}) or {}
+
+
+def _rule(program: Program, scheme: str | None, key: str, default: Any = None) -> Any:
+    """Return a rule of the program, a scheme's own value winning over the top level."""
+    scheme_rules = _scheme_rules(program, scheme)
+    if key in scheme_rules:
+        return scheme_rules[key]
+    return program.rules.get(key, default)
+
+
+def _scheme_text(program: Program, scheme: str) -> str:
+    name = _scheme_rules(program, scheme).get("name", "")
+    label = Scheme(scheme).label if scheme in Scheme.values else scheme
+    return _("類型%(label)s（%(name)s）") % {"label": label, "name": name}
+
+
+def _company_for(actor: Actor, company: Company | int | str) -> Company:
+    """Return the company if the actor may see its non-public data, else 400."""
+    pk = company.pk if isinstance(company, Company) else company
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        pk = None
+    found = (
+        companies_visible_to(actor).filter(pk=pk, has_private_access=True).first()
+        if pk is not None
+        else None
+    )
+    if found is None:
+        raise ValidationFailed(_("企業等が見つかりません。"), field="company")
+    return found
+
+
+def _case_for(actor: Actor, case: Case | int | str, company: Company) -> Case:
+    pk = case.pk if isinstance(case, Case) else case
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        pk = None
+    found = cases_visible_to(actor).filter(pk=pk).first() if pk is not None else None
+    if found is None:
+        raise ValidationFailed(_("案件が見つかりません。"), field="case")
+    if found.company_id != company.pk:
+        raise ValidationFailed(
+            _("案件の企業等が申込の企業等と一致しません。"), field="case"
+        )
+    return found
+
+
+def _lock_enrolment(pk: int) -> Enrolment:
+    """Lock the enrolment row for a read-modify-write (STYLE.md §2 Concurrency)."""
+    return Enrolment.objects.select_for_update().get(pk=pk)
+
+
+def _is_operator_staff(actor: Actor, program: Program) -> bool:
+    return actor.is_superuser or (
+        actor.organisation_id == program.operator_id and actor.has_role(*OPERATOR_ROLES)
+    )
+
+
+def _require_support_staff(actor: Actor, enrolment: Enrolment) -> None:
+    """Let the operator's coordinators and managers and the support team through."""
+    if _is_operator_staff(actor, enrolment.program):
+        return
+    if (
+        actor.membership is not None
+        and TeamMember.objects.filter(
+            enrolment=enrolment, membership=actor.membership
+        ).exists()
+    ):
+        return
+    raise PermissionDenied(
+        _(
+            "支援計画と支援日を記録できるのは、実施機関（%(operator)s）の"
+            "コーディネーター・管理者と支援チームの専門家だけです。"
+        )
+        % {"operator": enrolment.program.operator.name}
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Eligibility
+# --------------------------------------------------------------------------------------
+
+
+def _company_refusal(program: Program, company: Company, *, today: date) -> str | None:
+    """Return why company may not use program (kind, startup, size), or None."""
+    rules = program.rules
+    name = _program_name(program)
+    kinds = rules.get("eligible_company_kinds")
+    if kinds and company.kind not in kinds:
+        return _("%(program)sの対象は%(kinds)sです（この企業等の種別: %(kind)s）。") % {
+            "program": name,
+            "kinds": "、".join(str(CompanyKind(k).label) for k in kinds),
+            "kind": company.get_kind_display(),
+        }
+    if rules.get("requires_startup") and not company_rules.is_startup(
+        kind=company.kind,
+        founded_on=company.founded_on,
+        employees=company.employees,
+        capital_yen=company.capital_yen,
+        industry=company.industry or None,
+        controlled_by_large_company=company.controlled_by_large_company,
+        today=today,
+    ):
+        return _(
+            "%(program)sの対象はスタートアップ（設立10年未満で大企業の支配下になく、"
+            "従業員20人以下（商業・サービス業は5人以下）または資本金3億円以下）です。"
+            "この企業等は該当しません。"
+        ) % {"program": name}
+    classes = rules.get("requires_size_class")
+    applies_to = rules.get("size_class_applies_to")
+    if (
+        classes
+        and (applies_to is None or company.kind in applies_to)
+        and company.size_class not in classes
+    ):
+        message = _(
+            "%(program)sの対象は%(classes)sです（この企業等の規模区分: %(size)s）。"
+        ) % {
+            "program": name,
+            "classes": "、".join(str(SizeClass(c).label) for c in classes),
+            "size": company.get_size_class_display(),
+        }
+        if company.size_class == SizeClass.UNKNOWN:
+            message += _("資本金・従業員数・業種を登録すると規模区分を判定できます。")
+        return message
+    return None
+
+
+def _scheme_refusal(
+    program: Program,
+    scheme: str,
+    *,
+    joint_research_yen_per_year: int | None,
+) -> str | None:
+    """Return why the scheme is closed to this application, or None."""
+    scheme_rules = _scheme_rules(program, scheme)
+    if scheme_rules.get("accepts_new_applications") is False:
+        return _("%(program)sの%(scheme)sは新規の申込を受け付けていません。") % {
+            "program": _program_name(program),
+            "scheme": _scheme_text(program, scheme),
+        }
+    minimum = scheme_rules.get("min_joint_research_yen_per_year")
+    if minimum is not None and (joint_research_yen_per_year or 0) < minimum:
+        return _(
+            "%(program)sの%(scheme)sは、企業との共同研究費が年間%(minimum)s以上の"
+            "場合に限られます（申込の共同研究費: 年間%(amount)s）。"
+        ) % {
+            "program": _program_name(program),
+            "scheme": _scheme_text(program, scheme),
+            "minimum": _yen(minimum),
+            "amount": _yen(joint_research_yen_per_year or 0),
+        }
+    return None
+
+
+def _not_eligible(reason: str) -> ValidationFailed:
+    return ValidationFailed(reason, code="not_eligible")
+
+
+def _validate_scheme(
+    program: Program, scheme: str | None, joint_research_yen_per_year: int | None
+) -> str:
+    """Check the shape of scheme input against the program; return the scheme."""
+    schemes = program.rules.get("schemes") or {}
+    scheme = scheme or ""
+    if not schemes:
+        if scheme:
+            raise ValidationFailed(
+                _("%(program)sには類型がありません。")
+                % {"program": _program_name(program)},
+                field="scheme",
+            )
+        return ""
+    if scheme not in schemes:
+        raise ValidationFailed(
+            _("%(program)sの類型（%(choices)s）を選んでください。")
+            % {"program": _program_name(program), "choices": "、".join(schemes)},
+            field="scheme",
+        )
+    needs_amount = "min_joint_research_yen_per_year" in schemes[scheme]
+    if needs_amount and joint_research_yen_per_year is None:
+        raise ValidationFailed(
+            _("%(scheme)sでは年間の共同研究費（円）を入力してください。")
+            % {"scheme": _scheme_text(program, scheme)},
+            field="joint_research_yen_per_year",
+        )
+    return scheme
+
+
+# --------------------------------------------------------------------------------------
+# Enrolments
+# --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def enrolment_apply(
+    *,
+    actor: Actor,
+    program: Program,
+    fiscal_year: int,
+    company: Company | int,
+    scheme: str | None = None,
+    joint_research_yen_per_year: int | None = None,
+    case: Case | int | None = None,
+    is_national_project: bool = False,
+    today: date | None = None,
+) -> Enrolment:
+    """Apply for a program round on a client's behalf; return the applied enrolment.
+
+    Any network member may apply for a client whose non-public data it may
+    see. Eligibility comes from `program.rules`; a refusal is 400
+    not_eligible with the reason in Japanese.
+    """
+    today = today or timezone.localdate()
+    organisation = actor.organisation
+    if organisation is None or not organisation.is_network_member:
+        raise PermissionDenied(
+            _("支援事業への申込は、ネットワークの構成機関の所属者だけができます。")
+        )
+    company = _company_for(actor, company)
+    if case is not None:
+        case = _case_for(actor, case, company)
+    if joint_research_yen_per_year is not None and joint_research_yen_per_year < 0:
+        raise ValidationFailed(
+            _("共同研究費は0円以上で入力してください。"),
+            field="joint_research_yen_per_year",
+        )
+    name = _program_name(program)
+    if program.kind == ProgramKind.SUBSIDY:
+        raise _not_eligible(_("この事業は申込ではなく補助金の見積もりで扱います。"))
+    if not program.is_active:
+        raise _not_eligible(
+            _("%(program)sは現在受け付けていません。") % {"program": name}
+        )
+
+    # Lock the round: two applications of one company must not both pass the
+    # duplicate check below.
+    round_ = (
+        ProgramRound.objects.select_for_update()
+        .filter(program=program, fiscal_year=fiscal_year)
+        .first()
+    )
+    if round_ is None:
+        raise ValidationFailed(
+            _("%(program)sの%(year)sの募集回はありません。")
+            % {"program": name, "year": fiscal_year_short_label(fiscal_year)},
+            code="no_round",
+            field="fiscal_year",
+        )
+    if (round_.opens_on and today < round_.opens_on) or (
+        round_.closes_on and today > round_.closes_on
+    ):
+        raise ValidationFailed(
+            _("%(program)sの%(year)sの募集は受付期間外です。")
+            % {"program": name, "year": fiscal_year_short_label(fiscal_year)},
+            code="round_closed",
+            field="fiscal_year",
+        )
+
+    scheme = _validate_scheme(program, scheme, joint_research_yen_per_year)
+    reason = _company_refusal(program, company, today=today)
+    national = program.rules.get("requires_national_project")
+    if reason is None and national and not is_national_project:
+        reason = _(
+            "%(program)sの対象は、国プロ（競争的研究費による研究開発プロジェクト）"
+            "を推進する機関です。国プロであること（is_national_project）を"
+            "確認してください。"
+        ) % {"program": name}
+    if reason is None and scheme:
+        reason = _scheme_refusal(
+            program, scheme, joint_research_yen_per_year=joint_research_yen_per_year
+        )
+    if reason is not None:
+        raise _not_eligible(reason)
+
+    existing = (
+        Enrolment.objects.filter(
+            round=round_, company=company, status__in=OPEN_STATUSES
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing is not None:
+        raise Conflict(
+            _("この企業等は%(program)sの%(year)sに既に申し込んでいます。")
+            % {"program": name, "year": fiscal_year_short_label(fiscal_year)},
+            code="already_enrolled",
+            existing=existing,
+        )
+
+    enrolment = Enrolment.objects.create(
+        program=program,
+        round=round_,
+        company=company,
+        case=case,
+        organisation=organisation,
+        applied_by=actor.user,
+        scheme=scheme,
+        status=S.APPLIED,
+        joint_research_yen_per_year=joint_research_yen_per_year,
+    )
+    audit_record(
+        actor=actor,
+        action="enrolment.apply",
+        obj=enrolment,
+        # No column holds the applicant's 国プロ declaration yet: keep it here.
+        data={
+            "program": program.code,
+            "fiscal_year": fiscal_year,
+            "is_national_project": is_national_project,
+        },
+    )
+    return enrolment
+
+
+@transaction.atomic
+def enrolment_transition(
+    *,
+    actor: Actor,
+    enrolment: Enrolment,
+    status: str,
+    today: date | None = None,
+) -> Enrolment:
+    """Move an enrolment to status, as the program's operator.
+
+    Acceptance never takes a round past its capacity, also when two
+    coordinators accept at once: the round row is locked while its seats
+    are counted. Starting support (accepted → active) sets the support
+    period from `rules.duration_months`.
+    """
+    today = today or timezone.localdate()
+    if status not in S.values:
+        raise ValidationFailed(_("状態が正しくありません。"), field="status")
+    enrolment = _lock_enrolment(enrolment.pk)
+    program = Program.objects.select_related("operator").get(pk=enrolment.program_id)
+    if not _is_operator_staff(actor, program):
+        raise PermissionDenied(
+            _(
+                "参加の状態を変更できるのは、実施機関（%(operator)s）の"
+                "コーディネーターと管理者だけです。"
+            )
+            % {"operator": program.operator.name}
+        )
+    current = enrolment.status
+    if status not in TRANSITIONS[current]:
+        raise Conflict(
+            _("「%(current)s」の参加を「%(target)s」にはできません。")
+            % {"current": S(current).label, "target": S(status).label},
+            code="invalid_transition",
+            current_status=current,
+        )
+    if status == S.ACCEPTED:
+        round_ = ProgramRound.objects.select_for_update().get(pk=enrolment.round_id)
+        used = round_capacity_used(round_)
+        if used >= round_.capacity:
+            raise Conflict(
+                _(
+                    "%(program)sの%(year)sの採択枠（%(capacity)s件）は埋まっているため、"
+                    "採択できません。"
+                )
+                % {
+                    "program": _program_name(program),
+                    "year": fiscal_year_short_label(round_.fiscal_year),
+                    "capacity": round_.capacity,
+                },
+                code="round_full",
+                capacity=round_.capacity,
+            )
+    fields = ["status", "updated_at"]
+    if status == S.ACTIVE:
+        months = _rule(program, enrolment.scheme, "duration_months")
+        enrolment.started_on = today
+        enrolment.ends_on = add_months(today, int(months)) if months else None
+        fields += ["started_on", "ends_on"]
+    enrolment.status = status
+    enrolment.save(update_fields=fields)
+    audit_record(
+        actor=actor,
+        action="enrolment.transition",
+        obj=enrolment,
+        data={"from": current, "to": status},
+    )
+    return enrolment
+
+
+# --------------------------------------------------------------------------------------
+# Support plans and support days
+# --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def support_plan_save(
+    *,
+    actor: Actor,
+    enrolment: Enrolment,
+    goals: str,
+    achieved: bool | None = None,
+) -> tuple[SupportPlan, bool]:
+    """Create or update the support plan of the enrolment's current period.
+
+    Return (plan, created). Plans belong to accepted and active enrolments.
+    """
+    enrolment = _lock_enrolment(enrolment.pk)
+    _require_support_staff(actor, enrolment)
+    if enrolment.status not in PLAN_STATUSES:
+        raise Conflict(
+            _("「%(status)s」の参加には支援計画を登録できません。")
+            % {"status": enrolment.get_status_display()},
+            code="enrolment_not_active",
+            current_status=enrolment.status,
+        )
+    goals = (goals or "").strip()
+    if not goals:
+        raise ValidationFailed(_("支援計画の目標を入力してください。"), field="goals")
+    defaults: dict[str, Any] = {"goals": goals}
+    if achieved is not None:
+        defaults["is_achieved"] = achieved
+    plan, created = SupportPlan.objects.update_or_create(
+        enrolment=enrolment, period=enrolment.period, defaults=defaults
+    )
+    audit_record(
+        actor=actor,
+        action="support_plan.create" if created else "support_plan.update",
+        obj=plan,
+        data={"enrolment": enrolment.pk, "period": plan.period},
+    )
+    return plan, created
+
+
+def _clean_days(days: Decimal | float | int | str) -> Decimal:
+    try:
+        value = Decimal(str(days))
+    except ArithmeticError:
+        value = Decimal(0)
+    if not (0 < value <= MAX_DAYS_PER_DATE) or value % DAY_STEP != 0:
+        raise ValidationFailed(
+            _("支援日数は0.5日または1日で入力してください。"), field="days"
+        )
+    return value
+
+
+@transaction.atomic
+def support_days_log(
+    *,
+    actor: Actor,
+    enrolment: Enrolment,
+    date: date,
+    days: Decimal | float | int | str,
+    note: str = "",
+    today: date | None = None,
+) -> SupportDay:
+    """Log days of expert support on a date, within the program's day quota.
+
+    Only active enrolments take support days (409 enrolment_not_active
+    otherwise). Programs with `requires_support_plan` need the current
+    period's plan first (400 plan_required). `rules.day_quota` caps the days
+    per support period or per fiscal year of date (400 quota_exceeded); the
+    enrolment row is locked, so two loggers cannot both pass the check.
+    """
+    today = today or timezone.localdate()
+    days = _clean_days(days)
+    enrolment = _lock_enrolment(enrolment.pk)
+    program = enrolment.program
+    _require_support_staff(actor, enrolment)
+    if enrolment.status != S.ACTIVE:
+        raise Conflict(
+            _("支援日を記録できるのは支援中の参加だけです（現在: %(status)s）。")
+            % {"status": enrolment.get_status_display()},
+            code="enrolment_not_active",
+            current_status=enrolment.status,
+        )
+    if enrolment.started_on and date < enrolment.started_on:
+        raise ValidationFailed(
+            _("支援開始日（%(start)s）より前の日付は記録できません。")
+            % {"start": enrolment.started_on.isoformat()},
+            field="date",
+        )
+    if date > today:
+        raise ValidationFailed(_("未来の日付は記録できません。"), field="date")
+    if (
+        _rule(program, enrolment.scheme, "requires_support_plan", False)
+        and not (
+            SupportPlan.objects.filter(enrolment=enrolment, period=enrolment.period)
+        ).exists()
+    ):
+        raise ValidationFailed(
+            _(
+                "%(program)sでは、支援日を記録する前に第%(period)s期の支援計画を登録してください。"
+            )
+            % {"program": _program_name(program), "period": enrolment.period},
+            code="plan_required",
+        )
+
+    fy = fiscal_year_of(date)
+    quota = _rule(program, enrolment.scheme, "day_quota")
+    if quota:
+        limit = Decimal(str(quota["days"]))
+        by_year = quota.get("per") == "fiscal_year"
+        used = support_days_logged(enrolment, fiscal_year=fy if by_year else None)
+        remaining = max(limit - used, Decimal(0))
+        if days > remaining:
+            if by_year:
+                per, scope = _("年度ごとに"), fiscal_year_short_label(fy)
+            else:
+                per = _("支援期ごとに")
+                scope = _("第%(period)s期") % {"period": enrolment.period}
+            raise ValidationFailed(
+                _(
+                    "%(program)sの支援日数の上限は%(per)s%(limit)s日です。"
+                    "%(scope)sの残りは%(remaining)s日のため、%(days)s日は記録できません。"
+                )
+                % {
+                    "program": _program_name(program),
+                    "per": per,
+                    "limit": _days_text(limit),
+                    "scope": scope,
+                    "remaining": _days_text(remaining),
+                    "days": _days_text(days),
+                },
+                code="quota_exceeded",
+                remaining_days=float(remaining),
+            )
+
+    support_day = SupportDay.objects.create(
+        enrolment=enrolment,
+        date=date,
+        fiscal_year=fy,
+        period=enrolment.period,
+        days=days,
+        note=note or "",
+        logged_by=actor.user,
+    )
+    Enrolment.objects.filter(pk=enrolment.pk).update(
+        days_used=F("days_used") + days, updated_at=timezone.now()
+    )
+    audit_record(
+        actor=actor,
+        action="support_day.log",
+        obj=support_day,
+        data={"enrolment": enrolment.pk, "days": str(days)},
+    )
+    return support_day
+
+
+# --------------------------------------------------------------------------------------
+# Subsidy estimates
+# --------------------------------------------------------------------------------------
+
+
+def _allowed_rights(subsidy: dict[str, Any]) -> list[str]:
+    """Return the IP rights a subsidy's items may name.
+
+    The per-case caps list them when present (外国出願: patent, utility
+    model, design, trademark); `subsidy.rights` may list them otherwise;
+    with neither, any IP type is accepted.
+    """
+    rights = list(subsidy.get("cap_per_case_yen") or subsidy.get("rights") or [])
+    if not rights:
+        return list(IpType.values)
+    # JSONB does not keep the order of object keys: show them in IpType order.
+    return sorted(
+        rights, key=lambda r: IpType.values.index(r) if r in IpType.values else 99
+    )
+
+
+def _right_label(right: str) -> str:
+    return str(IpType(right).label) if right in IpType.values else right
+
+
+def _clean_items(
+    items: list[dict[str, Any]], subsidy: dict[str, Any]
+) -> list[tuple[str, int, bool]]:
+    if not items:
+        raise ValidationFailed(
+            _("見積もる費用を1件以上入力してください。"), field="items"
+        )
+    allowed = _allowed_rights(subsidy)
+    cleaned = []
+    for number, item in enumerate(items, start=1):
+        right = item.get("right")
+        cost = item.get("cost_yen")
+        renewal = bool(item.get("renewal") or False)
+        if right not in allowed:
+            raise ValidationFailed(
+                _(
+                    "%(number)s件目: 「%(right)s」はこの補助金の対象の権利ではありません"
+                    "（対象: %(allowed)s）。"
+                )
+                % {
+                    "number": number,
+                    "right": right,
+                    "allowed": "、".join(_right_label(r) for r in allowed),
+                },
+                field="items",
+            )
+        if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
+            raise ValidationFailed(
+                _("%(number)s件目: 費用は0円以上の整数（円）で入力してください。")
+                % {"number": number},
+                field="items",
+            )
+        if renewal and not subsidy.get("renewal_rate"):
+            raise ValidationFailed(
+                _("%(number)s件目: この補助金には更新（renewal）の区分がありません。")
+                % {"number": number},
+                field="items",
+            )
+        cleaned.append((right, cost, renewal))
+    return cleaned
+
+
+def subsidy_estimate(
+    *,
+    program: Program,
+    fiscal_year: int,
+    items: list[dict[str, Any]],
+    company: Company | int | None = None,
+    actor: Actor | None = None,
+    already_granted_yen: int | None = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Estimate the subsidy of program for cost items; nothing is written.
+
+    Amounts are integer yen rounded down (cost × numerator // denominator),
+    then capped per case (`cap_per_case_yen` by right) and per company: a
+    `cap_per_company_per_fiscal_year_yen` counts grants of fiscal_year, a
+    `cap_per_company_yen` grants of any year (the seeds do not scope it).
+    Grants are crm outcomes of kind "subsidy" whose reference is the program
+    code (programs.selectors.subsidy_granted_yen), unless already_granted_yen
+    is given. With company (an id resolved through actor's visibility, or a
+    Company) its kind and size must be eligible (400 not_eligible).
+
+    Return {"items": [{right, cost_yen, renewal, rate, eligible_yen,
+    explanation}], "total_yen", "company_cap_yen", "already_granted_yen",
+    "company_cap_remaining_yen"}; the remaining cap is before this estimate
+    (None without a per-company cap).
+    """
+    today = today or timezone.localdate()
+    name = _program_name(program)
+    if program.kind != ProgramKind.SUBSIDY or not program.rules.get("subsidy"):
+        raise _not_eligible(
+            _("%(program)sは補助金ではないため、見積もりできません。")
+            % {"program": name}
+        )
+    subsidy = program.rules["subsidy"]
+    if company is not None:
+        if actor is not None:
+            company = _company_for(actor, company)
+        elif not isinstance(company, Company):
+            raise ValueError("a company id needs the actor to resolve it")
+        reason = _company_refusal(program, company, today=today)
+        if reason is not None:
+            raise _not_eligible(reason)
+    cleaned = _clean_items(items, subsidy)
+
+    if "cap_per_company_per_fiscal_year_yen" in subsidy:
+        company_cap = subsidy["cap_per_company_per_fiscal_year_yen"]
+        cap_text = _("1企業の年度上限")
+        cap_year = fiscal_year
+    else:
+        company_cap = subsidy.get("cap_per_company_yen")
+        cap_text = _("1企業の上限")
+        cap_year = None
+    if already_granted_yen is None:
+        already_granted_yen = (
+            subsidy_granted_yen(company=company, program=program, fiscal_year=cap_year)
+            if company is not None and company_cap is not None
+            else 0
+        )
+    remaining = (
+        max(company_cap - already_granted_yen, 0) if company_cap is not None else None
+    )
+
+    per_case = subsidy.get("cap_per_case_yen") or {}
+    room = remaining
+    results = []
+    for right, cost, renewal in cleaned:
+        numerator, denominator = subsidy["renewal_rate" if renewal else "rate"]
+        amount = cost * numerator // denominator
+        label = _right_label(right)
+        if renewal:
+            label = _("%(label)s（更新）") % {"label": label}
+        explanation = _("%(label)s: %(cost)s × %(n)s/%(d)s = %(amount)s") % {
+            "label": label,
+            "cost": _yen(cost),
+            "n": numerator,
+            "d": denominator,
+            "amount": _yen(amount),
+        }
+        case_cap = per_case.get(right)
+        if case_cap is not None:
+            if amount > case_cap:
+                amount = case_cap
+                explanation += " → " + _yen(amount)
+            explanation += _("（1件上限 %(cap)s）") % {"cap": _yen(case_cap)}
+        if room is not None:
+            if amount > room:
+                amount = room
+                explanation += _(
+                    " → %(amount)s（%(cap_text)s %(cap)sの残り %(room)s）"
+                ) % {
+                    "amount": _yen(amount),
+                    "cap_text": cap_text,
+                    "cap": _yen(company_cap),
+                    "room": _yen(room),
+                }
+            room -= amount
+        results.append(
+            {
+                "right": right,
+                "cost_yen": cost,
+                "renewal": renewal,
+                "rate": f"{numerator}/{denominator}",
+                "eligible_yen": amount,
+                "explanation": explanation,
+            }
+        )
+    return {
+        "items": results,
+        "total_yen": sum(item["eligible_yen"] for item in results),
+        "company_cap_yen": company_cap,
+        "already_granted_yen": already_granted_yen,
+        "company_cap_remaining_yen": remaining,
+    }
