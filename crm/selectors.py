@@ -96,14 +96,19 @@ def case_visibility_q(
     return visible
 
 
-def cases_visible_to(actor: Actor) -> QuerySet[Case]:
-    """Return the cases the actor may see."""
-    qs = Case.objects.select_related("company", "organisation", "assignee")
+def _scoped(actor: Actor, qs: QuerySet, rule) -> QuerySet:
+    """Apply rule(actor) to qs: superusers see all, actors without membership nothing."""
     if actor.is_superuser:
         return qs
     if actor.membership is None:
         return qs.none()
-    return qs.filter(case_visibility_q(actor))
+    return qs.filter(rule(actor))
+
+
+def cases_visible_to(actor: Actor) -> QuerySet[Case]:
+    """Return the cases the actor may see."""
+    qs = Case.objects.select_related("company", "organisation", "assignee")
+    return _scoped(actor, qs, case_visibility_q)
 
 
 def consultations_visible_to(actor: Actor) -> QuerySet[Consultation]:
@@ -111,26 +116,21 @@ def consultations_visible_to(actor: Actor) -> QuerySet[Consultation]:
     qs = Consultation.objects.select_related(
         "company", "organisation", "case", "author"
     )
-    if actor.is_superuser:
-        return qs
-    if actor.membership is None:
-        return qs.none()
-    return qs.filter(
-        case_visibility_q(actor, "case__")
-        & (
-            Q(is_confidential=False)
-            | case_visibility_q(actor, "case__", confidential=True)
-        )
+    return _scoped(
+        actor,
+        qs,
+        lambda a: (
+            case_visibility_q(a, "case__")
+            & (
+                Q(is_confidential=False)
+                | case_visibility_q(a, "case__", confidential=True)
+            )
+        ),
     )
 
 
 def _via_case(actor: Actor, model) -> QuerySet:
-    qs = model.objects.all()
-    if actor.is_superuser:
-        return qs
-    if actor.membership is None:
-        return qs.none()
-    return qs.filter(case_visibility_q(actor, "case__"))
+    return _scoped(actor, model.objects.all(), lambda a: case_visibility_q(a, "case__"))
 
 
 def follow_ups_visible_to(actor: Actor) -> QuerySet[FollowUp]:
@@ -156,30 +156,23 @@ def _company_private_q(actor: Actor, company_ref: str) -> Q:
     return Q(visible_case)
 
 
+def _own_or_company_private_q(actor: Actor) -> Q:
+    """Return 'recorded by the actor's organisation, or of a company it works with'."""
+    return Q(organisation_id=actor.organisation_id) | _company_private_q(
+        actor, "company_id"
+    )
+
+
 def contacts_visible_to(actor: Actor) -> QuerySet[Contact]:
     """Return contacts recorded by the actor's organisation or of a visible case's company."""
     qs = Contact.objects.select_related("company", "organisation")
-    if actor.is_superuser:
-        return qs
-    if actor.membership is None:
-        return qs.none()
-    return qs.filter(
-        Q(organisation_id=actor.organisation_id)
-        | _company_private_q(actor, "company_id")
-    )
+    return _scoped(actor, qs, _own_or_company_private_q)
 
 
 def consents_visible_to(actor: Actor) -> QuerySet[Consent]:
     """Return consents recorded by the actor's organisation or of a visible case's company."""
     qs = Consent.objects.select_related("company", "organisation")
-    if actor.is_superuser:
-        return qs
-    if actor.membership is None:
-        return qs.none()
-    return qs.filter(
-        Q(organisation_id=actor.organisation_id)
-        | _company_private_q(actor, "company_id")
-    )
+    return _scoped(actor, qs, _own_or_company_private_q)
 
 
 def companies_visible_to(actor: Actor) -> QuerySet[Company]:
@@ -217,7 +210,9 @@ def company_search(qs: QuerySet[Company], query: str) -> QuerySet[Company]:
     if name_key:
         condition |= Q(name_key__contains=name_key) | Q(name_norm__contains=name_key)
     if kana_key:
-        condition |= Q(kana_key__contains=kana_key) | Q(name_key__contains=kana_key)
+        condition |= Q(kana_key__contains=kana_key)
+        if kana_key != name_key:
+            condition |= Q(name_key__contains=kana_key)
     if not condition:
         return qs.none()
     return qs.filter(condition)

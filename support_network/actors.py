@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from support_network.choices import Role
+from support_network.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -39,6 +42,14 @@ class Actor:
     @property
     def role(self) -> str | None:
         return self.membership.role if self.membership else None
+
+    def require_membership(self) -> None:
+        """Refuse an action that must be taken for an organisation."""
+        if self.membership is None:
+            raise ValidationFailed(
+                _("所属組織として操作してください（X-Organisation）。"),
+                code="organisation_required",
+            )
 
     def has_role(self, *roles: str) -> bool:
         """Return True when the actor's role is one of roles."""

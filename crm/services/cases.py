@@ -32,14 +32,6 @@ MAX_DURATION_MINUTES = 8 * 60
 MAX_FOLLOW_UP_DAYS = 366
 
 
-def _require_membership(actor: Actor) -> None:
-    if actor.membership is None:
-        raise ValidationFailed(
-            _("所属組織として操作してください（X-Organisation）。"),
-            code="organisation_required",
-        )
-
-
 @transaction.atomic
 def case_open(
     *,
@@ -50,7 +42,7 @@ def case_open(
     today: date | None = None,
 ) -> Case:
     """Open a case of company owned by the actor's organisation, assigned to the actor."""
-    _require_membership(actor)
+    actor.require_membership()
     case = Case.objects.create(
         company=company,
         organisation=actor.organisation,
@@ -107,7 +99,7 @@ def consultation_create(
     `follow_up_on` creates a follow-up for the author (API.md). Everything
     is written in one transaction, or nothing is.
     """
-    _require_membership(actor)
+    actor.require_membership()
     now = now or timezone.now()
     today = local_date(now)
     topics = list(dict.fromkeys(topics))
@@ -249,7 +241,7 @@ def outcome_record(
     today: date | None = None,
 ) -> Outcome:
     """Record an outcome (filing, registration, licence, financing, subsidy) of a case."""
-    _require_membership(actor)
+    actor.require_membership()
     today = today or timezone.localdate()
     if kind not in OutcomeKind.values:
         raise ValidationFailed(_("成果の種類が正しくありません。"), field="kind")

@@ -31,11 +31,7 @@ def consent_record(
 ) -> Consent:
     """Record a company's consent, network-wide or for listed organisations."""
     today = today or timezone.localdate()
-    if actor.membership is None:
-        raise ValidationFailed(
-            _("所属組織として操作してください（X-Organisation）。"),
-            code="organisation_required",
-        )
+    actor.require_membership()
     if scope not in ConsentScope.values:
         raise ValidationFailed(_("同意の範囲が正しくありません。"), field="scope")
     if method not in ConsentMethod.values:
