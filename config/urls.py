@@ -10,19 +10,22 @@ from crm.views import (
     CaseViewSet,
     CompanyViewSet,
     ConsultationViewSet,
+    ContactViewSet,
     FollowUpViewSet,
     OutcomeViewSet,
 )
+from crm.web import my_work
 from programs.urls import register as register_programs
 from programs.views import ProgramViewSet
 from support_network.views import OrganisationViewSet, PrefectureViewSet, TokenView
-from support_network.web import home
+from support_network.web import organisation_switch
 
 router = DefaultRouter()
 router.register("prefectures", PrefectureViewSet, basename="prefecture")
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("programs", ProgramViewSet, basename="program")
 router.register("companies", CompanyViewSet, basename="company")
+router.register("contacts", ContactViewSet, basename="contact")
 router.register("cases", CaseViewSet, basename="case")
 router.register("consultations", ConsultationViewSet, basename="consultation")
 register_programs(router)
@@ -34,7 +37,9 @@ admin.site.site_title = "知財経営支援 CRM"
 admin.site.index_title = "管理"
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", my_work, name="home"),
+    path("organisation/", organisation_switch, name="organisation-switch"),
+    path("", include("crm.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -8,11 +8,20 @@ counts, 404 on detail.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.fields import BooleanField
 
 from crm import rules
-from crm.choices import REFERRAL_VISIBLE_STATUSES, ConsentScope
+from crm.choices import (
+    REFERRAL_VISIBLE_STATUSES,
+    CaseStatus,
+    ConsentScope,
+    FollowUpStatus,
+    ReferralStatus,
+)
 from crm.models import (
     Case,
     Company,
@@ -24,6 +33,7 @@ from crm.models import (
     Referral,
 )
 from support_network.actors import Actor
+from support_network.calendar import local_date
 from support_network.choices import Role
 from support_network.selectors import hub_prefecture_codes
 
@@ -224,4 +234,136 @@ def company_duplicate_candidates(*, name: str, prefecture: str) -> QuerySet[Comp
         name_key=rules.name_key(name),
         prefecture_id=prefecture,
         merged_into__isnull=True,
+    )
+
+
+# --- Pages of the web UI: the case timeline and "my work" ---------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event of a case's timeline, whatever its kind."""
+
+    kind: str  # consultation | referral | follow_up | outcome
+    on: date
+    at: datetime | None
+    obj: object
+
+
+def case_timeline(actor: Actor, case: Case) -> list[TimelineEntry]:
+    """Return the visible events of a case, newest first.
+
+    Consultations obey the confidential rule on their own (a confidential
+    consultation in an ordinary case stays hidden from other staff).
+    """
+    consultations = (
+        consultations_visible_to(actor)
+        .filter(case=case)
+        .select_related("author", "organisation")
+        .prefetch_related("topics", "ip_types", "attendees")
+    )
+    entries = [
+        TimelineEntry("consultation", c.occurred_on, c.occurred_at, c)
+        for c in consultations
+    ]
+    referrals = case.referrals.select_related("from_organisation", "to_organisation")
+    entries += [
+        TimelineEntry("referral", local_date(r.sent_at), r.sent_at, r)
+        for r in referrals
+    ]
+    entries += [
+        TimelineEntry("follow_up", f.due_on, None, f)
+        for f in case.follow_ups.select_related("assignee")
+    ]
+    entries += [
+        TimelineEntry("outcome", o.occurred_on, None, o) for o in case.outcomes.all()
+    ]
+    order = {"outcome": 0, "referral": 1, "consultation": 2, "follow_up": 3}
+    entries.sort(
+        key=lambda e: (e.on, e.at or datetime.min.replace(tzinfo=UTC), -order[e.kind]),
+        reverse=True,
+    )
+    return entries
+
+
+def company_cases_visible_to(actor: Actor, company: Company) -> QuerySet[Case]:
+    """Return the company's cases the actor may see, open ones first."""
+    return (
+        cases_visible_to(actor)
+        .filter(company=company)
+        .order_by("status", "-opened_on", "-id")
+    )
+
+
+def default_case_for(actor: Actor, company: Company) -> Case | None:
+    """Return the case a new consultation most likely belongs to.
+
+    That is the most recent open case of the actor's organisation on the
+    company; a consultation elsewhere starts a new case.
+    """
+    if actor.organisation_id is None:
+        return None
+    return (
+        cases_visible_to(actor)
+        .filter(
+            company=company,
+            organisation_id=actor.organisation_id,
+            status=CaseStatus.OPEN,
+        )
+        .order_by("-opened_on", "-id")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class MyWork:
+    """What the "my work" page shows a member of staff."""
+
+    overdue: list[FollowUp]
+    today: list[FollowUp]
+    upcoming: list[FollowUp]
+    consultations: list[Consultation]
+    referrals_waiting: list[Referral]
+
+
+# How far ahead the page lists follow-ups, and how many recent consultations.
+MY_WORK_UPCOMING_DAYS = 14
+MY_WORK_RECENT = 15
+
+
+def my_work(actor: Actor, *, today: date) -> MyWork:
+    """Return the actor's open follow-ups, recent consultations and waiting referrals."""
+    follow_ups = list(
+        follow_ups_visible_to(actor)
+        .filter(
+            assignee_id=actor.user.pk,
+            status=FollowUpStatus.OPEN,
+            due_on__lte=today + timedelta(days=MY_WORK_UPCOMING_DAYS),
+        )
+        .select_related("case", "case__company")
+        .order_by("due_on", "id")[:200]
+    )
+    consultations = list(
+        consultations_visible_to(actor)
+        .filter(author_id=actor.user.pk)
+        .prefetch_related("topics")
+        .order_by("-occurred_at", "-id")[:MY_WORK_RECENT]
+    )
+    referrals: list[Referral] = []
+    if actor.organisation_id is not None:
+        referrals = list(
+            referrals_visible_to(actor)
+            .filter(
+                to_organisation_id=actor.organisation_id,
+                status=ReferralStatus.SENT,
+            )
+            .select_related("case", "case__company", "from_organisation")
+            .order_by("respond_by", "id")[:100]
+        )
+    return MyWork(
+        overdue=[f for f in follow_ups if f.due_on < today],
+        today=[f for f in follow_ups if f.due_on == today],
+        upcoming=[f for f in follow_ups if f.due_on > today],
+        consultations=consultations,
+        referrals_waiting=referrals,
     )

@@ -13,7 +13,16 @@ from crm.choices import (
     OutcomeKind,
     Topic,
 )
-from crm.models import Case, Company, Consent, Consultation, FollowUp, Outcome, Referral
+from crm.models import (
+    Case,
+    Company,
+    Consent,
+    Consultation,
+    Contact,
+    FollowUp,
+    Outcome,
+    Referral,
+)
 from crm.services.cases import MAX_DURATION_MINUTES
 
 PRIVATE_COMPANY_FIELDS = (
@@ -320,3 +329,47 @@ class OutcomeInputSerializer(serializers.Serializer):
         choices=IpType.choices, required=False, allow_blank=True
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class CompanyMergeInputSerializer(serializers.Serializer):
+    """POST companies/{id}/merge/: the company that stays."""
+
+    into = serializers.IntegerField(
+        min_value=1, help_text=_("統合先（残す企業等）のID")
+    )
+
+
+class ContactInputSerializer(serializers.Serializer):
+    """POST companies/{id}/contacts/, PATCH contacts/{id}/.
+
+    Shape only: the name, e-mail and phone rules (and their Japanese
+    messages) are in crm.services.contacts, so blanks pass through to it.
+    """
+
+    name = serializers.CharField(max_length=100, allow_blank=True)
+    name_kana = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=30)
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    """A contact (担当者) and the organisation that recorded it."""
+
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "company",
+            "organisation",
+            "name",
+            "name_kana",
+            "title",
+            "email",
+            "phone",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields

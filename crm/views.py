@@ -17,15 +17,19 @@ from crm.filters import (
     FollowUpFilter,
     OutcomeFilter,
 )
+from crm.models import Company
 from crm.serializers import (
     CaseDetailSerializer,
     CaseSerializer,
     CompanyInputSerializer,
+    CompanyMergeInputSerializer,
     CompanySerializer,
     ConsentInputSerializer,
     ConsentSerializer,
     ConsultationInputSerializer,
     ConsultationSerializer,
+    ContactInputSerializer,
+    ContactSerializer,
     FollowUpSerializer,
     OutcomeInputSerializer,
     OutcomeSerializer,
@@ -156,6 +160,115 @@ class CompanyViewSet(
         )
         consent = services.consent_withdraw(actor=self.actor, consent=consent)
         return Response(ConsentSerializer(consent).data)
+
+    @extend_schema(
+        summary="担当者の一覧／登録",
+        description=(
+            "GET: この企業等の担当者のうち、自組織が登録したもの、"
+            "または閲覧できる案件のある企業等のもの。"
+            "POST: 自組織が登録する担当者を追加する。"
+        ),
+        request=ContactInputSerializer,
+        responses={
+            200: ContactSerializer(many=True),
+            201: ContactSerializer,
+            **ERROR_RESPONSES,
+            409: OpenApiResponse(description="company_merged: 統合済みの企業等"),
+        },
+    )
+    @action(detail=True, methods=["get", "post"], url_path="contacts")
+    def contacts(self, request, pk=None):
+        company = self.get_object()
+        if request.method == "GET":
+            contacts = (
+                selectors.contacts_visible_to(self.actor)
+                .filter(company=company)
+                .order_by("id")
+            )
+            return Response(ContactSerializer(contacts, many=True).data)
+        serializer = ContactInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = services.contact_create(
+            actor=self.actor, company=company, **serializer.validated_data
+        )
+        return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="重複した企業等を統合する",
+        description=(
+            "この企業等（統合元）の案件・相談記録・担当者・同意・成果・事業への参加などを"
+            "統合先へ移し、統合先の空欄を統合元の値で補います。統合元は以後、検索にも"
+            "詳細（404）にも現れません。組織管理者・コーディネーター・システム管理者のみ。"
+        ),
+        request=CompanyMergeInputSerializer,
+        responses={
+            200: CompanySerializer,
+            **ERROR_RESPONSES,
+            403: OpenApiResponse(description="統合する権限がない"),
+            409: OpenApiResponse(
+                description=(
+                    "different_corporate_numbers: 法人番号が異なる／"
+                    "already_merged, target_already_merged: 統合済み（merged_into に ID）"
+                )
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        source = self.get_object()
+        serializer = CompanyMergeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # Company master data is shared by the whole network (DESIGN.md
+        # "Who sees what" rule 2), so any company may be the target; merged
+        # ones are included so the service can answer 409 with the company
+        # they were merged into.
+        target = visible_or_400(
+            Company.objects.all(),
+            serializer.validated_data["into"],
+            "into",
+            _("統合先の企業等が見つかりません。"),
+        )
+        target = services.company_merge(actor=self.actor, source=source, target=target)
+        return Response(CompanySerializer(self.get_queryset().get(pk=target.pk)).data)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        summary="担当者の詳細", responses={200: ContactSerializer, **ERROR_RESPONSES}
+    ),
+    partial_update=extend_schema(
+        summary="担当者の情報を変更する",
+        request=ContactInputSerializer(partial=True),
+        responses={
+            200: ContactSerializer,
+            **ERROR_RESPONSES,
+            403: OpenApiResponse(description="登録した組織以外は変更できない"),
+        },
+    ),
+)
+@extend_schema(tags=["contacts"], parameters=[ORGANISATION_HEADER])
+class ContactViewSet(
+    ActorMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Contacts (担当者) the caller may see: its own, or of companies it works with."""
+
+    serializer_class = ContactSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.contacts_visible_to(self.actor)
+
+    def partial_update(self, request, *args, **kwargs):
+        contact = self.get_object()
+        serializer = ContactInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        contact = services.contact_update(
+            actor=self.actor, contact=contact, **serializer.validated_data
+        )
+        return Response(ContactSerializer(contact).data)
 
 
 @extend_schema(tags=["cases"], parameters=[ORGANISATION_HEADER])

@@ -21,6 +21,8 @@ from crm.services.companies import (
     corporate_number_clean,
 )
 from crm.services.consents import consent_record, consent_withdraw
+from crm.services.contacts import contact_create, contact_update
+from crm.services.merge import company_merge
 
 __all__ = [
     "COMPANY_FIELDS",
@@ -28,11 +30,14 @@ __all__ = [
     "case_open",
     "company_create",
     "company_derive_keys",
+    "company_merge",
     "company_update",
     "company_validate",
     "consent_record",
     "consent_withdraw",
     "consultation_create",
+    "contact_create",
+    "contact_update",
     "corporate_number_clean",
     "follow_up_complete",
     "outcome_record",
