@@ -229,6 +229,9 @@ class CaseDetailSerializer(CaseSerializer):
     referrals = ReferralSummarySerializer(many=True, read_only=True)
     follow_ups = FollowUpSerializer(many=True, read_only=True)
     outcomes = OutcomeSerializer(many=True, read_only=True)
+    other_cases = serializers.SerializerMethodField(
+        help_text="the company's other cases the caller may see"
+    )
 
     class Meta(CaseSerializer.Meta):
         fields = [
@@ -237,6 +240,7 @@ class CaseDetailSerializer(CaseSerializer):
             "referrals",
             "follow_ups",
             "outcomes",
+            "other_cases",
         ]
         read_only_fields = fields
 
@@ -244,6 +248,10 @@ class CaseDetailSerializer(CaseSerializer):
     def get_consultations(self, obj):
         visible = self.context["visible_consultations"]
         return ConsultationSerializer(visible, many=True, context=self.context).data
+
+    @extend_schema_field(CaseSerializer(many=True))
+    def get_other_cases(self, obj):
+        return CaseSerializer(self.context["other_cases"], many=True).data
 
 
 class ConsultationInputSerializer(serializers.Serializer):

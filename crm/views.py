@@ -310,6 +310,9 @@ class CaseViewSet(
         context = {
             **self.get_serializer_context(),
             "visible_consultations": consultations,
+            "other_cases": selectors.company_cases_visible_to(
+                self.actor, case.company
+            ).exclude(pk=case.pk),
         }
         return Response(CaseDetailSerializer(case, context=context).data)
 

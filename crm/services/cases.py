@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.choices import CaseStatus, Channel, FollowUpStatus, IpType, OutcomeKind, Topic
+from crm.lock_objects import company_lock_active
 from crm.models import (
     Case,
     Company,
@@ -147,6 +148,7 @@ def consultation_create(
                 field="follow_up_on",
             )
     attendee_orgs = _attendee_organisations(actor, attendees)
+    company = company_lock_active(company.pk)
 
     if case is None:
         title = _("%(company)s の相談") % {"company": company.name}

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.choices import ConsentMethod, ConsentScope
+from crm.lock_objects import company_lock_active
 from crm.models import Company, Consent, Contact
 from crm.services.audit import audit_record
 from support_network.actors import Actor
@@ -58,6 +59,7 @@ def consent_record(
         raise ValidationFailed(
             _("ネットワーク全体への同意では組織を指定しません。"), field="organisations"
         )
+    company = company_lock_active(company.pk)
     if contact is not None and contact.company_id != company.pk:
         raise ValidationFailed(
             _("担当者がこの企業等のものではありません。"), field="contact"

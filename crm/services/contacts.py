@@ -16,10 +16,11 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from crm.lock_objects import company_lock_active
 from crm.models import Company, Contact
 from crm.services.audit import audit_record
 from support_network.actors import Actor
-from support_network.errors import Conflict, PermissionDenied, ValidationFailed
+from support_network.errors import PermissionDenied, ValidationFailed
 
 # Fields a caller may set on a contact (POST companies/{id}/contacts/,
 # PATCH contacts/{id}/).
@@ -84,17 +85,7 @@ def contact_create(*, actor: Actor, company: Company, **fields: Any) -> Contact:
     """Record a contact of company for the actor's organisation."""
     actor.require_membership()
     _check_fields(fields)
-    # FOR NO KEY UPDATE waits for a merge holding the company row, so a
-    # contact is never added to a company that was merged meanwhile.
-    company = Company.objects.select_for_update(no_key=True).get(pk=company.pk)
-    if company.merged_into_id is not None:
-        raise Conflict(
-            _(
-                "この企業等は別の企業等に統合されています。統合後の企業等に登録してください。"
-            ),
-            code="company_merged",
-            merged_into=company.merged_into_id,
-        )
+    company = company_lock_active(company.pk)
     contact = Contact(company=company, organisation=actor.organisation, **fields)
     contact_validate(contact)
     contact.save()

@@ -437,3 +437,36 @@ def test_an_unreviewed_relation_stops_the_merge_before_anything_moves(
 
     assert Case.objects.filter(company=source).count() == 2
     assert Company.objects.get(pk=source.pk).merged_into_id is None
+
+
+def test_a_consultation_or_consent_for_a_merged_company_is_refused(
+    network, org_admin_a, staff_a
+):
+    from crm.services import consent_record, consultation_create
+
+    source, target = _company(name="株式会社統合元"), _company(name="株式会社統合先")
+    company_merge(actor=org_admin_a, source=source, target=target)
+
+    with pytest.raises(Conflict) as consultation_refused:
+        consultation_create(
+            actor=staff_a,
+            company=source,
+            occurred_at=timezone.now(),
+            channel="phone",
+            duration_minutes=30,
+            topics=["patent"],
+            summary="統合済みの企業の相談",
+        )
+    with pytest.raises(Conflict) as consent_refused:
+        consent_record(
+            actor=staff_a,
+            company=source,
+            scope="network",
+            obtained_on=timezone.localdate(),
+            method="written",
+        )
+
+    assert consultation_refused.value.code == "company_merged"
+    assert consent_refused.value.code == "company_merged"
+    assert consultation_refused.value.extra["merged_into"] == target.pk
+    assert not Consultation.objects.filter(company=source).exists()

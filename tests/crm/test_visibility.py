@@ -185,6 +185,18 @@ def test_case_detail_holds_the_timeline(api, world, network, staff_a):
     assert [r["to_organisation"] for r in body["referrals"]] == ["yorozu-27"]
 
 
+def test_case_detail_lists_only_the_companys_other_visible_cases(
+    api, world, network, staff_a
+):
+    case = world["case_a"]
+    sibling = CaseFactory(company=case.company, created_by=staff_a.user)
+    CaseFactory(company=case.company, organisation=network["yorozu-27"])
+
+    body = api(staff_a).get(f"/api/v1/cases/{case.id}/").json()
+
+    assert [c["id"] for c in body["other_cases"]] == [sibling.id]
+
+
 class TestConfidentialCases:
     @pytest.fixture
     def secret_case(self, world):
