@@ -1,6 +1,5 @@
-"""API views of clients and cases: thin adapters over selectors and services."""
+"""API views of companies and their contacts and consents."""
 
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -11,46 +10,19 @@ from rest_framework.response import Response
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
 from crm import selectors, services
 from crm.filters import (
-    CaseFilter,
     CompanyFilter,
-    ConsultationFilter,
-    FollowUpFilter,
-    OutcomeFilter,
 )
 from crm.models import Company
 from crm.serializers import (
-    CaseDetailSerializer,
-    CaseSerializer,
     CompanyInputSerializer,
     CompanyMergeInputSerializer,
     CompanySerializer,
     ConsentInputSerializer,
     ConsentSerializer,
-    ConsultationInputSerializer,
-    ConsultationSerializer,
     ContactInputSerializer,
     ContactSerializer,
-    FollowUpSerializer,
-    OutcomeInputSerializer,
-    OutcomeSerializer,
 )
-from support_network.errors import ValidationFailed
-
-
-def visible_or_400(queryset, pk, field: str, message: str):
-    """Return the visible object with pk, or a 400 naming the input field."""
-    if pk is None:
-        return None
-    obj = queryset.filter(pk=pk).first()
-    if obj is None:
-        raise ValidationFailed(message, field=field)
-    return obj
-
-
-ERROR_RESPONSES = {
-    400: OpenApiResponse(description='入力エラー {"<field>": ["message"]}'),
-    404: OpenApiResponse(description="見つからない（閲覧できない）"),
-}
+from crm.views.common import ERROR_RESPONSES, visible_or_400
 
 
 @extend_schema_view(
@@ -269,157 +241,3 @@ class ContactViewSet(
             actor=self.actor, contact=contact, **serializer.validated_data
         )
         return Response(ContactSerializer(contact).data)
-
-
-@extend_schema(tags=["cases"], parameters=[ORGANISATION_HEADER])
-class CaseViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Cases the caller may see; the detail holds the timeline."""
-
-    filterset_class = CaseFilter
-    pagination_class = keyset_pagination("-opened_on", "-id")
-
-    def get_queryset(self):
-        return selectors.cases_visible_to(self.actor)
-
-    def get_serializer_class(self):
-        return CaseDetailSerializer if self.action == "retrieve" else CaseSerializer
-
-    @extend_schema(responses={200: CaseDetailSerializer, **ERROR_RESPONSES})
-    def retrieve(self, request, *args, **kwargs):
-        case = get_object_or_404(
-            self.get_queryset().prefetch_related(
-                "referrals__from_organisation",
-                "referrals__to_organisation",
-                "follow_ups",
-                "outcomes",
-            ),
-            pk=kwargs["pk"],
-        )
-        consultations = (
-            selectors.consultations_visible_to(self.actor)
-            .filter(case=case)
-            .prefetch_related("topics", "ip_types", "attendees")
-            .order_by("-occurred_at", "-id")
-        )
-        services.audit_record(actor=self.actor, action="case.view", obj=case)
-        context = {
-            **self.get_serializer_context(),
-            "visible_consultations": consultations,
-            "other_cases": selectors.company_cases_visible_to(
-                self.actor, case.company
-            ).exclude(pk=case.pk),
-        }
-        return Response(CaseDetailSerializer(case, context=context).data)
-
-
-@extend_schema(tags=["consultations"], parameters=[ORGANISATION_HEADER])
-class ConsultationViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Consultation records (相談記録) the caller may see, newest first."""
-
-    serializer_class = ConsultationSerializer
-    filterset_class = ConsultationFilter
-    pagination_class = keyset_pagination("-occurred_at", "-id")
-
-    def get_queryset(self):
-        return selectors.consultations_visible_to(self.actor).prefetch_related(
-            "topics", "ip_types", Prefetch("attendees")
-        )
-
-    @extend_schema(
-        summary="相談記録を登録する",
-        request=ConsultationInputSerializer,
-        responses={201: ConsultationSerializer, **ERROR_RESPONSES},
-    )
-    def create(self, request, *args, **kwargs):
-        serializer = ConsultationInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        data["company"] = visible_or_400(
-            selectors.companies_visible_to(self.actor),
-            data["company"],
-            "company",
-            _("企業等が見つかりません。"),
-        )
-        data["case"] = visible_or_400(
-            selectors.cases_visible_to(self.actor),
-            data.pop("case", None),
-            "case",
-            _("案件が見つかりません。"),
-        )
-        consultation = services.consultation_create(actor=self.actor, **data)
-        body = ConsultationSerializer(self.get_queryset().get(pk=consultation.pk)).data
-        return Response(body, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(tags=["follow-ups"], parameters=[ORGANISATION_HEADER])
-class FollowUpViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Follow-ups of visible cases (assignee=me for one's own)."""
-
-    serializer_class = FollowUpSerializer
-    filterset_class = FollowUpFilter
-    pagination_class = keyset_pagination("due_on", "id")
-
-    def get_queryset(self):
-        return selectors.follow_ups_visible_to(self.actor)
-
-    @extend_schema(
-        summary="フォローアップを完了にする",
-        request=None,
-        responses={200: FollowUpSerializer},
-    )
-    @action(detail=True, methods=["post"])
-    def complete(self, request, pk=None):
-        follow_up = self.get_object()
-        follow_up = services.follow_up_complete(actor=self.actor, follow_up=follow_up)
-        return Response(FollowUpSerializer(follow_up).data)
-
-
-@extend_schema(tags=["outcomes"], parameters=[ORGANISATION_HEADER])
-class OutcomeViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Outcomes (filings, registrations, licences, financing, subsidies) of visible cases."""
-
-    serializer_class = OutcomeSerializer
-    filterset_class = OutcomeFilter
-    pagination_class = keyset_pagination("-occurred_on", "-id")
-
-    def get_queryset(self):
-        return selectors.outcomes_visible_to(self.actor).select_related("organisation")
-
-    @extend_schema(
-        summary="成果を記録する",
-        request=OutcomeInputSerializer,
-        responses={201: OutcomeSerializer, **ERROR_RESPONSES},
-    )
-    def create(self, request, *args, **kwargs):
-        serializer = OutcomeInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        data["case"] = visible_or_400(
-            selectors.cases_visible_to(self.actor),
-            data["case"],
-            "case",
-            _("案件が見つかりません。"),
-        )
-        outcome = services.outcome_record(actor=self.actor, **data)
-        return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)
