@@ -5,10 +5,11 @@ class and the audit trail stay right.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils import timezone
 
 from crm import models, services
+from crm.admin_nta import NtaImportAdminMixin
 from support_network.actors import Actor
 from support_network.errors import DomainError
 
@@ -42,7 +43,7 @@ class CompanyAdminForm(forms.ModelForm):
 
 
 @admin.register(models.Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(NtaImportAdminMixin, admin.ModelAdmin):
     form = CompanyAdminForm
     list_display = [
         "id",
@@ -58,6 +59,36 @@ class CompanyAdmin(admin.ModelAdmin):
     readonly_fields = ["name_norm", "name_key", "kana_key", "size_class", "merged_into"]
     autocomplete_fields = ["registered_by"]
     list_select_related = ["prefecture", "registered_by"]
+    actions = ["merge_duplicates"]
+
+    @admin.action(description="選択した2件を統合する（法人番号のある方・古い方に残す）")
+    def merge_duplicates(self, request, queryset):
+        """Merge two duplicates: the one with a 法人番号 (else the older) stays."""
+        companies = list(queryset.order_by("id")[:3])
+        if len(companies) != 2:
+            self.message_user(
+                request, "統合する企業等をちょうど2件選んでください。", messages.ERROR
+            )
+            return
+        first, second = companies
+        target, source = (
+            (second, first)
+            if second.corporate_number and not first.corporate_number
+            else (first, second)
+        )
+        try:
+            services.company_merge(
+                actor=Actor(user=request.user), source=source, target=target
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"「{source.name}」（ID {source.pk}）を「{target.name}」"
+                f"（ID {target.pk}）に統合しました。",
+                messages.SUCCESS,
+            )
 
     def save_model(self, request, obj, form, change):
         actor = Actor(user=request.user)

@@ -103,3 +103,43 @@ def test_admin_company_form_shows_a_japanese_error_for_a_bad_check_digit(
     from crm.models import Company
 
     assert not Company.objects.filter(name="誤番号株式会社").exists()
+
+
+def test_admin_merges_two_selected_duplicates_into_the_numbered_one(
+    client, network, superuser_actor
+):
+    from crm.models import Case
+    from tests.crm.factories import CompanyFactory
+
+    loose = CompanyFactory(name="株式会社重複", corporate_number=None)
+    numbered = CompanyFactory(name="株式会社重複", corporate_number="1180301018771")
+    case = CaseFactory(company=loose)
+    client.force_login(superuser_actor.user)
+
+    response = client.post(
+        reverse("admin:crm_company_changelist"),
+        {"action": "merge_duplicates", "_selected_action": [loose.pk, numbered.pk]},
+        follow=True,
+    )
+
+    loose.refresh_from_db()
+    assert loose.merged_into == numbered
+    assert Case.objects.get(pk=case.pk).company == numbered
+    assert "統合しました" in response.content.decode()
+
+
+def test_admin_merge_needs_exactly_two(client, network, superuser_actor):
+    from tests.crm.factories import CompanyFactory
+
+    only = CompanyFactory()
+    client.force_login(superuser_actor.user)
+
+    response = client.post(
+        reverse("admin:crm_company_changelist"),
+        {"action": "merge_duplicates", "_selected_action": [only.pk]},
+        follow=True,
+    )
+
+    only.refresh_from_db()
+    assert only.merged_into is None
+    assert "ちょうど2件" in response.content.decode()
