@@ -12,7 +12,10 @@ from crm.views import (
     ConsultationViewSet,
     ContactViewSet,
     FollowUpViewSet,
+    NotificationViewSet,
     OutcomeViewSet,
+    ProvisionRecordViewSet,
+    ReferralViewSet,
 )
 from crm.web import my_work
 from programs.urls import register as register_programs
@@ -31,6 +34,11 @@ router.register("consultations", ConsultationViewSet, basename="consultation")
 register_programs(router)
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("outcomes", OutcomeViewSet, basename="outcome")
+router.register("referrals", ReferralViewSet, basename="referral")
+router.register(
+    "provision-records", ProvisionRecordViewSet, basename="provision-record"
+)
+router.register("notifications", NotificationViewSet, basename="notification")
 
 admin.site.site_header = "知財経営支援 CRM 管理画面"
 admin.site.site_title = "知財経営支援 CRM"

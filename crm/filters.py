@@ -1,16 +1,18 @@
 """Query filters of clients and cases, applied to the visibility selectors."""
 
 import django_filters
+from django.utils import timezone
 
 from crm.choices import (
     CaseStatus,
     Channel,
     FollowUpStatus,
     OutcomeKind,
+    ReferralStatus,
     SizeClass,
     Topic,
 )
-from crm.models import Case, Company, Consultation, FollowUp, Outcome
+from crm.models import Case, Company, Consultation, FollowUp, Outcome, Referral
 from crm.selectors import company_search
 
 
@@ -93,3 +95,40 @@ class OutcomeFilter(django_filters.FilterSet):
     class Meta:
         model = Outcome
         fields = ["case", "company", "kind"]
+
+
+# --- Referrals (issue 4) -----------------------------------------------------
+
+
+class ReferralFilter(django_filters.FilterSet):
+    """GET referrals/?direction=in|out&status= (API.md).
+
+    `direction` filters on the annotation the view adds (in: addressed to
+    the acting organisation, out: sent by it), so it never widens what the
+    visibility selector returned.
+    """
+
+    direction = django_filters.ChoiceFilter(
+        choices=[("in", "in"), ("out", "out")],
+        method="filter_direction",
+        label="in = 自組織宛て / out = 自組織から",
+    )
+    status = django_filters.MultipleChoiceFilter(choices=ReferralStatus.choices)
+    case = django_filters.NumberFilter(field_name="case_id")
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="回答期限を過ぎた回答待ち"
+    )
+    escalated = django_filters.BooleanFilter(
+        field_name="escalated_at", lookup_expr="isnull", exclude=True
+    )
+
+    class Meta:
+        model = Referral
+        fields = ["direction", "status", "case", "overdue", "escalated"]
+
+    def filter_direction(self, queryset, name, value):
+        return queryset.filter(direction=value)
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = {"status": ReferralStatus.SENT, "respond_by__lt": timezone.localdate()}
+        return queryset.filter(**overdue) if value else queryset.exclude(**overdue)

@@ -42,3 +42,36 @@ __all__ = [
     "follow_up_complete",
     "outcome_record",
 ]
+
+# Referrals, notifications and case assignment (issue 4).
+from crm.services.assignment import case_assign
+from crm.services.notifications import (
+    notification_email_send,
+    notification_read,
+    notify,
+)
+from crm.services.referrals import (
+    PROVIDED_ITEM_LABELS,
+    consent_covering,
+    referral_accept,
+    referral_cancel,
+    referral_complete,
+    referral_decline,
+    referral_expire,
+    referral_send,
+)
+
+__all__ += [
+    "PROVIDED_ITEM_LABELS",
+    "case_assign",
+    "consent_covering",
+    "notification_email_send",
+    "notification_read",
+    "notify",
+    "referral_accept",
+    "referral_cancel",
+    "referral_complete",
+    "referral_decline",
+    "referral_expire",
+    "referral_send",
+]

@@ -8,6 +8,11 @@ from crm.views.cases import (
 )
 from crm.views.common import ERROR_RESPONSES, visible_or_400
 from crm.views.companies import CompanyViewSet, ContactViewSet
+from crm.views.referrals import (
+    NotificationViewSet,
+    ProvisionRecordViewSet,
+    ReferralViewSet,
+)
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -16,6 +21,9 @@ __all__ = [
     "ConsultationViewSet",
     "ContactViewSet",
     "FollowUpViewSet",
+    "NotificationViewSet",
     "OutcomeViewSet",
+    "ProvisionRecordViewSet",
+    "ReferralViewSet",
     "visible_or_400",
 ]

@@ -1,15 +1,17 @@
 """API views of cases and what happens in them."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from crm import selectors, services
+from crm import routing, selectors, services
 from crm.filters import (
     CaseFilter,
     ConsultationFilter,
@@ -17,6 +19,7 @@ from crm.filters import (
     OutcomeFilter,
 )
 from crm.serializers import (
+    CaseAssignInputSerializer,
     CaseDetailSerializer,
     CaseSerializer,
     ConsultationInputSerializer,
@@ -24,8 +27,10 @@ from crm.serializers import (
     FollowUpSerializer,
     OutcomeInputSerializer,
     OutcomeSerializer,
+    ReferralSuggestionSerializer,
 )
 from crm.views.common import ERROR_RESPONSES, visible_or_400
+from support_network.errors import ValidationFailed
 
 
 @extend_schema(tags=["cases"], parameters=[ORGANISATION_HEADER])
@@ -72,6 +77,63 @@ class CaseViewSet(
             ).exclude(pk=case.pk),
         }
         return Response(CaseDetailSerializer(case, context=context).data)
+
+    @extend_schema(
+        summary="案件の担当者を割り当てる",
+        description=(
+            "案件を担当する組織のコーディネーター・管理者・組織管理者が、"
+            "同じ組織の職員を担当者にします。監査ログに記録し、担当者に通知します。"
+        ),
+        request=CaseAssignInputSerializer,
+        responses={
+            200: CaseSerializer,
+            **ERROR_RESPONSES,
+            403: OpenApiResponse(description="割り当ての権限がない"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        case = get_object_or_404(self.get_queryset(), pk=pk)
+        serializer = CaseAssignInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignee = (
+            get_user_model()
+            .objects.filter(pk=serializer.validated_data["assignee"])
+            .first()
+        )
+        if assignee is None:
+            raise ValidationFailed(
+                _("担当者は案件を担当する組織の職員から選んでください。"),
+                field="assignee",
+            )
+        case = services.case_assign(actor=self.actor, case=case, assignee=assignee)
+        return Response(CaseSerializer(self.get_queryset().get(pk=case.pk)).data)
+
+    @extend_schema(
+        summary="紹介先の候補",
+        description=(
+            "相談分野と組織の専門分野、都道府県・地域の近さ、受入中の件数と"
+            "受入可能件数から、紹介先の候補を順位付けして理由とともに返します。"
+            "topics を省くと案件の相談記録の分野を使います。"
+        ),
+        parameters=[
+            OpenApiParameter(
+                "topics",
+                OpenApiTypes.STR,
+                description=(
+                    "カンマ区切りの分野スラッグ（相談分野のほか management, "
+                    "drafting, unfair_dealing, counterfeit, academia）"
+                ),
+            )
+        ],
+        responses={200: ReferralSuggestionSerializer(many=True), **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["get"], url_path="referral-suggestions")
+    def referral_suggestions(self, request, pk=None):
+        case = get_object_or_404(self.get_queryset(), pk=pk)
+        topics = request.query_params.get("topics", "").split(",")
+        suggestions = routing.referral_suggestions(self.actor, case, topics)
+        return Response(ReferralSuggestionSerializer(suggestions, many=True).data)
 
 
 @extend_schema(tags=["consultations"], parameters=[ORGANISATION_HEADER])

@@ -1,0 +1,88 @@
+"""Assigning a case to a member of staff of its organisation (coordinator board).
+
+The assignee decides who sees a confidential case and whose "my work" page
+lists it, so only the people who run the organisation's work assign, every
+change is audited, and the new assignee is told.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Case
+from crm.selectors import cases_visible_to
+from crm.services.audit import audit_record
+from crm.services.notifications import notify
+from support_network.actors import Actor
+from support_network.choices import Role
+from support_network.errors import NotVisible, PermissionDenied, ValidationFailed
+from support_network.models import Membership
+
+# Roles that distribute the work of their organisation.
+ASSIGNING_ROLES = (Role.COORDINATOR, Role.ORG_ADMIN, Role.MANAGER)
+
+
+@transaction.atomic
+def case_assign(
+    *, actor: Actor, case: Case, assignee, now: datetime | None = None
+) -> Case:
+    """Assign the case to assignee, an active member of the case's organisation.
+
+    Assigning the current assignee again changes nothing and tells nobody.
+    """
+    actor.require_membership()
+    now = now or timezone.now()
+    if not cases_visible_to(actor).filter(pk=case.pk).exists():
+        raise NotVisible(_("見つかりません。"))
+    case = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
+    if case.organisation_id != actor.organisation_id or not actor.has_role(
+        *ASSIGNING_ROLES
+    ):
+        raise PermissionDenied(
+            _(
+                "案件を担当する組織のコーディネーター・管理者・組織管理者だけが"
+                "担当者を割り当てられます。"
+            ),
+            code="not_allowed_to_assign",
+        )
+    is_member = Membership.objects.filter(
+        user_id=getattr(assignee, "pk", None),
+        organisation_id=case.organisation_id,
+        is_active=True,
+        user__is_active=True,
+    ).exists()
+    if not is_member:
+        raise ValidationFailed(
+            _("担当者は案件を担当する組織の職員から選んでください。"),
+            field="assignee",
+        )
+    if case.assignee_id == assignee.pk:
+        return case
+    previous = case.assignee_id
+    case.assignee = assignee
+    case.save(update_fields=["assignee", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="case.assign",
+        obj=case,
+        now=now,
+        data={"from": previous, "to": assignee.pk},
+    )
+    if assignee.pk != actor.user.pk:
+        notify(
+            recipients=[assignee],
+            kind="case.assigned",
+            message=_("%(who)s さんが案件「%(title)s」（%(company)s）の担当者にあなたを割り当てました。")
+            % {
+                "who": actor.user.get_full_name() or actor.user.get_username(),
+                "title": case.title,
+                "company": case.company.name,
+            },
+            obj=case,
+            now=now,
+        )
+    return case
