@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from crm import web
+from crm import web, web_referrals
 
 app_name = "crm"
 
@@ -23,5 +23,41 @@ urlpatterns = [
         "follow-ups/<int:pk>/complete/",
         web.follow_up_complete,
         name="follow-up-complete",
+    ),
+    # Referrals, coordinator board and notifications (issue 4).
+    path("cases/<int:pk>/refer/", web_referrals.referral_create, name="referral-create"),
+    path("referrals/", web_referrals.referral_list, name="referral-list"),
+    path(
+        "referrals/<int:pk>/accept/",
+        web_referrals.referral_accept,
+        name="referral-accept",
+    ),
+    path(
+        "referrals/<int:pk>/decline/",
+        web_referrals.referral_decline,
+        name="referral-decline",
+    ),
+    path(
+        "referrals/<int:pk>/complete/",
+        web_referrals.referral_complete,
+        name="referral-complete",
+    ),
+    path(
+        "referrals/<int:pk>/cancel/",
+        web_referrals.referral_cancel,
+        name="referral-cancel",
+    ),
+    path("board/", web_referrals.board, name="board"),
+    path("board/cases/<int:pk>/assign/", web_referrals.case_assign, name="case-assign"),
+    path("notifications/", web_referrals.notification_list, name="notification-list"),
+    path(
+        "notifications/read-all/",
+        web_referrals.notification_read_all,
+        name="notification-read-all",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        web_referrals.notification_read,
+        name="notification-read",
     ),
 ]
