@@ -136,6 +136,28 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
+# Periodic tasks. DatabaseScheduler (django-celery-beat 2.9) writes these
+# entries into its PeriodicTask table on every beat start (update_or_create by
+# name, schedulers.py `setup_schedule` → `update_from_dict`), where the admin
+# can see and disable them; a schedule edited in the admin is reset to this one
+# at the next beat start, while "enabled" is kept. Run exactly one beat.
+CELERY_BEAT_SCHEDULE = {
+    "crm.reminders_sweep": {
+        "task": "crm.reminders_sweep",
+        "schedule": 300.0,  # seconds; reminders live in the database, not ETAs
+        "options": {"expires": 290},  # a backlog of sweeps collapses into one
+    },
+}
+
+# Reminder rules (issue 5 "Rules"); crm/services/reminders.py DEFAULT_RULES has
+# the same defaults. Per-organisation overrides are not implemented yet.
+CRM_REMINDERS = {
+    "SEND_AT": "09:00",  # JST, business days only
+    "FOLLOW_UP_MAX_REMINDERS": 3,
+    "REFERRAL_REMIND_AFTER_BUSINESS_DAYS": 2,
+    "REFERRAL_ESCALATE_AFTER_BUSINESS_DAYS": 3,
+    "REFERRAL_EXPIRE_AFTER_BUSINESS_DAYS": 10,
+}
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

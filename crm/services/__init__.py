@@ -5,6 +5,7 @@ transaction and raises DomainError subclasses with Japanese messages, so the
 API, the web UI, commands and tasks all share one implementation.
 """
 
+from crm.services.assignment import case_assign
 from crm.services.audit import audit_record
 from crm.services.cases import (
     case_open,
@@ -23,28 +24,6 @@ from crm.services.companies import (
 from crm.services.consents import consent_record, consent_withdraw
 from crm.services.contacts import contact_create, contact_update
 from crm.services.merge import company_merge
-
-__all__ = [
-    "COMPANY_FIELDS",
-    "audit_record",
-    "case_open",
-    "company_create",
-    "company_derive_keys",
-    "company_merge",
-    "company_update",
-    "company_validate",
-    "consent_record",
-    "consent_withdraw",
-    "consultation_create",
-    "contact_create",
-    "contact_update",
-    "corporate_number_clean",
-    "follow_up_complete",
-    "outcome_record",
-]
-
-# Referrals, notifications and case assignment (issue 4).
-from crm.services.assignment import case_assign
 from crm.services.notifications import (
     notification_email_send,
     notification_read,
@@ -60,18 +39,37 @@ from crm.services.referrals import (
     referral_expire,
     referral_send,
 )
+from crm.services.reminders import SweepResult, reminders_sweep
 
-__all__ += [
+__all__ = [
+    "COMPANY_FIELDS",
     "PROVIDED_ITEM_LABELS",
+    "SweepResult",
+    "audit_record",
     "case_assign",
+    "case_open",
+    "company_create",
+    "company_derive_keys",
+    "company_merge",
+    "company_update",
+    "company_validate",
     "consent_covering",
+    "consent_record",
+    "consent_withdraw",
+    "consultation_create",
+    "contact_create",
+    "contact_update",
+    "corporate_number_clean",
+    "follow_up_complete",
     "notification_email_send",
     "notification_read",
     "notify",
+    "outcome_record",
     "referral_accept",
     "referral_cancel",
     "referral_complete",
     "referral_decline",
     "referral_expire",
     "referral_send",
+    "reminders_sweep",
 ]

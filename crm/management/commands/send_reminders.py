@@ -1,0 +1,61 @@
+"""manage.py send_reminders [--now ISO8601]: the reminder sweep, by hand.
+
+The twin of the periodic task `crm.reminders_sweep` (STYLE.md §6): it calls
+the same service, so operators and tests can replay a given moment. Running
+it twice for the same moment sends nothing the second time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from crm.services.reminders import reminders_sweep
+from support_network.calendar import JST
+
+LABELS = {
+    "follow_up.reminder": "フォローアップのリマインド",
+    "follow_up.escalation": "フォローアップのエスカレーション",
+    "referral.reminder": "紹介の回答催促",
+    "referral.escalation": "紹介のエスカレーション",
+    "referral.expiry": "紹介の期限切れ",
+    "email.requeued": "未送信メールの再キュー",
+}
+
+
+def parse_now(value: str) -> datetime:
+    """Parse an ISO 8601 moment; a value without offset is JST."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(
+            f"--now は ISO 8601 形式で指定してください（例: 2026-05-07T09:00+09:00）: {value}"
+        ) from exc
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=JST)
+    return moment
+
+
+class Command(BaseCommand):
+    help = "期日を迎えたリマインド・エスカレーション・紹介の期限切れを処理します。"
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--now",
+            help="この時刻として処理します（ISO 8601、オフセット省略時は日本時間）。",
+        )
+
+    def handle(self, *args, now=None, **options):
+        moment = parse_now(now) if now else timezone.now()
+        result = reminders_sweep(now=moment)
+        self.stdout.write(
+            f"リマインド処理（{moment.astimezone(JST):%Y-%m-%d %H:%M} 日本時間）"
+        )
+        if not result.is_office_hours:
+            self.stdout.write("  業務日の送信時刻前のため、リマインドは送信しません。")
+        for kind, label in LABELS.items():
+            if result.counts.get(kind):
+                self.stdout.write(f"  {label}: {result.counts[kind]:,} 件")
+        self.stdout.write(f"  合計: {result.total:,} 件")

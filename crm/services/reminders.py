@@ -1,0 +1,550 @@
+"""The reminder sweep: follow-up reminders, referral escalation and expiry.
+
+Reminders live in the database, not in broker ETAs (DESIGN.md "Reminders and
+scheduled work"): each source below finds what is due at `now`, claims it,
+records that it was sent and writes the notification, so a sweep can run at
+any moment, twice at once, or after an outage, and each reminder goes out
+exactly once. Three locks make that hold:
+
+1. `select_for_update(skip_locked=True)` (PostgreSQL) hands each batch of
+   rows to one sweeper; concurrent sweepers take disjoint batches.
+2. A conditional UPDATE re-checks the state the rows were selected in and
+   must change every row of the batch, else the batch is rolled back and
+   retried (this is the lock that also holds on SQLite, which ignores 1.).
+3. The notification's `dedupe_key` (partial unique index) refuses a second
+   row for the same reminder even if 1. and 2. were bypassed.
+
+All three happen in one transaction per batch, so a worker killed mid-batch
+leaves nothing half-written; the next sweep finds the rows still due. E-mail
+copies are enqueued after commit (`notification_email_task`), and a broker
+that is down only delays them: the rows stay unmailed, are logged, and the
+next sweep enqueues them again.
+
+A source is a function `(now, day, rules, batch_size, result) -> None`;
+`SOURCES` lists them in order, so programs (IPAS end, iAca review, iNat quota)
+plug in as further functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.choices import FollowUpStatus, ReferralStatus
+from crm.models import AuditEvent, FollowUp, Notification, Referral
+from crm.services.audit import audit_record
+from crm.services.referrals import referral_expire, referral_receivers_to_notify
+from support_network.calendar import JST, is_business_day, local_date
+from support_network.choices import NATIONAL_HUB_KINDS, Role
+from support_network.errors import Conflict
+from support_network.models import Membership
+from support_network.selectors import hub_organisations_for_prefecture
+
+logger = logging.getLogger(__name__)
+
+# Rows claimed per transaction: bounded time and memory (STYLE.md §6).
+BATCH_SIZE = 500
+
+# Notifications older than this are not e-mailed again by the sweep.
+EMAIL_BACKLOG_WINDOW = timedelta(days=2)
+
+# Defaults of settings.CRM_REMINDERS (DESIGN.md / issue 5 "Rules").
+DEFAULT_RULES: dict[str, Any] = {
+    "SEND_AT": "09:00",  # JST, on business days only
+    "FOLLOW_UP_MAX_REMINDERS": 3,
+    "FOLLOW_UP_ESCALATE_ROLES": (Role.COORDINATOR, Role.MANAGER),
+    "REFERRAL_REMIND_AFTER_BUSINESS_DAYS": 2,
+    "REFERRAL_ESCALATE_AFTER_BUSINESS_DAYS": 3,
+    "REFERRAL_EXPIRE_AFTER_BUSINESS_DAYS": 10,
+}
+
+SWEEP_AUDIT_ACTION = "reminders.sweep"
+
+
+def reminder_rules() -> dict[str, Any]:
+    """Return the reminder rules: DEFAULT_RULES overridden by settings.
+
+    TODO(issue 5): per-organisation overrides need a place to store them
+    (a model field), which this change may not add.
+    """
+    return {**DEFAULT_RULES, **getattr(settings, "CRM_REMINDERS", {})}
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did, counted per kind (e.g. "follow_up.reminder")."""
+
+    counts: Counter = field(default_factory=Counter)
+    is_office_hours: bool = True
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(sorted(self.counts.items()))
+
+
+class _Contended(Exception):
+    """A batch lost a row to a concurrent sweeper; roll it back and retry."""
+
+
+# --- calendar helpers -----------------------------------------------------
+
+
+def _send_time(rules: dict[str, Any]) -> time:
+    hour, minute = (int(p) for p in str(rules["SEND_AT"]).split(":"))
+    return time(hour, minute)
+
+
+def office_day(now: datetime, rules: dict[str, Any]) -> date | None:
+    """Return the JST day if `now` is at/after the send time on a business day.
+
+    Reminders go out only then (09:00 JST on 行政機関 business days,
+    reference/calendar.md §2); a reminder due on a closure day waits for the
+    next business day, and one missed while the sweep was down goes out at
+    the next sweep inside office hours: late, never lost.
+    """
+    local = now.astimezone(JST)
+    day = local.date()
+    if not is_business_day(day) or local.time() < _send_time(rules):
+        return None
+    return day
+
+
+def _nth_business_day_back(day: date, n: int) -> date:
+    """Return the n-th business day counting back from `day` (inclusive)."""
+    d, found = day, 0
+    while True:
+        if is_business_day(d):
+            found += 1
+            if found == n:
+                return d
+        d -= timedelta(days=1)
+
+
+def _sent_before(day: date, business_days: int) -> datetime:
+    """Return the cutoff: sent before it ⇔ ≥ `business_days` business days ago.
+
+    `business_days_between(sent, day) >= n` holds exactly when the JST date of
+    sending is before the n-th business day counting back from `day`.
+    """
+    start = _nth_business_day_back(day, business_days)
+    return datetime.combine(start, time(), tzinfo=JST)
+
+
+# --- recording notifications ------------------------------------------------
+
+
+def _members(organisation_ids: Iterable[int], roles: Iterable[str]) -> dict:
+    """Return {organisation id: [active users with one of roles]}."""
+    found: dict[int, list] = {}
+    for m in (
+        Membership.objects.filter(
+            organisation_id__in=set(organisation_ids),
+            role__in=list(roles),
+            is_active=True,
+            user__is_active=True,
+        )
+        .select_related("user")
+        .order_by("user_id")
+    ):
+        found.setdefault(m.organisation_id, []).append(m.user)
+    return found
+
+
+def _record(
+    items: list[tuple[str, Iterable[Any], str, Any]], *, kind: str, now: datetime
+) -> list[int]:
+    """Write the notifications of a batch; return the ids written or found.
+
+    Each item is (dedupe key, recipients, message, object). Rows and keys are
+    those of `notify` ("<key>:u<user id>", guarded by the partial unique
+    index crm_notification_dedupe_unique); this is its batch form, because
+    one INSERT per batch is what keeps a 100k sweep within DESIGN.md's 20 s.
+    """
+    rows = []
+    for key, recipients, message, obj in items:
+        for user in {u.pk: u for u in recipients if u is not None}.values():
+            rows.append(
+                Notification(
+                    recipient_id=user.pk,
+                    kind=kind,
+                    message=message,
+                    object_type=obj._meta.model_name,
+                    object_id=str(obj.pk),
+                    dedupe_key=f"{key}:u{user.pk}",
+                    created_at=now,
+                )
+            )
+            logger.info("%s %s → user %s", kind, key, user.pk)
+    if not rows:
+        return []
+    # The unique index, not a prior SELECT, decides who records a reminder.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    ids = list(
+        Notification.objects.filter(
+            dedupe_key__in=[r.dedupe_key for r in rows], emailed_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    transaction.on_commit(lambda: enqueue_emails(ids))
+    return ids
+
+
+def enqueue_emails(ids: list[int]) -> bool:
+    """Queue the e-mail copies of notifications; never raise.
+
+    Called after commit. With the broker down the notifications are already
+    recorded in-app; the e-mails stay unsent (emailed_at NULL) and the next
+    sweep queues them again (`_email_backlog`), so they are late, not lost.
+    """
+    if not ids:
+        return True
+    from kombu.exceptions import OperationalError
+
+    from crm.tasks import notification_email_task
+
+    try:
+        notification_email_task.apply_async(
+            kwargs={"ids": list(ids)},
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.2},
+        )
+    except (OperationalError, OSError) as exc:
+        logger.warning("e-mail of %d notifications not queued: %s", len(ids), exc)
+        return False
+    return True
+
+
+# --- sources -----------------------------------------------------------------
+
+Source = Callable[[datetime, date, dict, int, SweepResult], None]
+
+
+def _claim_batches(
+    qs, *, batch_size: int, process: Callable[[list], None], label: str
+) -> None:
+    """Lock batches of qs with SKIP LOCKED and process each in one transaction."""
+    while True:
+        try:
+            with transaction.atomic():
+                batch = list(
+                    qs.select_for_update(skip_locked=True, of=("self",))
+                    .order_by("pk")[:batch_size]
+                )
+                if not batch:
+                    return
+                process(batch)
+        except _Contended:
+            logger.info("%s: batch contended, retrying", label)
+            continue
+        if len(batch) < batch_size:
+            return
+
+
+def follow_up_reminders(
+    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+) -> None:
+    """Remind assignees of open follow-ups due by `day`, once per business day."""
+    max_reminders = int(rules["FOLLOW_UP_MAX_REMINDERS"])
+    due = FollowUp.objects.filter(
+        Q(last_reminded_on__isnull=True) | Q(last_reminded_on__lt=day),
+        status=FollowUpStatus.OPEN,
+        due_on__lte=day,
+        escalated_at__isnull=True,
+        reminded_count__lt=max_reminders,
+    )
+
+    def process(batch: list[FollowUp]) -> None:
+        # Counts differ per row, so the UPDATE re-checks the selection and
+        # increments with F(); it must touch every locked row.
+        updated = due.filter(pk__in=[f.pk for f in batch]).update(
+            reminded_count=F("reminded_count") + 1,
+            last_reminded_on=day,
+            updated_at=now,
+        )
+        if updated != len(batch):
+            raise _Contended
+        items = []
+        for f in batch:
+            n = f.reminded_count + 1
+            if f.due_on >= day:
+                text = _("本日が期日のフォローアップがあります: %(case)s %(note)s")
+            else:
+                text = _(
+                    "期日（%(due)s）を過ぎたフォローアップがあります"
+                    "（%(n)s回目のお知らせ）: %(case)s %(note)s"
+                )
+            message = text % {
+                "case": f.case.title,
+                "note": f.note,
+                "due": f"{f.due_on.month}月{f.due_on.day}日",
+                "n": n,
+            }
+            items.append(
+                (f"followup:{f.pk}:remind:{day.isoformat()}", [f.assignee], message, f)
+            )
+        _record(items, kind="follow_up.reminder", now=now)
+        result.counts["follow_up.reminder"] += len(batch)
+
+    _claim_batches(
+        due.select_related("case", "assignee"),
+        batch_size=batch_size,
+        process=process,
+        label="follow_up.reminder",
+    )
+
+
+def follow_up_escalations(
+    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+) -> None:
+    """Escalate follow-ups still open a business day after the last reminder."""
+    due = FollowUp.objects.filter(
+        status=FollowUpStatus.OPEN,
+        due_on__lte=day,
+        escalated_at__isnull=True,
+        reminded_count__gte=int(rules["FOLLOW_UP_MAX_REMINDERS"]),
+        last_reminded_on__lt=day,
+    )
+    roles = rules["FOLLOW_UP_ESCALATE_ROLES"]
+
+    def process(batch: list[FollowUp]) -> None:
+        updated = due.filter(pk__in=[f.pk for f in batch]).update(
+            escalated_at=now, updated_at=now
+        )
+        if updated != len(batch):
+            raise _Contended
+        leads = _members({f.organisation_id for f in batch}, roles)
+        fallback = _members({f.organisation_id for f in batch}, [Role.ORG_ADMIN])
+        items = [
+            (
+                f"followup:{f.pk}:escalate",
+                leads.get(f.organisation_id) or fallback.get(f.organisation_id, []),
+                _(
+                    "%(assignee)s さんのフォローアップが期日（%(due)s）を過ぎても"
+                    "完了していません: %(case)s %(note)s"
+                )
+                % {
+                    "assignee": f.assignee.get_full_name() or f.assignee.username,
+                    "due": f"{f.due_on.month}月{f.due_on.day}日",
+                    "case": f.case.title,
+                    "note": f.note,
+                },
+                f,
+            )
+            for f in batch
+        ]
+        _record(items, kind="follow_up.escalation", now=now)
+        result.counts["follow_up.escalation"] += len(batch)
+
+    _claim_batches(
+        due.select_related("case", "assignee"),
+        batch_size=batch_size,
+        process=process,
+        label="follow_up.escalation",
+    )
+
+
+def _region_coordinators(referral: Referral) -> list:
+    """Return the coordinators of the hubs of the receiver's region.
+
+    National hubs are left out: they cover every prefecture and would get
+    every escalation of the country.
+    """
+    prefecture = referral.to_organisation.prefecture
+    hubs = hub_organisations_for_prefecture(
+        prefecture.code if prefecture else None
+    ).exclude(kind__in=NATIONAL_HUB_KINDS)
+    users = _members(hubs.values_list("pk", flat=True), [Role.COORDINATOR])
+    return [u for group in users.values() for u in group]
+
+
+def referral_reminders(
+    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+) -> None:
+    """Remind receivers of referrals unanswered for 2 business days."""
+    cutoff = _sent_before(day, int(rules["REFERRAL_REMIND_AFTER_BUSINESS_DAYS"]))
+    due = Referral.objects.filter(
+        status=ReferralStatus.SENT, reminded_at__isnull=True, sent_at__lt=cutoff
+    )
+
+    def process(batch: list[Referral]) -> None:
+        updated = due.filter(pk__in=[r.pk for r in batch]).update(
+            reminded_at=now, updated_at=now
+        )
+        if updated != len(batch):
+            raise _Contended
+        items = [
+            (
+                f"referral:{r.pk}:remind",
+                referral_receivers_to_notify(r.to_organisation),
+                _("%(sender)s からの紹介に回答してください: %(company)s")
+                % {"sender": r.from_organisation.name, "company": r.case.company.name},
+                r,
+            )
+            for r in batch
+        ]
+        _record(items, kind="referral.reminder", now=now)
+        result.counts["referral.reminder"] += len(batch)
+
+    _claim_batches(
+        due.select_related("from_organisation", "to_organisation", "case__company"),
+        batch_size=batch_size,
+        process=process,
+        label="referral.reminder",
+    )
+
+
+def referral_escalations(
+    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+) -> None:
+    """Tell the receiver's regional hub coordinators after 3 business days."""
+    cutoff = _sent_before(day, int(rules["REFERRAL_ESCALATE_AFTER_BUSINESS_DAYS"]))
+    due = Referral.objects.filter(
+        status=ReferralStatus.SENT, escalated_at__isnull=True, sent_at__lt=cutoff
+    )
+
+    def process(batch: list[Referral]) -> None:
+        updated = due.filter(pk__in=[r.pk for r in batch]).update(
+            escalated_at=now, updated_at=now
+        )
+        if updated != len(batch):
+            raise _Contended
+        items = [
+            (
+                f"referral:{r.pk}:escalate",
+                _region_coordinators(r),
+                _(
+                    "%(receiver)s が %(sender)s からの紹介に回答していません"
+                    "（%(sent)s 送付）: %(company)s"
+                )
+                % {
+                    "receiver": r.to_organisation.name,
+                    "sender": r.from_organisation.name,
+                    "sent": f"{local_date(r.sent_at).month}月{local_date(r.sent_at).day}日",
+                    "company": r.case.company.name,
+                },
+                r,
+            )
+            for r in batch
+        ]
+        _record(items, kind="referral.escalation", now=now)
+        result.counts["referral.escalation"] += len(batch)
+
+    _claim_batches(
+        due.select_related(
+            "from_organisation", "to_organisation__prefecture", "case__company"
+        ),
+        batch_size=batch_size,
+        process=process,
+        label="referral.escalation",
+    )
+
+
+def referral_expiries(
+    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+) -> None:
+    """Expire referrals unanswered for 10 business days (the sender is told)."""
+    cutoff = _sent_before(day, int(rules["REFERRAL_EXPIRE_AFTER_BUSINESS_DAYS"]))
+    due = Referral.objects.filter(status=ReferralStatus.SENT, sent_at__lt=cutoff)
+
+    def process(batch: list[Referral]) -> None:
+        for r in batch:
+            try:
+                with transaction.atomic():
+                    referral_expire(referral=r, now=now)
+            except Conflict:
+                continue  # answered meanwhile: nothing to expire
+            logger.info("referral.expired referral:%s", r.pk)
+            result.counts["referral.expiry"] += 1
+
+    _claim_batches(
+        due, batch_size=batch_size, process=process, label="referral.expiry"
+    )
+
+
+def _email_backlog(now: datetime, batch_size: int, result: SweepResult) -> None:
+    """Queue again the recent reminder e-mails that were never sent.
+
+    They are left over when the broker was down at commit time, or when
+    retries ran out; `notification_email_send` claims each row, so a copy
+    queued twice is still mailed once.
+    """
+    ids = list(
+        Notification.objects.filter(
+            emailed_at__isnull=True,
+            dedupe_key__isnull=False,
+            created_at__gte=now - EMAIL_BACKLOG_WINDOW,
+            created_at__lt=now - timedelta(minutes=1),
+            kind__in=[
+                "follow_up.reminder",
+                "follow_up.escalation",
+                "referral.reminder",
+                "referral.escalation",
+            ],
+        )
+        .exclude(recipient__email="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[: batch_size * 10]
+    )
+    for start in range(0, len(ids), batch_size):
+        if enqueue_emails(ids[start : start + batch_size]):
+            result.counts["email.requeued"] += len(ids[start : start + batch_size])
+
+
+SOURCES: list[Source] = [
+    follow_up_reminders,
+    follow_up_escalations,
+    referral_reminders,
+    referral_escalations,
+    referral_expiries,
+]
+
+
+def reminders_sweep(
+    *, now: datetime | None = None, batch_size: int = BATCH_SIZE
+) -> SweepResult:
+    """Send every reminder, escalation and expiry due at `now`, each once.
+
+    Safe to run concurrently and repeatedly; outside office hours it only
+    re-queues unsent e-mails. Records the sweep as an AuditEvent
+    (`reminders.sweep`), which the health page reads.
+    """
+    now = now or timezone.now()
+    rules = reminder_rules()
+    result = SweepResult()
+    day = office_day(now, rules)
+    if day is None:
+        result.is_office_hours = False
+    else:
+        for source in SOURCES:
+            source(now, day, rules, batch_size, result)
+    _email_backlog(timezone.now(), batch_size, result)
+    audit_record(
+        actor=None,
+        action=SWEEP_AUDIT_ACTION,
+        data={"now": now.isoformat(), "counts": result.as_dict()},
+    )
+    if result.total:
+        logger.info("reminders sweep at %s: %s", now.isoformat(), result.as_dict())
+    return result
+
+
+def reminders_last_sweep_at() -> datetime | None:
+    """Return when the last sweep finished (wall clock), if any."""
+    return (
+        AuditEvent.objects.filter(action=SWEEP_AUDIT_ACTION)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )

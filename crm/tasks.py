@@ -1,0 +1,57 @@
+"""Celery adapters of crm services (STYLE.md §6).
+
+Each task takes JSON primitives, calls one service and returns a small
+summary. All are idempotent: state lives in our tables, so `acks_late`
+redelivery after a lost worker repeats nothing. Names are explicit so
+`celery inspect` and the beat schedule in the database stay readable.
+"""
+
+from __future__ import annotations
+
+from smtplib import SMTPException
+
+from celery import shared_task
+
+
+class EmailNotSent(ConnectionError):
+    """Some e-mail copies failed; raised so Celery retries them with backoff."""
+
+
+@shared_task(name="crm.reminders_sweep")
+def reminders_sweep_task(now: str | None = None) -> dict:
+    """Run the reminder sweep (every 5 minutes from beat) and return its counts."""
+    from datetime import datetime
+
+    from crm.services.reminders import reminders_sweep
+
+    moment = datetime.fromisoformat(now) if now else None
+    return reminders_sweep(now=moment).as_dict()
+
+
+@shared_task(
+    name="crm.notification_email",
+    autoretry_for=(SMTPException, ConnectionError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=8,
+)
+def notification_email_task(ids: list[int]) -> int:
+    """E-mail the notifications with these ids; retry those that failed.
+
+    `notification_email_send` claims each row (emailed_at) so a redelivered
+    or retried task mails nobody twice; it releases the claim of a failed
+    send, and this task then raises to be retried with backoff.
+    """
+    from crm.models import Notification
+    from crm.services.notifications import notification_email_send
+
+    sent = notification_email_send(ids=ids)
+    failed = list(
+        Notification.objects.filter(pk__in=ids, emailed_at__isnull=True)
+        .exclude(recipient__email="")
+        .values_list("pk", flat=True)
+    )
+    if failed:
+        raise EmailNotSent(f"{len(failed)} e-mails not sent: {failed[:10]}")
+    return sent
