@@ -7,10 +7,32 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+# Reinstall when pyproject.toml's content differs from the last install's
+# (a hash, not mtimes: a checkout or copy can leave an edited file older
+# than the stamp).
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -f .venv/.installed ] || [ "$(cat .venv/.installed)" != "$want" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e ".[dev]"
-  touch .venv/.installed
+  echo "$want" > .venv/.installed
+fi
+
+# The browser tests (tests/browser) drive Debian's Chromium through
+# Playwright; Playwright never downloads a browser of its own here. Japanese
+# text needs a CJK font, or every glyph renders as a box in the screenshots.
+if [ ! -x /usr/bin/chromium ] || [ -z "$(fc-list :lang=ja 2>/dev/null)" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    echo "scripts/test.sh: the browser tests need Debian's chromium and fonts-noto-cjk;" \
+      "run as root or install sudo (apt-get install chromium fonts-noto-cjk)." >&2
+    exit 1
+  fi
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 
 .venv/bin/ruff check .

@@ -16,6 +16,16 @@
     var finder = form.querySelector("#company-finder");
     var change = form.querySelector("#company-change");
     if (!input || !list) { return; }
+    // The list shows the results of `shownFor`; the input may already hold
+    // more (the search waits 200 ms after the last key and then for the
+    // server). Enter before the answer must not pick from the older list:
+    // it waits for the answer to the query as typed.
+    var shownFor = null;
+    var requested = null;
+    var enterPending = false;
+    var enterTimer = null;
+    function query() { return input.value.trim(); }
+    function fresh() { return shownFor === query(); }
 
     function options() { return Array.prototype.slice.call(list.querySelectorAll("[role=option]")); }
     function active() { return list.querySelector("[aria-selected=true]"); }
@@ -24,6 +34,7 @@
       if (opt) { input.setAttribute("aria-activedescendant", opt.id); opt.scrollIntoView({ block: "nearest" }); }
     }
     function pick(opt) {
+      enterPending = false;
       hidden.value = opt.dataset.company;
       chosenLabel.textContent = opt.dataset.label;
       chosen.hidden = false;
@@ -37,19 +48,42 @@
       } else if (next) { next.focus(); }
     }
 
+    document.body.addEventListener("htmx:beforeRequest", function (ev) {
+      if (ev.detail.elt === input) { requested = query(); }
+    });
     document.body.addEventListener("htmx:afterSwap", function (ev) {
       if (ev.detail.target !== list) { return; }
+      shownFor = requested;
       var opts = options();
       input.setAttribute("aria-expanded", opts.length ? "true" : "false");
       activate(opts[0] || null);
+      if (enterPending && fresh()) {
+        enterPending = false;
+        if (active()) { pick(active()); }
+      }
     });
     input.addEventListener("keydown", function (ev) {
+      // Keys that confirm or navigate an IME conversion (Japanese input)
+      // belong to the IME, not to the list.
+      if (ev.isComposing || ev.keyCode === 229) { return; }
       var opts = options();
       var i = opts.indexOf(active());
       if (ev.key === "ArrowDown" && opts.length) { ev.preventDefault(); activate(opts[Math.min(i + 1, opts.length - 1)]); }
       else if (ev.key === "ArrowUp" && opts.length) { ev.preventDefault(); activate(opts[Math.max(i - 1, 0)]); }
-      else if (ev.key === "Enter" && !(ev.ctrlKey || ev.metaKey)) {
-        if (active()) { ev.preventDefault(); pick(active()); }
+      else if (ev.key === "Enter" && !(ev.ctrlKey || ev.metaKey) && window.htmx) {
+        // Never submit the whole form from the search box while the live
+        // search works; if it does not answer, fall back to the server-side
+        // search (the form's behaviour without JavaScript).
+        ev.preventDefault();
+        if (!fresh()) {
+          enterPending = true;
+          // Search now if nothing is under way (htmx drops it otherwise).
+          window.htmx.trigger(input, "input");
+          clearTimeout(enterTimer);
+          enterTimer = setTimeout(function () {
+            if (enterPending) { enterPending = false; form.requestSubmit(); }
+          }, 3000);
+        } else if (active()) { pick(active()); }
       } else if (ev.key === "Escape") { list.innerHTML = ""; }
     });
     list.addEventListener("click", function (ev) {
@@ -71,6 +105,11 @@
     var form = document.getElementById("consultation-form");
     if (form) {
       setupTypeahead(form);
+      // After a round trip, put the keyboard where the user must act: the
+      // "この会社を選ぶ" candidates, else the first field with an error.
+      var next = form.querySelector(".candidates button[name=pick_company], .options.static button[name=pick_company]") ||
+        form.querySelector(".has-error input, .has-error select, .has-error textarea");
+      if (next) { next.focus(); }
       form.querySelectorAll(".quick-dates [data-days]").forEach(function (b) {
         b.addEventListener("click", function () {
           var d = new Date();
