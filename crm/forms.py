@@ -114,7 +114,10 @@ class ConsultationForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": 5, "inputmode": "numeric"}),
     )
     topics = forms.MultipleChoiceField(
-        label=_("相談分野"), choices=Topic.choices, widget=forms.CheckboxSelectMultiple
+        label=_("相談分野"),
+        choices=Topic.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("相談分野を1つ以上選んでください。")},
     )
     ip_types = forms.MultipleChoiceField(
         label=_("知財の種類"),
@@ -147,6 +150,14 @@ class ConsultationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["case"].choices = [("", _("新しい案件を開く")), *case_choices]
         self.fields["attendees"].choices = list(attendee_choices)
+
+    def clean(self):
+        cleaned = super().clean()
+        # Browsers post textarea line breaks as CRLF; store LF like the API.
+        for name in ("summary", "advice"):
+            if isinstance(cleaned.get(name), str):
+                cleaned[name] = cleaned[name].replace("\r\n", "\n")
+        return cleaned
 
     def occurred_at(self) -> datetime:
         """Return the consultation's start as an aware datetime (Asia/Tokyo)."""

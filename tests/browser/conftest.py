@@ -158,8 +158,8 @@ def page(chromium, live_server, network) -> Iterator[Page]:
 
 
 def _is_favicon(url: str) -> bool:
-    # Chromium asks for /favicon.ico on its own; the app has none yet (the
-    # 404 is reported to the lead), and it is not a page's resource.
+    # Pages link static/favicon.svg; a browser may still probe /favicon.ico on
+    # its own, which is not a resource of the page.
     return urlsplit(url).path == "/favicon.ico"
 
 
