@@ -168,9 +168,9 @@ def referral_create(request, pk: int):
         if exc.code == "consent_required":
             context["consent_needed"] = True
             context["consent_message"] = exc.detail
-            return render(
-                request, "crm/referrals/referral_form.html", context, status=409
-            )
+            # Not a failure for the user: the page's next step is recording
+            # the consent, so it answers 200 like any form step.
+            return render(request, "crm/referrals/referral_form.html", context)
         form.add_error("to_organisation", exc.detail)
         return render(request, "crm/referrals/referral_form.html", context, status=409)
     except _ConsentInvalid:
