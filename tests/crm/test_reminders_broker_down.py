@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 from crm.models import FollowUp, Notification
@@ -114,6 +115,9 @@ def _use_broker(url: str) -> None:
     amqp = celery_app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
+    # kombu keeps producer pools in a process-wide registry keyed by the
+    # connection; drop them too, or later tests reuse a closed pool.
+    kombu_pools.reset()
     celery_app.conf.broker_url = url
 
 
