@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.fields import BooleanField
 
-from crm import rules
+from crm import rules, search
 from crm.choices import (
     REFERRAL_VISIBLE_STATUSES,
     CaseStatus,
@@ -208,24 +208,18 @@ def company_search(qs: QuerySet[Company], query: str) -> QuerySet[Company]:
 
     The query is normalised like the stored keys (width, legal-form
     variants, spaces, dashes), so every spelling finds the same company.
+    A name search also annotates each row with `search_rank` (0 exact,
+    1 prefix, 2 other match) and `search_length` (length of its name key):
+    crm.search.CompanySearchPagination pages by them, most relevant first.
+    The queryset is not ordered here, because sorting every match of a
+    common fragment costs a read of each of them; see crm.search.
     """
-    query = (query or "").strip()
-    if not query:
+    terms = search.search_terms(query)
+    if terms is None:
         return qs
-    number = rules.normalise_corporate_number(query)
-    if number.isdigit() and len(number) == 13:
-        return qs.filter(corporate_number=number)
-    name_key, kana_key = rules.search_keys(query)
-    condition = Q()
-    if name_key:
-        condition |= Q(name_key__contains=name_key) | Q(name_norm__contains=name_key)
-    if kana_key:
-        condition |= Q(kana_key__contains=kana_key)
-        if kana_key != name_key:
-            condition |= Q(name_key__contains=kana_key)
-    if not condition:
-        return qs.none()
-    return qs.filter(condition)
+    if terms.corporate_number:
+        return qs.filter(corporate_number=terms.corporate_number)
+    return search.filter_matches(qs, terms)
 
 
 def company_duplicate_candidates(*, name: str, prefecture: str) -> QuerySet[Company]:
