@@ -347,16 +347,20 @@ def case_detail(request, pk: int):
     actor = web_actor(request)
     case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
     services.audit_record(actor=actor, action="case.view", obj=case)
-    context = {
+    context = _case_context(actor, case, OutcomeForm())
+    return render(request, "crm/case_detail.html", context)
+
+
+def _case_context(actor, case, outcome_form: OutcomeForm) -> dict:
+    return {
         "case": case,
         "timeline": selectors.case_timeline(actor, case),
         "other_cases": selectors.company_cases_visible_to(actor, case.company).exclude(
             pk=case.pk
         ),
-        "outcome_form": OutcomeForm(),
+        "outcome_form": outcome_form,
         "today": timezone.localdate(),
     }
-    return render(request, "crm/case_detail.html", context)
 
 
 @login_required
@@ -374,15 +378,7 @@ def outcome_create(request, pk: int):
         else:
             messages.success(request, _("成果を記録しました。"))
             return redirect(f"{reverse('crm:case-detail', args=[case.pk])}#outcomes")
-    context = {
-        "case": case,
-        "timeline": selectors.case_timeline(actor, case),
-        "other_cases": selectors.company_cases_visible_to(actor, case.company).exclude(
-            pk=case.pk
-        ),
-        "outcome_form": form,
-        "today": timezone.localdate(),
-    }
+    context = _case_context(actor, case, form)
     return render(request, "crm/case_detail.html", context, status=400)
 
 
