@@ -62,7 +62,7 @@ from crm import rules
 SHORT_FRAGMENT = 2
 # How many of the newest prefix matches, and of the newest other matches,
 # are ranked by name length; older ones follow newest first (bench/README.md).
-RANK_WINDOW = 200
+RANK_WINDOW = 100
 # Ids read in id order (backwards on the primary key) before the rest of a
 # read is taken from the search indexes and sorted instead.
 ID_SLICE = 20_000

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import selectors, services
+from crm import search, selectors, services
 from crm.choices import CaseStatus
 from crm.forms import (
     CompanyForm,
@@ -54,8 +54,14 @@ def my_work(request):
 
 
 def _search(actor, query: str, limit: int) -> list[Company]:
-    qs = selectors.companies_visible_to(actor)
-    return list(selectors.company_search(qs, query)[:limit]) if query else []
+    """Return the best `limit` matches, ranked like the API's search."""
+    terms = search.search_terms(query)
+    if terms is None:
+        return []
+    qs = selectors.company_search(selectors.companies_visible_to(actor), query)
+    if terms.corporate_number:
+        return list(qs[:limit])
+    return search.ranked_rows(qs, terms, limit=limit)
 
 
 @login_required

@@ -33,7 +33,10 @@ MAX_DURATION_MINUTES = 8 * 60
 MAX_FOLLOW_UP_DAYS = 366
 
 
-@transaction.atomic
+# No savepoint when nested: consultation_create opens a case inside its own
+# transaction and never recovers from a failure here, so the SAVEPOINT and
+# RELEASE round trips bought nothing (bench/README.md, consultation logging).
+@transaction.atomic(savepoint=False)
 def case_open(
     *,
     actor: Actor,

@@ -7,12 +7,13 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
+from config.api import ORGANISATION_HEADER, ActorMixin
 from crm import selectors, services
 from crm.filters import (
     CompanyFilter,
 )
 from crm.models import Company
+from crm.search import CompanySearchPagination
 from crm.serializers import (
     CompanyInputSerializer,
     CompanyMergeInputSerializer,
@@ -60,7 +61,7 @@ class CompanyViewSet(
 
     serializer_class = CompanySerializer
     filterset_class = CompanyFilter
-    pagination_class = keyset_pagination("-id")
+    pagination_class = CompanySearchPagination
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):

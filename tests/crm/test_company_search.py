@@ -12,23 +12,9 @@ from django.db import connection
 from crm import search, selectors
 from crm.models import Company
 from crm.serializers import PRIVATE_COMPANY_FIELDS
-from crm.views.companies import CompanyViewSet
 from tests.crm.factories import CompanyFactory, ContactFactory
 
 TOYOTA = "1180301018771"  # reference/houjin_bangou.md §3
-
-
-@pytest.fixture(autouse=True)
-def ranked_company_pages(monkeypatch):
-    """Page company searches by relevance, as CompanyViewSet is to do.
-
-    crm/views/companies.py is owned by someone else right now: the change to
-    `pagination_class = CompanySearchPagination` is pending there. This is a
-    no-op once it is made (and can then go).
-    """
-    monkeypatch.setattr(
-        CompanyViewSet, "pagination_class", search.CompanySearchPagination
-    )
 
 
 def ids(response) -> list[int]:

@@ -181,6 +181,24 @@ def test_a_confidential_first_consultation_opens_a_confidential_case(
     assert api(staff_a2).get(f"/api/v1/cases/{case_id}/").status_code == 404
 
 
+def test_a_confidential_consultation_on_a_colleagues_case_is_201_not_500(
+    api, staff_a, staff_a2, company
+):
+    case_id = api(staff_a).post(
+        "/api/v1/consultations/", body(company), format="json"
+    ).json()["case"]
+
+    response = api(staff_a2).post(
+        "/api/v1/consultations/",
+        body(company, case=case_id, confidential=True),
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["case"] == case_id
+    assert Consultation.objects.get(pk=response.json()["id"]).is_confidential
+
+
 class TestFollowUps:
     def test_my_open_follow_ups_and_completion(self, api, staff_a, staff_a2, company):
         api(staff_a).post("/api/v1/consultations/", body(company), format="json")

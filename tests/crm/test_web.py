@@ -116,6 +116,20 @@ def test_company_search_finds_by_half_width_kana_fragment(staff_a):
     assert "株式会社ミライ精工" in response.content.decode()
 
 
+def test_company_search_page_ranks_the_exact_name_first(staff_a):
+    # The exact match is older, so newest-first order would put it last.
+    CompanyFactory(name="株式会社ミライ精工", name_kana="ミライセイコウ")
+    CompanyFactory(name="ミライ精工販売株式会社", name_kana="ミライセイコウハンバイ")
+
+    body = (
+        client_for(staff_a)
+        .get(reverse("crm:company-search"), {"q": "ミライ精工"})
+        .content.decode()
+    )
+
+    assert body.index("株式会社ミライ精工") < body.index("ミライ精工販売株式会社")
+
+
 def test_company_search_htmx_returns_only_the_results(staff_a):
     CompanyFactory(name="株式会社ミライ精工", name_kana="ミライセイコウ")
 
