@@ -14,15 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from crm.choices import ReferralStatus
 from crm.models import Case, ConsultationTopic, Referral
-from crm.selectors import case_visibility_q, cases_visible_to, consultations_visible_to
+from crm.selectors import cases_visible_to, consultations_visible_to
 from support_network.actors import Actor
 from support_network.choices import OrganisationKind as Kind
-from support_network.choices import Role
 from support_network.errors import NotVisible, ValidationFailed
 from support_network.models import ExpertiseTag, Organisation, Prefecture
 
@@ -31,39 +30,6 @@ OPEN_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
 
 
 # --- Who may see a referral record --------------------------------------------
-
-
-def referral_records_visible_to(actor: Actor) -> QuerySet[Referral]:
-    """Return the referrals the actor may see.
-
-    These are the referrals of the cases the actor may see, plus the
-    organisation's own record as a party: every referral addressed to it,
-    in any status (its inbox keeps what it was asked and what it answered),
-    and those it sent. The case behind a declined, cancelled or expired
-    referral stays invisible to the receiver (DESIGN.md "Who sees what"
-    rule 3); only the referral row remains. A sent referral of a
-    confidential case is shown only to its sender, managers and org
-    admins (rule 4).
-    """
-    qs = Referral.objects.all()
-    if actor.is_superuser:
-        return qs
-    if actor.membership is None:
-        return qs.none()
-    org = actor.organisation_id
-    user = actor.user.pk
-    sender_side = Q(from_organisation_id=org)
-    if actor.role == Role.EXPERT:
-        sender_side &= Q(sent_by_id=user)
-    elif not actor.sees_all_confidential_of_own_org:
-        sender_side &= (
-            Q(case__is_confidential=False)
-            | Q(sent_by_id=user)
-            | Q(case__assignee_id=user)
-        )
-    return qs.filter(
-        case_visibility_q(actor, "case__") | Q(to_organisation_id=org) | sender_side
-    )
 
 
 def referral_open_counts(organisation_ids: Iterable[int]) -> dict[int, int]:

@@ -158,6 +158,36 @@ def referrals_visible_to(actor: Actor) -> QuerySet[Referral]:
     return _via_case(actor, Referral)
 
 
+def _referral_record_q(actor: Actor) -> Q:
+    org = actor.organisation_id
+    user = actor.user.pk
+    sender_side = Q(from_organisation_id=org)
+    if actor.role == Role.EXPERT:
+        sender_side &= Q(sent_by_id=user)
+    elif not actor.sees_all_confidential_of_own_org:
+        sender_side &= (
+            Q(case__is_confidential=False)
+            | Q(sent_by_id=user)
+            | Q(case__assignee_id=user)
+        )
+    return case_visibility_q(actor, "case__") | Q(to_organisation_id=org) | sender_side
+
+
+def referral_records_visible_to(actor: Actor) -> QuerySet[Referral]:
+    """Return the referral rows the actor may see, as a party or through the case.
+
+    These are the referrals of the cases the actor may see, plus the
+    organisation's own record as a party: every referral addressed to it,
+    in any status (its inbox keeps what it was asked and what it answered),
+    and those it sent. The case behind a declined, cancelled or expired
+    referral stays invisible to the receiver (DESIGN.md "Who sees what"
+    rule 3); only the referral row remains. A sent referral of a
+    confidential case is shown only to its sender, managers and org
+    admins (rule 4).
+    """
+    return _scoped(actor, Referral.objects.all(), _referral_record_q)
+
+
 def _company_private_q(actor: Actor, company_ref: str) -> Q:
     """Return 'the actor may see this company's non-public data'."""
     visible_case = Exists(

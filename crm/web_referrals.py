@@ -34,7 +34,8 @@ from crm.choices import (
 from crm.forms import add_domain_error
 from crm.forms_referrals import AssignForm, InlineConsentForm, ReferralForm
 from crm.models import Case, ConsultationTopic, FollowUp, Notification, Referral
-from crm.routing import referral_records_visible_to, referral_suggestions
+from crm.routing import referral_suggestions
+from crm.selectors import referral_records_visible_to
 from crm.services.assignment import ASSIGNING_ROLES
 from support_network.actors import Actor
 from support_network.errors import Conflict, DomainError, ValidationFailed

@@ -35,8 +35,7 @@ from crm.models import (
     Referral,
     ReferralTopic,
 )
-from crm.routing import referral_records_visible_to
-from crm.selectors import cases_visible_to
+from crm.selectors import cases_visible_to, referral_records_visible_to
 from crm.services.audit import audit_record
 from crm.services.notifications import notify
 from support_network.actors import Actor

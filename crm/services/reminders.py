@@ -406,10 +406,17 @@ def referral_reminders(
         )
         if updated != len(batch):
             raise _Contended
+        # One recipients query per receiving organisation, not per referral.
+        receivers: dict[int, list] = {}
+        for r in batch:
+            if r.to_organisation_id not in receivers:
+                receivers[r.to_organisation_id] = referral_receivers_to_notify(
+                    r.to_organisation
+                )
         items = [
             (
                 f"referral:{r.pk}:remind",
-                referral_receivers_to_notify(r.to_organisation),
+                receivers[r.to_organisation_id],
                 _("%(sender)s からの紹介に回答してください: %(company)s")
                 % {"sender": r.from_organisation.name, "company": r.case.company.name},
                 r,
@@ -442,10 +449,15 @@ def referral_escalations(
         )
         if updated != len(batch):
             raise _Contended
+        # One hub lookup per receiving organisation, not per referral.
+        coordinators: dict[int, list] = {}
+        for r in batch:
+            if r.to_organisation_id not in coordinators:
+                coordinators[r.to_organisation_id] = _region_coordinators(r)
         items = [
             (
                 f"referral:{r.pk}:escalate",
-                _region_coordinators(r),
+                coordinators[r.to_organisation_id],
                 _(
                     "%(receiver)s が %(sender)s からの紹介に回答していません"
                     "（%(sent)s 送付）: %(company)s"

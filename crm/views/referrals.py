@@ -24,7 +24,7 @@ from crm import selectors, services
 from crm.choices import ConsentMethod, ConsentScope
 from crm.filters import ReferralFilter
 from crm.models import AuditEvent, Notification, ProvisionRecord
-from crm.routing import referral_records_visible_to
+from crm.selectors import referral_records_visible_to
 from crm.serializers import (
     NotificationSerializer,
     ProvisionRecordSerializer,
@@ -43,6 +43,20 @@ CONFLICT_TRANSITION = OpenApiResponse(
     description='invalid_transition: 現在の状態ではできない操作（"status" に現在の状態）'
 )
 FORBIDDEN = OpenApiResponse(description="閲覧はできるが、この操作の権限がない")
+
+
+def _transition_schema(summary: str, request):
+    """Return the OpenAPI description shared by the four transition actions."""
+    return extend_schema(
+        summary=summary,
+        request=request,
+        responses={
+            200: ReferralSerializer,
+            **ERROR_RESPONSES,
+            403: FORBIDDEN,
+            409: CONFLICT_TRANSITION,
+        },
+    )
 
 
 @extend_schema_view(
@@ -159,85 +173,35 @@ class ReferralViewSet(
         body = ReferralSerializer(self._get(referral.pk)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="紹介を受け入れる（紹介先）",
-        request=ReferralNoteSerializer,
-        responses={
-            200: ReferralSerializer,
-            **ERROR_RESPONSES,
-            403: FORBIDDEN,
-            409: CONFLICT_TRANSITION,
-        },
-    )
+    def _transition(self, pk, serializer_class, service):
+        """Validate the body's shape, then let the one service move the referral."""
+        referral = self._get(pk)
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        referral = service(
+            actor=self.actor, referral=referral, **serializer.validated_data
+        )
+        return self._answer(referral)
+
+    @_transition_schema("紹介を受け入れる（紹介先）", ReferralNoteSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        referral = self._get(pk)
-        serializer = ReferralNoteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        referral = services.referral_accept(
-            actor=self.actor, referral=referral, **serializer.validated_data
-        )
-        return self._answer(referral)
+        return self._transition(pk, ReferralNoteSerializer, services.referral_accept)
 
-    @extend_schema(
-        summary="紹介を辞退する（紹介先）",
-        request=ReferralNoteSerializer,
-        responses={
-            200: ReferralSerializer,
-            **ERROR_RESPONSES,
-            403: FORBIDDEN,
-            409: CONFLICT_TRANSITION,
-        },
-    )
+    @_transition_schema("紹介を辞退する（紹介先）", ReferralNoteSerializer)
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
-        referral = self._get(pk)
-        serializer = ReferralNoteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        referral = services.referral_decline(
-            actor=self.actor, referral=referral, **serializer.validated_data
-        )
-        return self._answer(referral)
+        return self._transition(pk, ReferralNoteSerializer, services.referral_decline)
 
-    @extend_schema(
-        summary="紹介を完了にする（紹介先、結果報告を紹介元へ返す）",
-        request=ReferralCompleteSerializer,
-        responses={
-            200: ReferralSerializer,
-            **ERROR_RESPONSES,
-            403: FORBIDDEN,
-            409: CONFLICT_TRANSITION,
-        },
-    )
+    @_transition_schema("紹介を完了にする（紹介先、結果報告を紹介元へ返す）", ReferralCompleteSerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        referral = self._get(pk)
-        serializer = ReferralCompleteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        referral = services.referral_complete(
-            actor=self.actor, referral=referral, **serializer.validated_data
-        )
-        return self._answer(referral)
+        return self._transition(pk, ReferralCompleteSerializer, services.referral_complete)
 
-    @extend_schema(
-        summary="紹介を取り消す（紹介元）",
-        request=ReferralNoteSerializer,
-        responses={
-            200: ReferralSerializer,
-            **ERROR_RESPONSES,
-            403: FORBIDDEN,
-            409: CONFLICT_TRANSITION,
-        },
-    )
+    @_transition_schema("紹介を取り消す（紹介元）", ReferralNoteSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        referral = self._get(pk)
-        serializer = ReferralNoteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        referral = services.referral_cancel(
-            actor=self.actor, referral=referral, **serializer.validated_data
-        )
-        return self._answer(referral)
+        return self._transition(pk, ReferralNoteSerializer, services.referral_cancel)
 
 
 # --- Provision records (APPI art. 29) -----------------------------------------
