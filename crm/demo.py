@@ -924,6 +924,13 @@ def _load_consultations(gen: _Generator, drafts: list, total: int) -> None:
     consultations = []
     for draft in drafts:
         consultations.extend(draft.consultations)
+    first_of_company: dict[int, Consultation] = {}
+    for c in consultations:
+        first = first_of_company.get(c.company_id)
+        if first is None or c.occurred_at < first.occurred_at:
+            first_of_company[c.company_id] = c
+    for c in first_of_company.values():
+        c.is_company_first = True
     Consultation.objects.bulk_create(consultations, batch_size=BATCH_SIZE)
 
     topics, ip_types, attendances = [], [], []
@@ -1172,6 +1179,9 @@ def _answer_referral(gen: _Generator, referral: Referral, sent_on: date) -> None
         return
     referral.status = ReferralStatus.ACCEPTED
     referral.answered_at = _jst(answered_on, rng.randint(9, 17))
+    referral.answer_business_days = calendar.business_days_between(
+        sent_on, answered_on
+    )
     referral.answered_by = gen.pick_staff(referral.to_organisation.code)
     referral.answer_note = "お引き受けします。担当者から企業に連絡します。"
     completed_on = answered_on + timedelta(days=rng.randint(7, 60))

@@ -367,6 +367,12 @@ class Consultation(TimestampedModel):
     advice = models.TextField(_("助言内容"), blank=True)
     next_action = models.CharField(_("次のアクション"), max_length=200, blank=True)
     is_confidential = models.BooleanField(_("秘匿"), default=False)
+    # True on the company's first consultation anywhere in the network
+    # (earliest occurred_at, then id). Kept by the consultation and merge
+    # services; statistics count new companies from it without a join.
+    is_company_first = models.BooleanField(
+        _("初回相談"), default=False, editable=False
+    )
     attendees = models.ManyToManyField(
         Organisation,
         blank=True,
@@ -514,6 +520,11 @@ class Referral(TimestampedModel):
         related_name="+",
         verbose_name=_("回答者"),
     )
+    # Business days from sending to the answer (accept/decline), set by the
+    # service when it answers; statistics take the median in the database.
+    answer_business_days = models.PositiveSmallIntegerField(
+        _("回答までの営業日数"), null=True, blank=True, editable=False
+    )
     answer_note = models.TextField(_("回答メモ"), blank=True)
     completed_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
     outcome_note = models.TextField(_("結果報告"), blank=True)
@@ -557,6 +568,8 @@ class Referral(TimestampedModel):
             models.Index(
                 fields=["case", "to_organisation"], name="crm_referral_case_idx"
             ),
+            # Statistics per fiscal year of sending.
+            models.Index(fields=["sent_at"], name="crm_referral_sent_idx"),
             # Reminder sweep over unanswered referrals.
             models.Index(
                 fields=["respond_by"],
@@ -866,3 +879,96 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+
+
+class Export(models.Model):
+    """An export file built by a Celery task (statistics or row-level data).
+
+    Only its requester, or an org admin of its organisation, may see it and
+    download the file; the file is deleted after `expires_at` by a scheduled
+    clean-up.
+    """
+
+    class Kind(models.TextChoices):
+        CONSULTATIONS = "consultations", _("相談記録")
+        CONSULTATION_STATISTICS = "consultation_statistics", _("相談統計")
+        REFERRALS = "referrals", _("紹介")
+        ENROLMENTS = "enrolments", _("支援事業の参加")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "Excel (xlsx)"
+        CSV = "csv", "CSV"
+
+    class Encoding(models.TextChoices):
+        UTF8_BOM = "utf-8-sig", _("UTF-8（BOM付き）")
+        CP932 = "cp932", _("Shift_JIS（cp932）")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待機中")
+        RUNNING = "running", _("作成中")
+        DONE = "done", _("完了")
+        FAILED = "failed", _("失敗")
+
+    requested_by = models.ForeignKey(
+        USER,
+        on_delete=models.CASCADE,
+        related_name="exports",
+        verbose_name=_("依頼者"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="exports",
+        verbose_name=_("組織"),
+    )
+    # The membership role the export was requested with (scope of the data).
+    role = models.CharField(_("役割"), max_length=20)
+    kind = models.CharField(_("種類"), max_length=30, choices=Kind.choices)
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"))
+    format = models.CharField(_("形式"), max_length=4, choices=Format.choices)
+    encoding = models.CharField(
+        _("文字コード"),
+        max_length=10,
+        choices=Encoding.choices,
+        default=Encoding.UTF8_BOM,
+    )
+    # Extra parameters (e.g. group_by for statistics, scope).
+    params = models.JSONField(_("条件"), default=dict, blank=True)
+    status = models.CharField(
+        _("状態"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    progress = models.PositiveSmallIntegerField(_("進捗（%）"), default=0)
+    row_count = models.PositiveIntegerField(_("行数"), default=0)
+    # cp932 exports: characters that had to be replaced, counted.
+    replaced_char_count = models.PositiveIntegerField(_("置換した文字数"), default=0)
+    file_path = models.CharField(_("ファイル"), max_length=300, blank=True)
+    file_size = models.PositiveBigIntegerField(_("ファイルサイズ"), default=0)
+    error = models.TextField(_("エラー"), blank=True)
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    started_at = models.DateTimeField(_("開始日時"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("有効期限"))
+
+    class Meta:
+        verbose_name = _("エクスポート")
+        verbose_name_plural = _("エクスポート")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "running", "done", "failed"]),
+                name="crm_export_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="crm_export_progress_max"
+            ),
+        ]
+        indexes = [
+            # "My exports" list on the managers' page.
+            models.Index(
+                fields=["requested_by", "-created_at"], name="crm_export_mine_idx"
+            ),
+            # Scheduled clean-up of expired files.
+            models.Index(fields=["expires_at"], name="crm_export_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.fiscal_year} {self.format}"

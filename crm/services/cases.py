@@ -175,8 +175,18 @@ def consultation_create(
                 _("完了した案件には相談を記録できません。"), field="case"
             )
 
+    first = (
+        Consultation.objects.filter(company=company, is_company_first=True)
+        .values("pk", "occurred_at")
+        .first()
+    )
+    is_company_first = first is None or occurred_at < first["occurred_at"]
+    if is_company_first and first is not None:
+        # A back-dated consultation becomes the company's first.
+        Consultation.objects.filter(pk=first["pk"]).update(is_company_first=False)
     consultation = Consultation.objects.create(
         case=case,
+        is_company_first=is_company_first,
         company=company,
         organisation=actor.organisation,
         author=actor.user,
@@ -209,6 +219,28 @@ def consultation_create(
         )
     audit_record(actor=actor, action="consultation.create", obj=consultation, now=now)
     return consultation
+
+
+def company_first_consultation_refresh(*, company_ids: Iterable[int]) -> None:
+    """Mark each company's first consultation in the network (merge, bulk loads).
+
+    The first is the earliest `occurred_at`, then the lowest id: the same
+    order `consultation_create` keeps when it sets the flag one at a time.
+    """
+    company_ids = list(company_ids)
+    Consultation.objects.filter(
+        company_id__in=company_ids, is_company_first=True
+    ).update(is_company_first=False)
+    first_ids = [
+        Consultation.objects.filter(company_id=company_id)
+        .order_by("occurred_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+        for company_id in company_ids
+    ]
+    Consultation.objects.filter(pk__in=[pk for pk in first_ids if pk]).update(
+        is_company_first=True
+    )
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Company
 from crm.services.audit import audit_record
+from crm.services.cases import company_first_consultation_refresh
 from crm.services.companies import company_derive_keys
 from support_network.actors import Actor
 from support_network.choices import Role
@@ -179,6 +180,9 @@ def company_merge(
         moved[relation.key] = relation.model._base_manager.filter(
             **{name: source}
         ).update(**{name: target})
+
+    # Of the two first consultations, only the earlier stays the first.
+    company_first_consultation_refresh(company_ids=[target.pk])
 
     filled = [
         name

@@ -39,7 +39,11 @@ from crm.selectors import cases_visible_to, referral_records_visible_to
 from crm.services.audit import audit_record
 from crm.services.notifications import notify
 from support_network.actors import Actor
-from support_network.calendar import add_business_days, local_date
+from support_network.calendar import (
+    add_business_days,
+    business_days_between,
+    local_date,
+)
 from support_network.choices import Role
 from support_network.errors import (
     Conflict,
@@ -415,6 +419,9 @@ def referral_accept(
         target=ReferralStatus.ACCEPTED,
         now=now,
         answered_at=now,
+        answer_business_days=business_days_between(
+            local_date(referral.sent_at), local_date(now)
+        ),
         answered_by=actor.user,
         answer_note=note,
     )
@@ -449,6 +456,9 @@ def referral_decline(
         target=ReferralStatus.DECLINED,
         now=now,
         answered_at=now,
+        answer_business_days=business_days_between(
+            local_date(referral.sent_at), local_date(now)
+        ),
         answered_by=actor.user,
         answer_note=note,
     )
