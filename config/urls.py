@@ -18,9 +18,11 @@ from crm.views import (
     ProvisionRecordViewSet,
     ReferralViewSet,
 )
+from crm.views.statistics import ConsultationStatisticsView, ReferralStatisticsView
 from crm.web import my_work
 from programs.urls import register as register_programs
 from programs.views import ProgramViewSet
+from programs.views_statistics import ProgramStatisticsView
 from support_network.views import OrganisationViewSet, PrefectureViewSet, TokenView
 from support_network.web import organisation_switch
 
@@ -54,6 +56,21 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/auth/token/", TokenView.as_view(), name="api-token"),
+    path(
+        "api/v1/statistics/consultations/",
+        ConsultationStatisticsView.as_view(),
+        name="statistics-consultations",
+    ),
+    path(
+        "api/v1/statistics/referrals/",
+        ReferralStatisticsView.as_view(),
+        name="statistics-referrals",
+    ),
+    path(
+        "api/v1/statistics/programs/",
+        ProgramStatisticsView.as_view(),
+        name="statistics-programs",
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

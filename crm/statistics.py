@@ -1,0 +1,661 @@
+"""Statistics per fiscal year: aggregate selectors (DESIGN.md "Statistics and exports").
+
+One service computes every measure over every dimension, in the database
+(GROUP BY, COUNT DISTINCT, window functions), scoped by the caller's reach;
+the API, the managers' page and the exports all call it.
+
+Definitions (also in the README):
+- A consultation belongs to the fiscal year of its JST date (April–March).
+- `prefecture` / `region` / `organisation` are those of the organisation
+  that handled the consultation (for referrals: the sending organisation;
+  `to_*` dimensions give the receiving one). `company_prefecture` is the
+  company's.
+- A consultation counts once in each of its topics and IP types; totals
+  count it once.
+- `new_companies`: companies whose first consultation anywhere in the
+  network (earliest, whatever organisation; `Consultation.is_company_first`)
+  is one of the counted consultations.
+- `yorozu_links` (JPO regional KPI よろず連携件数): consultations of an INPIT
+  窓口 or a よろず拠点 with the other kind attending (相互同席), or on a case
+  referred between the two kinds (any status but cancelled).
+- Referrals belong to the fiscal year of their JST sending date; the median
+  answer time is in business days from sending to accept/decline.
+- A consultation's `program` is each program its case is enrolled in (once
+  per program, even with several enrolments in it).
+
+Reach (rule 6, aggregates only, no personal data): superusers and the
+national bodies (JPO, INPIT, 中小企業庁) see the nation; 経済産業局 and
+弁理士会 地域会 see the organisations of the prefectures they cover, and
+their own; any other organisation sees itself. Managers, org admins and
+coordinators get their organisation's reach; window staff their own
+organisation; experts no statistics.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.apps import apps
+from django.db import connections
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear, Substr
+from django.utils.translation import gettext as _
+
+from crm.choices import Channel, IpType, ReferralStatus, SizeClass, Topic
+from crm.models import Consultation, Referral
+from support_network.actors import Actor
+from support_network.calendar import (
+    fiscal_year_datetime_bounds,
+    fiscal_year_label,
+)
+from support_network.choices import OrganisationKind, Role
+from support_network.errors import PermissionDenied, ValidationFailed
+from support_network.models import Organisation, Prefecture, Region
+from support_network.selectors import hub_prefecture_codes
+
+JST = ZoneInfo("Asia/Tokyo")
+
+CONSULTATION_DIMENSIONS = (
+    "fiscal_year",
+    "month",
+    "prefecture",
+    "company_prefecture",
+    "region",
+    "organisation",
+    "organisation_kind",
+    "channel",
+    "topic",
+    "ip_type",
+    "size_class",
+    "industry",
+    "program",
+)
+REFERRAL_DIMENSIONS = (
+    "fiscal_year",
+    "month",
+    "prefecture",
+    "company_prefecture",
+    "region",
+    "organisation",
+    "organisation_kind",
+    "to_prefecture",
+    "to_organisation",
+    "to_organisation_kind",
+    "status",
+    "topic",
+    "size_class",
+    "industry",
+    "program",
+)
+CONSULTATION_MEASURES = ("consultations", "companies", "new_companies", "minutes")
+OPTIONAL_CONSULTATION_MEASURES = ("yorozu_links",)
+MAX_GROUP_BY = 4
+
+# Child-table dimensions: a consultation appears once per value. Grouping by
+# them keeps one row per consultation and group (unique constraints on the
+# child tables); `program` joins enrolments, which may repeat a program, so
+# it needs a DISTINCT first.
+_NON_UNIQUE_DIMENSIONS = frozenset({"program"})
+
+STATISTICS_ROLES = (Role.MANAGER, Role.ORG_ADMIN, Role.COORDINATOR)
+
+JSIC_PATH = Path(__file__).resolve().parent.parent / "seeds" / "data" / "jsic.csv"
+# First 中分類 of each 大分類 (JSIC 13th revision), as in crm/rules.py.
+_MAJOR_STARTS = (
+    ("01", "A"), ("03", "B"), ("05", "C"), ("06", "D"), ("09", "E"), ("33", "F"),
+    ("37", "G"), ("42", "H"), ("50", "I"), ("62", "J"), ("68", "K"), ("71", "L"),
+    ("75", "M"), ("78", "N"), ("81", "O"), ("83", "P"), ("86", "Q"), ("88", "R"),
+    ("97", "S"), ("99", "T"),
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# Reach
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which organisations' work the caller's statistics cover."""
+
+    level: str  # "nation" | "region" | "organisation"
+    label: str
+    organisation_id: int | None = None
+    prefecture_codes: tuple[str, ...] = ()
+
+    def q(self, organisation_path: str) -> Q:
+        """Return a Q keeping rows whose organisation (at the path) is in reach."""
+        if self.level == "nation":
+            return Q()
+        own = Q(**{f"{organisation_path}_id": self.organisation_id})
+        if self.level == "organisation":
+            return own
+        return own | Q(
+            **{f"{organisation_path}__prefecture_id__in": self.prefecture_codes}
+        )
+
+    def as_dict(self) -> dict[str, str]:
+        return {"level": self.level, "label": self.label}
+
+
+def statistics_reach(actor: Actor, *, scope: str | None = None) -> Reach:
+    """Return the actor's statistics reach; `scope="organisation"` narrows it.
+
+    Experts get no statistics (403); window staff their own organisation.
+    """
+    if scope not in (None, "", "reach", "organisation"):
+        raise ValidationFailed(
+            _(
+                "範囲は organisation（自組織）または reach（担当範囲全体）で指定してください。"
+            ),
+            field="scope",
+        )
+    if actor.is_superuser and actor.membership is None:
+        return Reach(level="nation", label=_("全国"))
+    actor.require_membership()
+    if actor.role == Role.EXPERT:
+        raise PermissionDenied(
+            _("統計を閲覧する権限がありません。"), code="not_permitted"
+        )
+    organisation = actor.organisation
+    own = Reach(
+        level="organisation",
+        label=organisation.name,
+        organisation_id=organisation.pk,
+    )
+    if scope == "organisation":
+        return own
+    if not (actor.is_superuser or actor.role in STATISTICS_ROLES):
+        return own
+    codes = hub_prefecture_codes(organisation)
+    if codes is None:
+        return Reach(level="nation", label=_("全国"))
+    if codes:
+        return Reach(
+            level="region",
+            label=_("%(name)s の担当地域") % {"name": organisation.name},
+            organisation_id=organisation.pk,
+            prefecture_codes=tuple(sorted(codes)),
+        )
+    return own
+
+
+# ---------------------------------------------------------------------------
+# Dimensions: expressions and labels
+
+
+def _industry_division(path: str):
+    """Return the JSIC 大分類 letter of the company's industry code (or "").
+
+    Codes start with the letter ("E", "M76") or are digits whose first two
+    name the 中分類 ("24", "7611"); string ranges map those to letters.
+    """
+    whens = [
+        When(Q(**{f"{path}__gte": "A", f"{path}__lt": "U"}), then=Substr(path, 1, 1))
+    ]
+    ends = [*(start for start, _letter in _MAJOR_STARTS[1:]), "9:"]
+    for (start, letter), end in zip(_MAJOR_STARTS, ends, strict=True):
+        whens.append(
+            When(Q(**{f"{path}__gte": start, f"{path}__lt": end}), then=Value(letter))
+        )
+    return Case(*whens, default=Value(""))
+
+
+def _month(year, month):
+    return year * 100 + month
+
+
+def _consultation_expressions() -> dict[str, Any]:
+    return {
+        "fiscal_year": F("fiscal_year"),
+        "month": _month(ExtractYear("occurred_on"), ExtractMonth("occurred_on")),
+        "prefecture": F("organisation__prefecture_id"),
+        "company_prefecture": F("company__prefecture_id"),
+        "region": Coalesce(
+            F("organisation__prefecture__region_id"), F("organisation__region_id")
+        ),
+        "organisation": F("organisation__code"),
+        "organisation_kind": F("organisation__kind"),
+        "channel": F("channel"),
+        "topic": F("topics__topic"),
+        "ip_type": F("ip_types__ip_type"),
+        "size_class": F("company__size_class"),
+        "industry": _industry_division("company__industry"),
+        "program": F("case__enrolments__program__code"),
+    }
+
+
+def _referral_expressions(fy: int) -> dict[str, Any]:
+    return {
+        "fiscal_year": Value(fy),
+        "month": _month(
+            ExtractYear("sent_at", tzinfo=JST), ExtractMonth("sent_at", tzinfo=JST)
+        ),
+        "prefecture": F("from_organisation__prefecture_id"),
+        "company_prefecture": F("case__company__prefecture_id"),
+        "region": Coalesce(
+            F("from_organisation__prefecture__region_id"),
+            F("from_organisation__region_id"),
+        ),
+        "organisation": F("from_organisation__code"),
+        "organisation_kind": F("from_organisation__kind"),
+        "to_prefecture": F("to_organisation__prefecture_id"),
+        "to_organisation": F("to_organisation__code"),
+        "to_organisation_kind": F("to_organisation__kind"),
+        "status": F("status"),
+        "topic": F("topics__topic"),
+        "size_class": F("case__company__size_class"),
+        "industry": _industry_division("case__company__industry"),
+        "program": F("case__enrolments__program__code"),
+    }
+
+
+@cache
+def _jsic_divisions() -> dict[str, str]:
+    with JSIC_PATH.open(encoding="utf-8") as f:
+        return {
+            row["code"]: row["name_ja"]
+            for row in csv.DictReader(f)
+            if len(row["code"]) == 1
+        }
+
+
+def _labels(dimension: str, codes: Iterable[Any]) -> dict[Any, str]:
+    """Return the Japanese label of each code of a dimension (one query at most)."""
+    codes = {c for c in codes if c not in (None, "")}
+    if dimension == "fiscal_year":
+        return {c: fiscal_year_label(int(c)) for c in codes}
+    if dimension == "month":
+        return {c: f"{int(c) // 100}年{int(c) % 100}月" for c in codes}
+    if dimension in ("prefecture", "company_prefecture", "to_prefecture"):
+        return dict(
+            Prefecture.objects.filter(code__in=codes).values_list("code", "name")
+        )
+    if dimension == "region":
+        return dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+    if dimension in ("organisation", "to_organisation"):
+        return dict(
+            Organisation.objects.filter(code__in=codes).values_list("code", "name")
+        )
+    if dimension in ("organisation_kind", "to_organisation_kind"):
+        return {c: str(OrganisationKind(c).label) for c in codes}
+    choices = {
+        "channel": Channel,
+        "topic": Topic,
+        "ip_type": IpType,
+        "size_class": SizeClass,
+        "status": ReferralStatus,
+    }
+    if dimension in choices:
+        known = dict(choices[dimension].choices)
+        return {c: str(known.get(c, c)) for c in codes}
+    if dimension == "industry":
+        return {c: _jsic_divisions().get(c, c) for c in codes}
+    if dimension == "program":
+        program = apps.get_model("programs", "Program")
+        return dict(program.objects.filter(code__in=codes).values_list("code", "name"))
+    return {c: str(c) for c in codes}
+
+
+_EMPTY_LABELS = {
+    "prefecture": "（全国組織）",
+    "to_prefecture": "（全国組織）",
+    "region": "（全国組織）",
+    "program": "（支援事業なし）",
+    "ip_type": "（指定なし）",
+    "industry": "（不明）",
+    "company_prefecture": "（不明）",
+}
+
+
+def _empty_label(dimension: str) -> str:
+    return _(_EMPTY_LABELS.get(dimension, "（未設定）"))
+
+
+# ---------------------------------------------------------------------------
+# The grouped query
+
+
+def parse_group_by(
+    value: str | Sequence[str] | None, allowed: Sequence[str]
+) -> list[str]:
+    """Return the validated dimensions of a comma list (400 on an unknown one)."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    dims = [d.strip() for d in items if d and d.strip()]
+    unknown = [d for d in dims if d not in allowed]
+    if unknown:
+        raise ValidationFailed(
+            _("集計軸「%(dims)s」は使えません。使える集計軸: %(allowed)s")
+            % {"dims": ", ".join(unknown), "allowed": ", ".join(allowed)},
+            field="group_by",
+        )
+    if len(set(dims)) != len(dims):
+        raise ValidationFailed(_("同じ集計軸が重複しています。"), field="group_by")
+    if len(dims) > MAX_GROUP_BY:
+        raise ValidationFailed(
+            _("集計軸は%(max)s個までです。") % {"max": MAX_GROUP_BY}, field="group_by"
+        )
+    return dims
+
+
+def _coerce_filter(dimension: str, value: Any) -> Any:
+    if dimension in ("month", "fiscal_year"):
+        try:
+            return int(str(value).replace("-", ""))
+        except ValueError:
+            raise ValidationFailed(
+                _("%(dim)s の値が正しくありません。") % {"dim": dimension},
+                field=dimension,
+            ) from None
+    return str(value)
+
+
+@dataclass
+class _Grouped:
+    """A grouped query: inner rows (dims + measure inputs), outer SQL aggregates."""
+
+    qs: QuerySet
+    dims: list[str]
+    expressions: dict[str, Any]
+    inputs: dict[str, Any]
+    measures: list[tuple[str, str]]
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    def _inner(self, *, distinct: bool) -> QuerySet:
+        used = {d: self.expressions[d] for d in [*self.dims, *self.filters]}
+        inner = self.qs.annotate(**{f"d_{d}": e for d, e in used.items()})
+        for dimension, value in self.filters.items():
+            inner = inner.filter(**{f"d_{dimension}": value})
+        inner = inner.annotate(**self.inputs).values(
+            *[f"d_{d}" for d in self.dims], *self.inputs
+        )
+        inner = inner.order_by()
+        return inner.distinct() if distinct else inner
+
+    def rows(self) -> list[dict[str, Any]]:
+        distinct = any(d in _NON_UNIQUE_DIMENSIONS for d in [*self.dims, *self.filters])
+        inner = self._inner(distinct=distinct)
+        sql, params = inner.query.get_compiler(using=inner.db).as_sql()
+        dims_sql = ", ".join(f't."d_{d}"' for d in self.dims)
+        selected = ", ".join(
+            [
+                *([dims_sql] if dims_sql else []),
+                *(f"{e} AS {a}" for a, e in self.measures),
+            ]
+        )
+        group = f" GROUP BY {dims_sql}" if dims_sql else ""
+        query = f"SELECT {selected} FROM ({sql}) t{group}"
+        with connections[inner.db].cursor() as cursor:
+            cursor.execute(query, params)
+            names = [c[0] for c in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def medians(self, value: str) -> dict[tuple, float]:
+        """Return the median of an input per group (window functions, portable)."""
+        inner = self._inner(distinct=True).filter(**{f"{value}__isnull": False})
+        sql, params = inner.query.get_compiler(using=inner.db).as_sql()
+        cols = ", ".join(f'"d_{d}"' for d in self.dims)
+        lead = f"{cols}, " if cols else ""
+        partition = f"PARTITION BY {cols}" if cols else ""
+        window = (
+            f"SELECT {lead}{value} AS v, "
+            f"ROW_NUMBER() OVER ({partition} ORDER BY {value}) AS rn, "
+            f"COUNT(*) OVER ({partition}) AS cnt FROM ({sql}) t"
+        )
+        query = (
+            f"SELECT {lead}AVG(v) FROM ({window}) s "
+            "WHERE rn IN ((cnt + 1) / 2, (cnt + 2) / 2)"
+            + (f" GROUP BY {cols}" if cols else "")
+        )
+        with connections[inner.db].cursor() as cursor:
+            cursor.execute(query, params)
+            return {
+                tuple(row[:-1]): float(row[-1])
+                for row in cursor.fetchall()
+                if row[-1] is not None
+            }
+
+
+def _labelled(dims: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rename d_<dim> columns, add <dim>_label, sort by the dimension codes."""
+    labels = {d: _labels(d, (r[f"d_{d}"] for r in rows)) for d in dims}
+    out = []
+    for row in rows:
+        item: dict[str, Any] = {}
+        for d in dims:
+            raw = row.pop(f"d_{d}")
+            code = raw
+            if d == "month" and raw is not None:
+                code = f"{int(raw) // 100:04d}-{int(raw) % 100:02d}"
+            item[d] = None if code == "" else code
+            item[f"{d}_label"] = labels[d].get(raw) or _empty_label(d)
+        item.update(row)
+        out.append(item)
+    out.sort(key=lambda r: tuple((r[d] is None, str(r[d] or "")) for d in dims))
+    return out
+
+
+def _number(value: Any) -> int:
+    return int(value or 0)
+
+
+# ---------------------------------------------------------------------------
+# Consultations
+
+
+def _yorozu_link_q() -> Q:
+    """Return the よろず連携 condition of a consultation (see module docstring)."""
+    window, yorozu = OrganisationKind.INPIT_WINDOW, OrganisationKind.YOROZU
+    attended_by = {
+        kind: Exists(
+            Consultation.attendees.through.objects.filter(
+                consultation_id=OuterRef("pk"), organisation__kind=kind
+            )
+        )
+        for kind in (window, yorozu)
+    }
+
+    def referred(a: str, b: str) -> Exists:
+        return Exists(
+            Referral.objects.filter(
+                case_id=OuterRef("case_id"),
+                from_organisation__kind=a,
+                to_organisation__kind=b,
+            ).exclude(status=ReferralStatus.CANCELLED)
+        )
+
+    pair = Q(organisation__kind=window) | Q(organisation__kind=yorozu)
+    return pair & (
+        (Q(organisation__kind=window) & Q(attended_by[yorozu]))
+        | (Q(organisation__kind=yorozu) & Q(attended_by[window]))
+        | Q(referred(window, yorozu))
+        | Q(referred(yorozu, window))
+    )
+
+
+def consultation_statistics(
+    *,
+    actor: Actor,
+    fiscal_year: int,
+    group_by: Sequence[str] = (),
+    filters: dict[str, Any] | None = None,
+    measures: Sequence[str] = (),
+    scope: str | None = None,
+) -> dict[str, Any]:
+    """Return consultation measures for one fiscal year, grouped by dimensions.
+
+    `filters` keeps rows whose dimension equals a code (e.g. {"topic":
+    "trade_secret"}); `measures` may add "yorozu_links".
+    """
+    reach = statistics_reach(actor, scope=scope)
+    dims = parse_group_by(group_by, CONSULTATION_DIMENSIONS)
+    filters = parse_filters(filters, CONSULTATION_DIMENSIONS)
+    extra = [m for m in measures if m]
+    unknown = [m for m in extra if m not in OPTIONAL_CONSULTATION_MEASURES]
+    if unknown:
+        raise ValidationFailed(
+            _("指標「%(m)s」は使えません。") % {"m": ", ".join(unknown)},
+            field="measures",
+        )
+    qs = Consultation.objects.filter(reach.q("organisation"), fiscal_year=fiscal_year)
+    inputs: dict[str, Any] = {
+        "m_id": F("pk"),
+        "m_company": F("company_id"),
+        "m_first": Case(When(is_company_first=True, then=Value(1)), default=Value(0)),
+        "m_minutes": F("duration_minutes"),
+    }
+    sql_measures = [
+        ("consultations", "COUNT(*)"),
+        ("companies", "COUNT(DISTINCT t.m_company)"),
+        ("new_companies", "SUM(t.m_first)"),
+        ("minutes", "SUM(t.m_minutes)"),
+    ]
+    if "yorozu_links" in extra:
+        inputs["m_link"] = Case(When(_yorozu_link_q(), then=Value(1)), default=Value(0))
+        sql_measures.append(("yorozu_links", "SUM(t.m_link)"))
+
+    def run(dimensions: list[str]) -> list[dict[str, Any]]:
+        grouped = _Grouped(
+            qs=qs,
+            dims=dimensions,
+            expressions=_consultation_expressions(),
+            inputs=inputs,
+            measures=sql_measures,
+            filters=filters,
+        )
+        rows = grouped.rows()
+        for row in rows:
+            for name, _sql in sql_measures:
+                row[name] = _number(row[name])
+        return rows
+
+    rows = _labelled(dims, run(dims))
+    totals = run([])[0]
+    return {
+        "fiscal_year": fiscal_year,
+        "fiscal_year_label": fiscal_year_label(fiscal_year),
+        "group_by": dims,
+        "filters": filters,
+        "scope": reach.as_dict(),
+        "rows": rows,
+        "totals": totals,
+    }
+
+
+def parse_filters(filters: dict[str, Any] | None, allowed: Sequence[str]) -> dict:
+    filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+    unknown = [k for k in filters if k not in allowed]
+    if unknown:
+        raise ValidationFailed(
+            _("絞り込み「%(dims)s」は使えません。") % {"dims": ", ".join(unknown)},
+            field=unknown[0],
+        )
+    return {k: _coerce_filter(k, v) for k, v in filters.items()}
+
+
+# ---------------------------------------------------------------------------
+# Referrals
+
+_REFERRAL_STATUSES = [s.value for s in ReferralStatus]
+
+
+def referral_statistics(
+    *,
+    actor: Actor,
+    fiscal_year: int,
+    group_by: Sequence[str] = (),
+    filters: dict[str, Any] | None = None,
+    scope: str | None = None,
+) -> dict[str, Any]:
+    """Return referral counts by status, acceptance rate and median answer days.
+
+    A referral is in reach when its sending or its receiving organisation is.
+    `acceptance_rate` = accepted (incl. completed) / answered (accepted,
+    completed, declined); `median_answer_business_days` over answered ones.
+    """
+    reach = statistics_reach(actor, scope=scope)
+    dims = parse_group_by(group_by, REFERRAL_DIMENSIONS)
+    filters = parse_filters(filters, REFERRAL_DIMENSIONS)
+    start, end = fiscal_year_datetime_bounds(fiscal_year)
+    qs = Referral.objects.filter(sent_at__gte=start, sent_at__lt=end)
+    if reach.level != "nation":
+        qs = qs.filter(reach.q("from_organisation") | reach.q("to_organisation"))
+    inputs = {
+        "m_id": F("pk"),
+        "m_status": F("status"),
+        "m_days": F("answer_business_days"),
+    }
+    sql_measures = [("referrals", "COUNT(*)")] + [
+        (status, f"SUM(CASE WHEN t.m_status = '{status}' THEN 1 ELSE 0 END)")
+        for status in _REFERRAL_STATUSES
+    ]
+    expressions = _referral_expressions(fiscal_year)
+
+    def run(dimensions: list[str]) -> list[dict[str, Any]]:
+        grouped = _Grouped(
+            qs=qs,
+            dims=dimensions,
+            expressions=expressions,
+            inputs=inputs,
+            measures=sql_measures,
+            filters=filters,
+        )
+        rows = grouped.rows()
+        medians = grouped.medians("m_days")
+        for row in rows:
+            for name, _sql in sql_measures:
+                row[name] = _number(row[name])
+            accepted = row["accepted"] + row["completed"]
+            answered = accepted + row["declined"]
+            row["acceptance_rate"] = round(accepted / answered, 4) if answered else None
+            key = tuple(row[f"d_{d}"] for d in dimensions)
+            row["median_answer_business_days"] = medians.get(key)
+        return rows
+
+    rows = _labelled(dims, run(dims))
+    totals = run([])[0]
+    return {
+        "fiscal_year": fiscal_year,
+        "fiscal_year_label": fiscal_year_label(fiscal_year),
+        "group_by": dims,
+        "filters": filters,
+        "scope": reach.as_dict(),
+        "rows": rows,
+        "totals": totals,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Shared with programs/selectors.py (programs may import crm, not the reverse)
+
+
+def grouped_rows(
+    *,
+    qs: QuerySet,
+    dims: list[str],
+    expressions: dict[str, Any],
+    inputs: dict[str, Any],
+    measures: list[tuple[str, str]],
+    filters: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Run a grouped aggregate and return labelled, sorted rows (and no totals)."""
+    grouped = _Grouped(
+        qs=qs,
+        dims=dims,
+        expressions=expressions,
+        inputs=inputs,
+        measures=measures,
+        filters=filters or {},
+    )
+    rows = grouped.rows()
+    for row in rows:
+        for name, _sql in measures:
+            row[name] = _number(row[name])
+    return _labelled(dims, rows)

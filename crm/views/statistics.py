@@ -1,0 +1,140 @@
+"""Statistics API (API.md `statistics/…`): thin adapters over crm.statistics."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import ActorMixin
+from crm import statistics
+from support_network.calendar import fiscal_year as fiscal_year_of
+from support_network.errors import ValidationFailed
+
+MIN_FISCAL_YEAR = 2000
+
+
+class StatisticsSerializer(serializers.Serializer):
+    """The shape every statistics endpoint returns."""
+
+    fiscal_year = serializers.IntegerField()
+    fiscal_year_label = serializers.CharField()
+    group_by = serializers.ListField(child=serializers.CharField())
+    filters = serializers.DictField()
+    scope = serializers.DictField(help_text="level: nation|region|organisation, label")
+    rows = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="each dimension as its code with <dimension>_label beside it, "
+        "then the measures",
+    )
+    totals = serializers.DictField()
+
+
+def parse_fiscal_year(value: str | None) -> int:
+    """Return the requested fiscal year, the current one by default (400 if bad)."""
+    if value in (None, ""):
+        return fiscal_year_of(timezone.now())
+    try:
+        fy = int(value)
+    except ValueError:
+        fy = 0
+    if not MIN_FISCAL_YEAR <= fy <= fiscal_year_of(timezone.now()) + 1:
+        raise ValidationFailed(
+            _("年度は%(min)s〜%(max)sの数字で指定してください（例: 2025）。")
+            % {"min": MIN_FISCAL_YEAR, "max": fiscal_year_of(timezone.now()) + 1},
+            field="fiscal_year",
+        )
+    return fy
+
+
+def statistics_parameters(dimensions) -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter(
+            "fiscal_year", OpenApiTypes.INT, description="年度（既定: 今年度）"
+        ),
+        OpenApiParameter(
+            "group_by",
+            OpenApiTypes.STR,
+            description="集計軸のカンマ区切り: " + ", ".join(dimensions),
+        ),
+        OpenApiParameter(
+            "scope",
+            OpenApiTypes.STR,
+            enum=["reach", "organisation"],
+            description="reach（担当範囲全体、既定）または organisation（自組織のみ）",
+        ),
+        *(
+            OpenApiParameter(d, OpenApiTypes.STR, description=f"{d} で絞り込み")
+            for d in dimensions
+        ),
+    ]
+
+
+class StatisticsView(ActorMixin, APIView):
+    """GET: measures for one fiscal year grouped by the requested dimensions."""
+
+    dimensions: ClassVar[tuple[str, ...]] = ()
+    compute: ClassVar[Any] = None
+
+    def arguments(self, request) -> dict[str, Any]:
+        params = request.query_params
+        return {
+            "actor": self.actor,
+            "fiscal_year": parse_fiscal_year(params.get("fiscal_year")),
+            "group_by": params.get("group_by", ""),
+            "scope": params.get("scope") or None,
+            "filters": {d: params[d] for d in self.dimensions if d in params},
+        }
+
+    def get(self, request, *args, **kwargs):
+        return Response(type(self).compute(**self.arguments(request)))
+
+
+RESPONSES = {
+    200: StatisticsSerializer,
+    400: OpenApiResponse(description='入力エラー {"group_by": ["…"]}'),
+    403: OpenApiResponse(description="統計を閲覧できない役割（専門家）"),
+}
+
+
+class ConsultationStatisticsView(StatisticsView):
+    dimensions = statistics.CONSULTATION_DIMENSIONS
+    compute = staticmethod(statistics.consultation_statistics)
+
+    def arguments(self, request) -> dict[str, Any]:
+        measures = request.query_params.get("measures", "")
+        return {**super().arguments(request), "measures": measures.split(",")}
+
+    @extend_schema(
+        operation_id="statistics_consultations",
+        summary="相談統計（年度・集計軸別）",
+        parameters=[
+            *statistics_parameters(statistics.CONSULTATION_DIMENSIONS),
+            OpenApiParameter(
+                "measures", OpenApiTypes.STR, description="追加の指標: yorozu_links"
+            ),
+        ],
+        responses=RESPONSES,
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ReferralStatisticsView(StatisticsView):
+    dimensions = statistics.REFERRAL_DIMENSIONS
+    compute = staticmethod(statistics.referral_statistics)
+
+    @extend_schema(
+        operation_id="statistics_referrals",
+        summary="紹介統計（状態別件数・受入率・回答までの営業日数の中央値）",
+        parameters=statistics_parameters(statistics.REFERRAL_DIMENSIONS),
+        responses=RESPONSES,
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
