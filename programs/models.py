@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Case, Company
+from crm.models import Case, Company, Referral
 from programs.choices import EnrolmentStatus, ProgramCode, ProgramKind, Scheme, TeamRole
 from support_network.models import Membership, Organisation, TimestampedModel
 
@@ -118,6 +118,16 @@ class Enrolment(TimestampedModel):
         related_name="enrolments_applied",
         verbose_name=_("申込組織"),
     )
+    # The referral that handed the case to the program's operator when the
+    # application was made through the referral flow (支援事業へ紹介).
+    referral = models.ForeignKey(
+        Referral,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enrolments",
+        verbose_name=_("紹介"),
+    )
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -210,6 +220,11 @@ class SupportPlan(TimestampedModel):
     period = models.PositiveSmallIntegerField(_("支援期"), default=1)
     goals = models.TextField(_("目標"))
     is_achieved = models.BooleanField(_("達成"), default=False)
+    # iAca: the period's day quota may be set between rules.day_quota
+    # .min_configurable and .days (25–30, reference/programs.md §4).
+    day_quota_days = models.PositiveSmallIntegerField(
+        _("この期の支援日数の上限"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("支援計画")

@@ -7,23 +7,33 @@ not exist for them (404, absent from lists), as for cases (crm/selectors.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from crm.choices import OutcomeKind
 from crm.models import Company, Outcome
 from crm.selectors import case_visibility_q
-from programs.choices import EnrolmentStatus
+from programs.choices import EnrolmentStatus, ProgramKind
 from programs.models import (
     Enrolment,
     Program,
     ProgramRound,
     SupportDay,
+    SupportPlan,
     TeamMember,
 )
 from support_network.actors import Actor
+from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_bounds
+from support_network.choices import Role
+from support_network.models import Membership
+
+# Roles of the operator that run its programs (select, start, end, team).
+OPERATOR_ROLES = (Role.COORDINATOR, Role.MANAGER)
 
 # Enrolments holding a seat of their round (採択枠): the capacity counts these.
 SEATED_STATUSES = (
@@ -97,3 +107,154 @@ def subsidy_granted_yen(
         first, last = fiscal_year_bounds(fiscal_year)
         qs = qs.filter(occurred_on__gte=first, occurred_on__lte=last)
     return qs.aggregate(total=Sum("amount_yen"))["total"] or 0
+
+
+# --------------------------------------------------------------------------------------
+# Rules and who runs a program
+# --------------------------------------------------------------------------------------
+
+
+def program_rule(
+    program: Program, scheme: str | None, key: str, default: Any = None
+) -> Any:
+    """Return a rule of the program, a scheme's own value winning over the top level."""
+    scheme_rules = (program.rules.get("schemes") or {}).get(scheme or "", {}) or {}
+    if key in scheme_rules:
+        return scheme_rules[key]
+    return program.rules.get(key, default)
+
+
+def is_operator_staff(actor: Actor, program: Program) -> bool:
+    """Return whether the actor runs the program: its operator's coordinators/managers."""
+    return actor.is_superuser or (
+        actor.organisation_id == program.operator_id and actor.has_role(*OPERATOR_ROLES)
+    )
+
+
+def is_on_team(actor: Actor, enrolment: Enrolment) -> bool:
+    """Return whether the actor's membership is on the enrolment's support team."""
+    return (
+        actor.membership is not None
+        and TeamMember.objects.filter(
+            enrolment=enrolment, membership=actor.membership
+        ).exists()
+    )
+
+
+def team_candidates() -> QuerySet[Membership]:
+    """Return the memberships a support team is drawn from: active experts."""
+    return (
+        Membership.objects.filter(
+            role=Role.EXPERT, is_active=True, user__is_active=True
+        )
+        .select_related("user", "organisation")
+        .prefetch_related("expertise")
+        .order_by("organisation__code", "user__username")
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Day quotas
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayQuota:
+    """The day quota an enrolment's support days count against, on one date."""
+
+    limit: Decimal
+    used: Decimal
+    per: str  # "period" or "fiscal_year" (rules.day_quota.per)
+    period: int
+    fiscal_year: int
+    # Set when the period's plan lowers the program's quota (iAca 25–30).
+    configured: bool = False
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(self.limit - self.used, Decimal(0))
+
+    @property
+    def is_per_fiscal_year(self) -> bool:
+        return self.per == "fiscal_year"
+
+
+def enrolment_day_quota(enrolment: Enrolment, *, on: date) -> DayQuota | None:
+    """Return the quota days logged on date count against, or None without one.
+
+    `rules.day_quota` caps days per support period (iAca) or per fiscal year
+    of the date (iNat); the current period's support plan may set a lower
+    limit where the rules allow it (`min_configurable`).
+    """
+    quota = program_rule(enrolment.program, enrolment.scheme, "day_quota")
+    if not quota:
+        return None
+    limit = Decimal(str(quota["days"]))
+    configured = False
+    plan_limit = (
+        SupportPlan.objects.filter(enrolment=enrolment, period=enrolment.period)
+        .values_list("day_quota_days", flat=True)
+        .first()
+    )
+    if plan_limit is not None and quota.get("min_configurable") is not None:
+        limit = min(limit, Decimal(plan_limit))
+        configured = True
+    per = quota.get("per") or "period"
+    fy = fiscal_year_of(on)
+    used = support_days_logged(
+        enrolment, fiscal_year=fy if per == "fiscal_year" else None
+    )
+    return DayQuota(
+        limit=limit,
+        used=used,
+        per=per,
+        period=enrolment.period,
+        fiscal_year=fy,
+        configured=configured,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Program pages
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundUse:
+    """A round with its seats taken (an aggregate: no enrolment is named)."""
+
+    round: ProgramRound
+    used: int
+
+    @property
+    def is_full(self) -> bool:
+        return self.used >= self.round.capacity
+
+
+def rounds_with_use(program: Program) -> list[RoundUse]:
+    """Return the program's rounds, oldest first, with their seats taken."""
+    rounds = program.rounds.annotate(
+        seats=Count("enrolments", filter=Q(enrolments__status__in=SEATED_STATUSES))
+    ).order_by("fiscal_year")
+    return [RoundUse(round=r, used=r.seats) for r in rounds]
+
+
+def programs_list() -> QuerySet[Program]:
+    """Return the active programs, enrolment programs first, with their rounds."""
+    return (
+        Program.objects.filter(is_active=True)
+        .select_related("operator")
+        .order_by("-kind", "code")
+    )
+
+
+def enrolment_programs() -> QuerySet[Program]:
+    """Return the active programs one applies to (not the subsidies)."""
+    return programs_list().filter(kind=ProgramKind.ENROLMENT)
+
+
+def program_enrolments_visible_to(
+    actor: Actor, program: Program
+) -> QuerySet[Enrolment]:
+    """Return the program's enrolments the actor may see, newest first."""
+    return enrolments_visible_to(actor).filter(program=program).order_by("-id")

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.choices import IpType
+from crm.choices import IpType, Topic
 from programs.choices import EnrolmentStatus, Scheme
 from programs.models import Enrolment, Program, ProgramRound, SupportDay, SupportPlan
 
@@ -46,8 +46,19 @@ class ProgramSerializer(serializers.ModelSerializer):
 # --------------------------------------------------------------------------------------
 
 
+class EnrolmentReferralInputSerializer(serializers.Serializer):
+    """The referral to the program's operator sent with an application."""
+
+    reason = serializers.CharField(max_length=5000)
+    topics = serializers.ListField(
+        child=serializers.ChoiceField(choices=Topic.choices),
+        allow_empty=False,
+        max_length=20,
+    )
+
+
 class EnrolmentInputSerializer(serializers.Serializer):
-    """POST enrolments/ (API.md), plus is_national_project for iNat."""
+    """POST enrolments/ (API.md), plus is_national_project for iNat and referral."""
 
     program = serializers.SlugRelatedField(
         slug_field="code",
@@ -74,6 +85,21 @@ class EnrolmentInputSerializer(serializers.Serializer):
             "iNat: 国プロ（競争的研究費による研究開発プロジェクト）を推進する申込であること"
         ),
     )
+    referral = EnrolmentReferralInputSerializer(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "支援事業へ紹介: 案件（case）を実施機関へ紹介し、同じトランザクションで"
+            "申し込む（同意がなければ 409 consent_required、何も書き込まない）"
+        ),
+    )
+
+    def validate(self, attrs):
+        if attrs.get("referral") and not attrs.get("case"):
+            raise serializers.ValidationError(
+                {"case": [_("紹介して申し込むときは案件（case）を指定してください。")]}
+            )
+        return attrs
 
 
 class EnrolmentTransitionInputSerializer(serializers.Serializer):
@@ -84,6 +110,14 @@ class SupportPlanInputSerializer(serializers.Serializer):
     goals = serializers.CharField(max_length=10_000)
     achieved = serializers.BooleanField(
         required=False, allow_null=True, default=None, error_messages=BOOLEAN_ERRORS
+    )
+    day_quota = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=365,
+        help_text=_("iAca: この期の支援日数の上限（25〜30日）"),
     )
 
 
@@ -104,6 +138,7 @@ class SupportPlanSerializer(serializers.ModelSerializer):
             "period",
             "goals",
             "is_achieved",
+            "day_quota_days",
             "created_at",
             "updated_at",
         ]
@@ -164,6 +199,7 @@ class EnrolmentSerializer(serializers.ModelSerializer):
             "period",
             "days_used",
             "joint_research_yen_per_year",
+            "referral",
             "plan",
             "created_at",
             "updated_at",

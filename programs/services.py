@@ -11,7 +11,7 @@ DomainError subclasses with Japanese messages (STYLE.md §2).
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,8 @@ from crm.choices import CompanyKind, IpType, SizeClass
 from crm.models import Case, Company
 from crm.selectors import cases_visible_to, companies_visible_to
 from crm.services import audit_record
-from programs.choices import EnrolmentStatus, ProgramKind, Scheme
+from crm.services.referrals import referral_send
+from programs.choices import EnrolmentStatus, ProgramKind, Scheme, TeamRole
 from programs.models import (
     Enrolment,
     Program,
@@ -35,15 +36,20 @@ from programs.models import (
     TeamMember,
 )
 from programs.selectors import (
+    enrolment_day_quota,
+    is_on_team,
+    is_operator_staff,
+    program_rule,
     round_capacity_used,
     subsidy_granted_yen,
     support_days_logged,
+    team_candidates,
 )
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_short_label
-from support_network.choices import Role
 from support_network.errors import Conflict, PermissionDenied, ValidationFailed
+from support_network.models import Membership, Organisation
 
 S = EnrolmentStatus
 
@@ -66,9 +72,6 @@ OPEN_STATUSES = (S.APPLIED, S.SCREENING, S.ACCEPTED, S.ACTIVE, S.COMPLETED)
 
 # A support plan is drawn up when support starts (reference/programs.md §4).
 PLAN_STATUSES = (S.ACCEPTED, S.ACTIVE)
-
-# Roles of the operator that run its programs (select, start, end).
-OPERATOR_ROLES = (Role.COORDINATOR, Role.MANAGER)
 
 # Support days are logged in half days: 0.5 or 1 per date.
 DAY_STEP = Decimal("0.5")
@@ -108,12 +111,7 @@ def _scheme_rules(program: Program, scheme: str | None) -> dict[str, Any]:
     return (program.rules.get("schemes") or {}).get(scheme or "", {}) or {}
 
 
-def _rule(program: Program, scheme: str | None, key: str, default: Any = None) -> Any:
-    """Return a rule of the program, a scheme's own value winning over the top level."""
-    scheme_rules = _scheme_rules(program, scheme)
-    if key in scheme_rules:
-        return scheme_rules[key]
-    return program.rules.get(key, default)
+_rule = program_rule
 
 
 def _scheme_text(program: Program, scheme: str) -> str:
@@ -160,22 +158,20 @@ def _lock_enrolment(pk: int) -> Enrolment:
     return Enrolment.objects.select_for_update().get(pk=pk)
 
 
-def _is_operator_staff(actor: Actor, program: Program) -> bool:
-    return actor.is_superuser or (
-        actor.organisation_id == program.operator_id and actor.has_role(*OPERATOR_ROLES)
-    )
+def _require_operator_staff(actor: Actor, program: Program) -> None:
+    if not is_operator_staff(actor, program):
+        raise PermissionDenied(
+            _(
+                "この操作ができるのは、実施機関（%(operator)s）の"
+                "コーディネーターと管理者だけです。"
+            )
+            % {"operator": program.operator.name}
+        )
 
 
 def _require_support_staff(actor: Actor, enrolment: Enrolment) -> None:
     """Let the operator's coordinators and managers and the support team through."""
-    if _is_operator_staff(actor, enrolment.program):
-        return
-    if (
-        actor.membership is not None
-        and TeamMember.objects.filter(
-            enrolment=enrolment, membership=actor.membership
-        ).exists()
-    ):
+    if is_operator_staff(actor, enrolment.program) or is_on_team(actor, enrolment):
         return
     raise PermissionDenied(
         _(
@@ -241,30 +237,52 @@ def _scheme_refusal(
     scheme: str,
     *,
     joint_research_yen_per_year: int | None,
-) -> str | None:
+) -> NotEligible | None:
     """Return why the scheme is closed to this application, or None."""
     scheme_rules = _scheme_rules(program, scheme)
     if scheme_rules.get("accepts_new_applications") is False:
-        return _("%(program)sの%(scheme)sは新規の申込を受け付けていません。") % {
-            "program": _program_name(program),
-            "scheme": _scheme_text(program, scheme),
-        }
+        return NotEligible(
+            _("%(program)sの%(scheme)sは新規の申込を受け付けていません。")
+            % {
+                "program": _program_name(program),
+                "scheme": _scheme_text(program, scheme),
+            },
+            about="scheme",
+        )
     minimum = scheme_rules.get("min_joint_research_yen_per_year")
     if minimum is not None and (joint_research_yen_per_year or 0) < minimum:
-        return _(
-            "%(program)sの%(scheme)sは、企業との共同研究費が年間%(minimum)s以上の"
-            "場合に限られます（申込の共同研究費: 年間%(amount)s）。"
-        ) % {
-            "program": _program_name(program),
-            "scheme": _scheme_text(program, scheme),
-            "minimum": _yen(minimum),
-            "amount": _yen(joint_research_yen_per_year or 0),
-        }
+        return NotEligible(
+            _(
+                "%(program)sの%(scheme)sは、企業との共同研究費が年間%(minimum)s以上の"
+                "場合に限られます（申込の共同研究費: 年間%(amount)s）。"
+            )
+            % {
+                "program": _program_name(program),
+                "scheme": _scheme_text(program, scheme),
+                "minimum": _yen(minimum),
+                "amount": _yen(joint_research_yen_per_year or 0),
+            },
+            about="joint_research_yen_per_year",
+        )
     return None
 
 
-def _not_eligible(reason: str) -> ValidationFailed:
-    return ValidationFailed(reason, code="not_eligible")
+class NotEligible(ValidationFailed):
+    """400 not_eligible: a rule of the program refuses this application.
+
+    `about` names the input the refusal is about ("company", "scheme",
+    "joint_research_yen_per_year", "is_national_project", "program"), so
+    the web form shows the reason beside that field; the API body stays
+    `{"detail", "code"}`.
+    """
+
+    def __init__(self, detail: str, *, about: str = "company") -> None:
+        super().__init__(detail, code="not_eligible")
+        self.about = about
+
+
+def _not_eligible(reason: str, about: str = "company") -> NotEligible:
+    return NotEligible(reason, about=about)
 
 
 def _validate_scheme(
@@ -337,10 +355,12 @@ def enrolment_apply(
         )
     name = _program_name(program)
     if program.kind == ProgramKind.SUBSIDY:
-        raise _not_eligible(_("この事業は申込ではなく補助金の見積もりで扱います。"))
+        raise _not_eligible(
+            _("この事業は申込ではなく補助金の見積もりで扱います。"), "program"
+        )
     if not program.is_active:
         raise _not_eligible(
-            _("%(program)sは現在受け付けていません。") % {"program": name}
+            _("%(program)sは現在受け付けていません。") % {"program": name}, "program"
         )
 
     # Lock the round: two applications of one company must not both pass the
@@ -369,19 +389,24 @@ def enrolment_apply(
 
     scheme = _validate_scheme(program, scheme, joint_research_yen_per_year)
     reason = _company_refusal(program, company, today=today)
-    national = program.rules.get("requires_national_project")
-    if reason is None and national and not is_national_project:
-        reason = _(
-            "%(program)sの対象は、国プロ（競争的研究費による研究開発プロジェクト）"
-            "を推進する機関です。国プロであること（is_national_project）を"
-            "確認してください。"
-        ) % {"program": name}
-    if reason is None and scheme:
-        reason = _scheme_refusal(
-            program, scheme, joint_research_yen_per_year=joint_research_yen_per_year
-        )
     if reason is not None:
         raise _not_eligible(reason)
+    if program.rules.get("requires_national_project") and not is_national_project:
+        raise _not_eligible(
+            _(
+                "%(program)sの対象は、国プロ（競争的研究費による研究開発プロジェクト）"
+                "を推進する機関です。国プロであること（is_national_project）を"
+                "確認してください。"
+            )
+            % {"program": name},
+            "is_national_project",
+        )
+    if scheme:
+        refusal = _scheme_refusal(
+            program, scheme, joint_research_yen_per_year=joint_research_yen_per_year
+        )
+        if refusal is not None:
+            raise refusal
 
     existing = (
         Enrolment.objects.filter(
@@ -443,7 +468,7 @@ def enrolment_transition(
         raise ValidationFailed(_("状態が正しくありません。"), field="status")
     enrolment = _lock_enrolment(enrolment.pk)
     program = Program.objects.select_related("operator").get(pk=enrolment.program_id)
-    if not _is_operator_staff(actor, program):
+    if not is_operator_staff(actor, program):
         raise PermissionDenied(
             _(
                 "参加の状態を変更できるのは、実施機関（%(operator)s）の"
@@ -505,10 +530,14 @@ def support_plan_save(
     enrolment: Enrolment,
     goals: str,
     achieved: bool | None = None,
+    day_quota: int | None = None,
 ) -> tuple[SupportPlan, bool]:
     """Create or update the support plan of the enrolment's current period.
 
     Return (plan, created). Plans belong to accepted and active enrolments.
+    `day_quota` sets the period's day limit where the program lets it be
+    configured (iAca: 25–30 days, `rules.day_quota.min_configurable`); it
+    may not fall below the days already logged in the period.
     """
     enrolment = _lock_enrolment(enrolment.pk)
     _require_support_staff(actor, enrolment)
@@ -525,6 +554,8 @@ def support_plan_save(
     defaults: dict[str, Any] = {"goals": goals}
     if achieved is not None:
         defaults["is_achieved"] = achieved
+    if day_quota is not None:
+        defaults["day_quota_days"] = _clean_day_quota(enrolment, day_quota)
     plan, created = SupportPlan.objects.update_or_create(
         enrolment=enrolment, period=enrolment.period, defaults=defaults
     )
@@ -535,6 +566,44 @@ def support_plan_save(
         data={"enrolment": enrolment.pk, "period": plan.period},
     )
     return plan, created
+
+
+def _clean_day_quota(enrolment: Enrolment, day_quota: int) -> int:
+    """Check a period's own day quota against the program's rules."""
+    program = enrolment.program
+    quota = _rule(program, enrolment.scheme, "day_quota") or {}
+    minimum = quota.get("min_configurable")
+    if minimum is None or quota.get("per", "period") != "period":
+        raise ValidationFailed(
+            _("%(program)sでは支援期ごとの日数上限を設定できません。")
+            % {"program": _program_name(program)},
+            field="day_quota",
+        )
+    maximum = quota["days"]
+    if isinstance(day_quota, bool) or not minimum <= day_quota <= maximum:
+        raise ValidationFailed(
+            _(
+                "%(program)sの支援期ごとの日数上限は%(min)s日から%(max)s日の間で"
+                "設定してください。"
+            )
+            % {"program": _program_name(program), "min": minimum, "max": maximum},
+            field="day_quota",
+        )
+    used = support_days_logged(enrolment)
+    if used > day_quota:
+        raise ValidationFailed(
+            _(
+                "第%(period)s期には既に%(used)s日を記録しているため、"
+                "上限を%(limit)s日にはできません。"
+            )
+            % {
+                "period": enrolment.period,
+                "used": _days_text(used),
+                "limit": day_quota,
+            },
+            field="day_quota",
+        )
+    return day_quota
 
 
 def _clean_days(days: Decimal | float | int | str) -> Decimal:
@@ -602,34 +671,31 @@ def support_days_log(
         )
 
     fy = fiscal_year_of(date)
-    quota = _rule(program, enrolment.scheme, "day_quota")
-    if quota:
-        limit = Decimal(str(quota["days"]))
-        by_year = quota.get("per") == "fiscal_year"
-        used = support_days_logged(enrolment, fiscal_year=fy if by_year else None)
-        remaining = max(limit - used, Decimal(0))
-        if days > remaining:
-            if by_year:
-                per, scope = _("年度ごとに"), fiscal_year_short_label(fy)
-            else:
-                per = _("支援期ごとに")
-                scope = _("第%(period)s期") % {"period": enrolment.period}
-            raise ValidationFailed(
-                _(
-                    "%(program)sの支援日数の上限は%(per)s%(limit)s日です。"
-                    "%(scope)sの残りは%(remaining)s日のため、%(days)s日は記録できません。"
-                )
-                % {
-                    "program": _program_name(program),
-                    "per": per,
-                    "limit": _days_text(limit),
-                    "scope": scope,
-                    "remaining": _days_text(remaining),
-                    "days": _days_text(days),
-                },
-                code="quota_exceeded",
-                remaining_days=float(remaining),
+    quota = enrolment_day_quota(enrolment, on=date)
+    if quota is not None and days > quota.remaining:
+        if quota.is_per_fiscal_year:
+            per, scope = _("年度ごとに"), fiscal_year_short_label(fy)
+        else:
+            per = _("支援期ごとに")
+            scope = _("第%(period)s期") % {"period": enrolment.period}
+        if quota.configured:
+            per = _("この期の支援計画で") + per
+        raise ValidationFailed(
+            _(
+                "%(program)sの支援日数の上限は%(per)s%(limit)s日です。"
+                "%(scope)sの残りは%(remaining)s日のため、%(days)s日は記録できません。"
             )
+            % {
+                "program": _program_name(program),
+                "per": per,
+                "limit": _days_text(quota.limit),
+                "scope": scope,
+                "remaining": _days_text(quota.remaining),
+                "days": _days_text(days),
+            },
+            code="quota_exceeded",
+            remaining_days=float(quota.remaining),
+        )
 
     support_day = SupportDay.objects.create(
         enrolment=enrolment,
@@ -650,6 +716,223 @@ def support_days_log(
         data={"enrolment": enrolment.pk, "days": str(days)},
     )
     return support_day
+
+
+# --------------------------------------------------------------------------------------
+# Support team and continuation
+# --------------------------------------------------------------------------------------
+
+
+def _team_roles(program: Program) -> list[str]:
+    """Return the roles a program's team is made of (IPAS: IP + business expert)."""
+    return list(program.rules.get("team") or [])
+
+
+@transaction.atomic
+def enrolment_team_add(
+    *,
+    actor: Actor,
+    enrolment: Enrolment,
+    membership: Membership | int,
+    role: str,
+) -> TeamMember:
+    """Put an expert on the enrolment's support team, as the program's operator.
+
+    The team is drawn from experts' memberships (any organisation of the
+    network, role "expert"). A program listing `rules.team` (IPAS: an IP
+    expert and a business expert, reference/programs.md §3) takes only those
+    roles. Teams are formed for accepted and active enrolments.
+    """
+    enrolment = _lock_enrolment(enrolment.pk)
+    program = enrolment.program
+    _require_operator_staff(actor, program)
+    if enrolment.status not in PLAN_STATUSES:
+        raise Conflict(
+            _("「%(status)s」の参加には支援チームを編成できません。")
+            % {"status": enrolment.get_status_display()},
+            code="enrolment_not_active",
+            current_status=enrolment.status,
+        )
+    allowed = _team_roles(program) or list(TeamRole.values)
+    if role not in allowed:
+        raise ValidationFailed(
+            _("%(program)sの支援チームの役割は%(roles)sです。")
+            % {
+                "program": _program_name(program),
+                "roles": "、".join(str(TeamRole(r).label) for r in allowed),
+            },
+            field="role",
+        )
+    pk = membership.pk if isinstance(membership, Membership) else membership
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        pk = None
+    found = team_candidates().filter(pk=pk).first() if pk is not None else None
+    if found is None:
+        raise ValidationFailed(
+            _("専門家として登録された所属を選んでください。"), field="membership"
+        )
+    if TeamMember.objects.filter(enrolment=enrolment, membership=found).exists():
+        raise Conflict(
+            _("%(user)sは既にこの支援チームにいます。")
+            % {"user": found.user.get_username()},
+            code="already_on_team",
+        )
+    member = TeamMember.objects.create(enrolment=enrolment, membership=found, role=role)
+    audit_record(
+        actor=actor,
+        action="enrolment.team_add",
+        obj=enrolment,
+        data={"membership": found.pk, "role": role},
+    )
+    return member
+
+
+@transaction.atomic
+def enrolment_team_remove(*, actor: Actor, member: TeamMember) -> None:
+    """Take an expert off an enrolment's support team, as the program's operator."""
+    enrolment = _lock_enrolment(member.enrolment_id)
+    _require_operator_staff(actor, enrolment.program)
+    deleted, _rows = TeamMember.objects.filter(
+        pk=member.pk, enrolment=enrolment
+    ).delete()
+    if deleted:
+        audit_record(
+            actor=actor,
+            action="enrolment.team_remove",
+            obj=enrolment,
+            data={"membership": member.membership_id, "role": member.role},
+        )
+
+
+@transaction.atomic
+def enrolment_continue(
+    *,
+    actor: Actor,
+    enrolment: Enrolment,
+    today: date | None = None,
+) -> Enrolment:
+    """Start the next support period of an active enrolment (継続支援).
+
+    Only programs with `rules.continuation` continue (iAca, iNat); where
+    `continuation_requires_plan_achieved`, the current period's plan must
+    be marked achieved (reference/programs.md §4). The new period starts
+    today and lasts `duration_months`; its day quota and plan start afresh.
+    """
+    today = today or timezone.localdate()
+    enrolment = _lock_enrolment(enrolment.pk)
+    program = enrolment.program
+    _require_operator_staff(actor, program)
+    name = _program_name(program)
+    if not _rule(program, enrolment.scheme, "continuation", False):
+        raise Conflict(
+            _("%(program)sには継続支援がありません。") % {"program": name},
+            code="continuation_not_allowed",
+        )
+    if enrolment.status != S.ACTIVE:
+        raise Conflict(
+            _("継続できるのは支援中の参加だけです（現在: %(status)s）。")
+            % {"status": enrolment.get_status_display()},
+            code="enrolment_not_active",
+            current_status=enrolment.status,
+        )
+    if _rule(program, enrolment.scheme, "continuation_requires_plan_achieved", False):
+        achieved = SupportPlan.objects.filter(
+            enrolment=enrolment, period=enrolment.period, is_achieved=True
+        ).exists()
+        if not achieved:
+            raise Conflict(
+                _(
+                    "%(program)sの継続には、第%(period)s期の支援計画の達成が必要です。"
+                    "支援計画を「達成」にしてから継続してください。"
+                )
+                % {"program": name, "period": enrolment.period},
+                code="plan_not_achieved",
+            )
+    previous = enrolment.period
+    months = _rule(program, enrolment.scheme, "duration_months")
+    enrolment.period = previous + 1
+    enrolment.started_on = today
+    enrolment.ends_on = add_months(today, int(months)) if months else None
+    enrolment.save(update_fields=["period", "started_on", "ends_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="enrolment.continue",
+        obj=enrolment,
+        data={"from_period": previous, "to_period": enrolment.period},
+    )
+    return enrolment
+
+
+# --------------------------------------------------------------------------------------
+# Referral into a program (支援事業へ紹介)
+# --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def enrolment_refer(
+    *,
+    actor: Actor,
+    program: Program,
+    fiscal_year: int,
+    case: Case | int,
+    reason: str,
+    topics: list[str],
+    company: Company | int | None = None,
+    scheme: str | None = None,
+    joint_research_yen_per_year: int | None = None,
+    is_national_project: bool = False,
+    today: date | None = None,
+    now: datetime | None = None,
+) -> Enrolment:
+    """Refer a case to the program's operator and apply for the program, at once.
+
+    One transaction: the application (eligibility first, 400 not_eligible)
+    and the referral to the operator organisation (APPI consent, 409
+    consent_required) are written together or not at all. The enrolment
+    keeps the referral it came with.
+    """
+    pk = case.pk if isinstance(case, Case) else case
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        pk = None
+    found = cases_visible_to(actor).filter(pk=pk).first() if pk is not None else None
+    if found is None:
+        raise ValidationFailed(_("案件が見つかりません。"), field="case")
+    operator = Organisation.objects.get(pk=program.operator_id)
+    if actor.organisation_id == operator.pk:
+        raise ValidationFailed(
+            _(
+                "%(program)sの実施機関（%(operator)s）の所属者は、紹介せずに"
+                "そのまま申し込んでください。"
+            )
+            % {"program": _program_name(program), "operator": operator.name},
+            field="program",
+        )
+    enrolment = enrolment_apply(
+        actor=actor,
+        program=program,
+        fiscal_year=fiscal_year,
+        company=found.company_id if company is None else company,
+        case=found,
+        scheme=scheme,
+        joint_research_yen_per_year=joint_research_yen_per_year,
+        is_national_project=is_national_project,
+        today=today,
+    )
+    referral = referral_send(
+        actor=actor,
+        case=found,
+        to_organisation=operator,
+        reason=reason,
+        topics=topics,
+        now=now,
+    )
+    enrolment.referral = referral
+    enrolment.save(update_fields=["referral", "updated_at"])
+    return enrolment
 
 
 # --------------------------------------------------------------------------------------
@@ -750,7 +1033,8 @@ def subsidy_estimate(
     if program.kind != ProgramKind.SUBSIDY or not program.rules.get("subsidy"):
         raise _not_eligible(
             _("%(program)sは補助金ではないため、見積もりできません。")
-            % {"program": name}
+            % {"program": name},
+            "program",
         )
     subsidy = program.rules["subsidy"]
     if company is not None:

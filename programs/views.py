@@ -120,15 +120,24 @@ class EnrolmentViewSet(
                 )
             ),
             403: FORBIDDEN,
-            409: OpenApiResponse(description="already_enrolled: 同じ募集回に申込済み"),
+            409: OpenApiResponse(
+                description=(
+                    "already_enrolled: 同じ募集回に申込済み / consent_required: "
+                    "referral 付きで、実施機関への第三者提供の同意がない / "
+                    "already_referred: 実施機関へ紹介中"
+                )
+            ),
         },
     )
     def create(self, request, *args, **kwargs):
         serializer = EnrolmentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        enrolment = services.enrolment_apply(
-            actor=self.actor, **serializer.validated_data
-        )
+        data = dict(serializer.validated_data)
+        referral = data.pop("referral", None)
+        if referral:
+            enrolment = services.enrolment_refer(actor=self.actor, **data, **referral)
+        else:
+            enrolment = services.enrolment_apply(actor=self.actor, **data)
         return self._output(enrolment, status.HTTP_201_CREATED)
 
     @extend_schema(

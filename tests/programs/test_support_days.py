@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from programs import services
+from programs import selectors, services
 from programs.models import Enrolment, SupportDay, SupportPlan, TeamMember
 from support_network.errors import (
     Conflict,
@@ -375,14 +375,14 @@ def test_two_loggers_taking_the_last_half_day_at_once_log_it_once(network, monke
     coordinator = make_actor("inpit", "coordinator")
     enrolment = active_enrolment("iaca")
     log_history(enrolment, whole_days=29, half_day=True)
-    count_days = services.support_days_logged
+    count_days = selectors.support_days_logged
 
     def slow_count(enrolment, **kwargs):
         used = count_days(enrolment, **kwargs)
         time.sleep(0.3)
         return used
 
-    monkeypatch.setattr(services, "support_days_logged", slow_count)
+    monkeypatch.setattr(selectors, "support_days_logged", slow_count)
     start = threading.Barrier(2)
     outcomes = []
 
