@@ -1,6 +1,12 @@
 """Admin of the network, in Japanese."""
 
+import json
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from support_network.models import (
     ExpertiseTag,
@@ -8,6 +14,11 @@ from support_network.models import (
     Organisation,
     Prefecture,
     Region,
+)
+from support_network.reminder_rules import (
+    known_rule_keys,
+    reminder_rules_errors,
+    reminder_rules_help,
 )
 
 
@@ -36,8 +47,35 @@ class MembershipInline(admin.TabularInline):
     filter_horizontal = ["expertise"]
 
 
+class OrganisationAdminForm(forms.ModelForm):
+    """The organisation form; reminder overrides are checked key by key."""
+
+    class Meta:
+        model = Organisation
+        fields = "__all__"  # noqa: DJ007 (ModelAdmin.get_form picks the fields)
+        widgets = {
+            "reminder_rules": forms.Textarea(
+                attrs={"rows": 4, "cols": 60, "class": "vLargeTextField"}
+            )
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("reminder_rules")
+        if field is not None:
+            field.help_text = reminder_rules_help()
+
+    def clean_reminder_rules(self):
+        value = self.cleaned_data.get("reminder_rules")
+        cleaned, errors = reminder_rules_errors(value)
+        if errors:
+            raise forms.ValidationError(errors)
+        return cleaned
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    form = OrganisationAdminForm
     list_display = [
         "code",
         "name",
@@ -53,6 +91,18 @@ class OrganisationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["parent"]
     filter_horizontal = ["expertise"]
     inlines = [MembershipInline]
+    readonly_fields = ["reminder_rules_effective"]
+
+    @admin.display(description=_("適用中のリマインド設定"))
+    def reminder_rules_effective(self, obj):
+        """Show each rule with the value this organisation gets."""
+        overrides = (obj.reminder_rules or {}) if obj is not None else {}
+        rows = []
+        for key in known_rule_keys():
+            value = overrides.get(key, settings.CRM_REMINDERS[key])
+            where = _("この組織") if key in overrides else _("全国共通")
+            rows.append((key, json.dumps(value, ensure_ascii=False), where))
+        return format_html_join("\n", "<div>{}: {}（{}）</div>", rows)
 
 
 @admin.register(Membership)

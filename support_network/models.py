@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from support_network.choices import OrganisationKind, Role
+from support_network.reminder_rules import validate_reminder_rules
 
 
 class TimestampedModel(models.Model):
@@ -131,6 +132,18 @@ class Organisation(TimestampedModel):
         verbose_name=_("専門分野"),
     )
     email = models.EmailField(_("代表メールアドレス"), blank=True)
+    # Overrides of settings.CRM_REMINDERS for this organisation only
+    # (support_network/reminder_rules.py; crm.services.reminders merges them).
+    reminder_rules = models.JSONField(
+        _("リマインドの個別設定"),
+        default=dict,
+        blank=True,
+        validators=[validate_reminder_rules],
+        help_text=_(
+            "全国共通のリマインド設定のうち、この組織だけ変える項目"
+            '（例: {"FOLLOW_UP_MAX_REMINDERS": 5}）。空なら全国共通の設定に従います。'
+        ),
+    )
 
     class Meta:
         verbose_name = _("組織")

@@ -42,6 +42,37 @@ def pytest_sessionstart(session):
         )
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "celery_worker: the test sends tasks to a real broker and worker "
+        "(tasks are not run in-process)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def celery_tasks_in_process(request):
+    """Run the tasks the code under test queues in this process, as a worker would.
+
+    Notifications queue their e-mails on `crm.notification_email` after
+    commit; with no worker in a plain test nothing would consume them, and
+    they would pile up in the shared Redis. Celery's eager mode runs the
+    real task (claim, send, retries) at `apply_async`, so mail.outbox shows
+    what a worker would have sent. Tests marked `celery_worker` talk to a
+    real broker and worker instead.
+    """
+    if request.node.get_closest_marker("celery_worker"):
+        yield
+        return
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Create the test database once and load the network seeds into it."""

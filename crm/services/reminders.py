@@ -20,16 +20,26 @@ copies are enqueued after commit (`notification_email_task`), and a broker
 that is down only delays them: the rows stay unmailed, are logged, and the
 next sweep enqueues them again.
 
-A source is a function `(now, day, rules, batch_size, result) -> None`;
-`SOURCES` lists them in order, so programs (IPAS end, iAca review, iNat quota)
-plug in as further functions.
+Rules come from settings.CRM_REMINDERS, overridden per organisation by
+`Organisation.reminder_rules` (`reminder_rules(organisation)`): each source
+runs once for the organisations on the network defaults and once for each
+organisation with its own rules (`reminder_rule_groups`), so an override
+costs one more query per source, not one per row.
+
+The built-in sources are the functions in `SOURCES`. Other apps plug theirs
+in with `register_reminder_source(name, source)` (programs does so in its
+AppConfig.ready(): IPAS end, iAca period review, day quota at 80 %, missing
+support plan), since crm must not import them. A registered source is called
+as `source(now, batch_size=…)`, claims and records its own reminders the
+same way (SKIP LOCKED, dedupe keys, `notify_many`) and returns its counts,
+which the sweep adds to its result.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -43,11 +53,13 @@ from django.utils.translation import gettext as _
 from crm.choices import FollowUpStatus, ReferralStatus
 from crm.models import AuditEvent, FollowUp, Notification, Referral
 from crm.services.audit import audit_record
+from crm.services.notifications import NotificationItem, enqueue_emails, notify_many
 from crm.services.referrals import referral_expire, referral_receivers_to_notify
 from support_network.calendar import JST, is_business_day, local_date
 from support_network.choices import NATIONAL_HUB_KINDS, Role
 from support_network.errors import Conflict
-from support_network.models import Membership
+from support_network.models import Membership, Organisation
+from support_network.reminder_rules import reminder_rules_errors
 from support_network.selectors import hub_organisations_for_prefecture
 
 logger = logging.getLogger(__name__)
@@ -66,18 +78,74 @@ DEFAULT_RULES: dict[str, Any] = {
     "REFERRAL_REMIND_AFTER_BUSINESS_DAYS": 2,
     "REFERRAL_ESCALATE_AFTER_BUSINESS_DAYS": 3,
     "REFERRAL_EXPIRE_AFTER_BUSINESS_DAYS": 10,
+    "PROGRAM_END_NOTICE_DAYS": 14,
+    "PROGRAM_PERIOD_REVIEW_NOTICE_DAYS": 30,
+    "PROGRAM_DAY_QUOTA_ALERT_PERCENT": 80,
+    "PROGRAM_PLAN_MISSING_AFTER_DAYS": 14,
 }
 
 SWEEP_AUDIT_ACTION = "reminders.sweep"
 
 
-def reminder_rules() -> dict[str, Any]:
-    """Return the reminder rules: DEFAULT_RULES overridden by settings.
+def _overrides(organisation_id: int, raw: Any) -> dict[str, Any]:
+    """Return the valid part of an organisation's stored overrides.
 
-    TODO(issue 5): per-organisation overrides need a place to store them
-    (a model field), which this change may not add.
+    The admin and the model refuse bad values; a value written around them
+    (shell, SQL) is ignored with a warning rather than stopping the sweep.
     """
-    return {**DEFAULT_RULES, **getattr(settings, "CRM_REMINDERS", {})}
+    cleaned, errors = reminder_rules_errors(raw)
+    if errors:
+        logger.warning(
+            "organisation %s: reminder_rules ignored: %s", organisation_id, errors
+        )
+        return {}
+    return cleaned
+
+
+def reminder_rules(organisation: Organisation | None = None) -> dict[str, Any]:
+    """Return the reminder rules of an organisation (or the network defaults).
+
+    DEFAULT_RULES, overridden by settings.CRM_REMINDERS, overridden by the
+    organisation's own `reminder_rules` (support_network/reminder_rules.py).
+    """
+    rules = {**DEFAULT_RULES, **getattr(settings, "CRM_REMINDERS", {})}
+    if organisation is not None and organisation.reminder_rules:
+        rules.update(_overrides(organisation.pk, organisation.reminder_rules))
+    return rules
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    """Rows that share one set of rules: `scope` selects them."""
+
+    rules: dict[str, Any]
+    scope: Q
+    organisation_id: int | None = None  # None: every organisation without overrides
+
+    def office_day(self, now: datetime) -> date | None:
+        return office_day(now, self.rules)
+
+
+def reminder_rule_groups(organisation_field: str) -> list[RuleGroup]:
+    """Split rows by the rules of the organisation at `organisation_field`.
+
+    The first group is every organisation on the network defaults; then one
+    group per organisation with overrides. `organisation_field` is the path
+    to the organisation's id ("organisation_id", "to_organisation_id").
+    """
+    base = reminder_rules()
+    stored = dict(
+        Organisation.objects.exclude(reminder_rules={}).values_list(
+            "pk", "reminder_rules"
+        )
+    )
+    own = {pk: _overrides(pk, raw) for pk, raw in stored.items()}
+    own = {pk: rules for pk, rules in own.items() if rules}
+    default_scope = ~Q(**{f"{organisation_field}__in": list(own)}) if own else Q()
+    groups = [RuleGroup(base, default_scope)]
+    for pk in sorted(own):
+        groups.append(RuleGroup({**base, **own[pk]}, Q(**{organisation_field: pk}), pk))
+    return groups
 
 
 @dataclass
@@ -146,7 +214,7 @@ def _sent_before(day: date, business_days: int) -> datetime:
 # --- recording notifications ------------------------------------------------
 
 
-def _members(organisation_ids: Iterable[int], roles: Iterable[str]) -> dict:
+def members(organisation_ids: Iterable[int], roles: Iterable[str]) -> dict:
     """Return {organisation id: [active users with one of roles]}."""
     found: dict[int, list] = {}
     for m in (
@@ -163,74 +231,32 @@ def _members(organisation_ids: Iterable[int], roles: Iterable[str]) -> dict:
     return found
 
 
+_members = members
+
+
 def _record(
     items: list[tuple[str, Iterable[Any], str, Any]], *, kind: str, now: datetime
 ) -> list[int]:
-    """Write the notifications of a batch; return the ids written or found.
+    """Write the notifications of a batch (dedupe key, recipients, message, object).
 
-    Each item is (dedupe key, recipients, message, object). Rows and keys are
-    those of `notify` ("<key>:u<user id>", guarded by the partial unique
-    index crm_notification_dedupe_unique); this is its batch form, because
-    one INSERT per batch is what keeps a 100k sweep within DESIGN.md's 20 s.
+    `notify_many` does the work: one INSERT per batch, rows keyed
+    "<key>:u<user id>", e-mails queued on the retrying task after commit.
     """
-    rows = []
-    for key, recipients, message, obj in items:
-        for user in {u.pk: u for u in recipients if u is not None}.values():
-            rows.append(
-                Notification(
-                    recipient_id=user.pk,
-                    kind=kind,
-                    message=message,
-                    object_type=obj._meta.model_name,
-                    object_id=str(obj.pk),
-                    dedupe_key=f"{key}:u{user.pk}",
-                    created_at=now,
-                )
-            )
-            # DEBUG, not INFO: 100k lines per sweep cost seconds; the rows
-            # themselves are the record, and the sweep logs its counts.
-            logger.debug("%s %s → user %s", kind, key, user.pk)
-    if not rows:
-        return []
-    # The unique index, not a prior SELECT, decides who records a reminder.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    ids = list(
-        Notification.objects.filter(
-            dedupe_key__in=[r.dedupe_key for r in rows], emailed_at__isnull=True
-        ).values_list("pk", flat=True)
+    return notify_many(
+        [
+            NotificationItem(recipients=r, message=m, obj=o, dedupe_key=k)
+            for k, r, m, o in items
+        ],
+        kind=kind,
+        now=now,
     )
-    transaction.on_commit(lambda: enqueue_emails(ids))
-    return ids
-
-
-def enqueue_emails(ids: list[int]) -> bool:
-    """Queue the e-mail copies of notifications; never raise.
-
-    Called after commit. With the broker down the notifications are already
-    recorded in-app; the e-mails stay unsent (emailed_at NULL) and the next
-    sweep queues them again (`_email_backlog`), so they are late, not lost.
-    """
-    if not ids:
-        return True
-    from kombu.exceptions import OperationalError
-
-    from crm.tasks import notification_email_task
-
-    try:
-        notification_email_task.apply_async(
-            kwargs={"ids": list(ids)},
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.2},
-        )
-    except (OperationalError, OSError) as exc:
-        logger.warning("e-mail of %d notifications not queued: %s", len(ids), exc)
-        return False
-    return True
 
 
 # --- sources -----------------------------------------------------------------
 
-Source = Callable[[datetime, date, dict, int, SweepResult], None]
+# A built-in source: (now, day, rules, batch_size, result, scope) -> None,
+# where scope selects the rows the rules apply to (a RuleGroup).
+Source = Callable[..., None]
 
 
 def _claim_batches(
@@ -250,8 +276,9 @@ def _claim_batches(
         try:
             with transaction.atomic():
                 batch = list(
-                    page.select_for_update(skip_locked=True, of=("self",))
-                    .order_by("pk")[:batch_size]
+                    page.select_for_update(skip_locked=True, of=("self",)).order_by(
+                        "pk"
+                    )[:batch_size]
                 )
                 if batch:
                     process(batch)
@@ -266,12 +293,22 @@ def _claim_batches(
             after, rescanned = None, True
 
 
+# Public: other apps' sources claim their rows the same way.
+claim_batches = _claim_batches
+
+
 def follow_up_reminders(
-    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+    now: datetime,
+    day: date,
+    rules: dict,
+    batch_size: int,
+    result: SweepResult,
+    scope: Q = Q(),  # noqa: B008 (Q() is immutable here)
 ) -> None:
     """Remind assignees of open follow-ups due by `day`, once per business day."""
     max_reminders = int(rules["FOLLOW_UP_MAX_REMINDERS"])
     due = FollowUp.objects.filter(
+        scope,
         Q(last_reminded_on__isnull=True) | Q(last_reminded_on__lt=day),
         status=FollowUpStatus.OPEN,
         due_on__lte=day,
@@ -328,10 +365,16 @@ def follow_up_reminders(
 
 
 def follow_up_escalations(
-    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+    now: datetime,
+    day: date,
+    rules: dict,
+    batch_size: int,
+    result: SweepResult,
+    scope: Q = Q(),  # noqa: B008 (Q() is immutable here)
 ) -> None:
     """Escalate follow-ups still open a business day after the last reminder."""
     due = FollowUp.objects.filter(
+        scope,
         status=FollowUpStatus.OPEN,
         due_on__lte=day,
         escalated_at__isnull=True,
@@ -392,12 +435,17 @@ def _region_coordinators(referral: Referral) -> list:
 
 
 def referral_reminders(
-    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+    now: datetime,
+    day: date,
+    rules: dict,
+    batch_size: int,
+    result: SweepResult,
+    scope: Q = Q(),  # noqa: B008 (Q() is immutable here)
 ) -> None:
     """Remind receivers of referrals unanswered for 2 business days."""
     cutoff = _sent_before(day, int(rules["REFERRAL_REMIND_AFTER_BUSINESS_DAYS"]))
     due = Referral.objects.filter(
-        status=ReferralStatus.SENT, reminded_at__isnull=True, sent_at__lt=cutoff
+        scope, status=ReferralStatus.SENT, reminded_at__isnull=True, sent_at__lt=cutoff
     )
 
     def process(batch: list[Referral]) -> None:
@@ -435,12 +483,20 @@ def referral_reminders(
 
 
 def referral_escalations(
-    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+    now: datetime,
+    day: date,
+    rules: dict,
+    batch_size: int,
+    result: SweepResult,
+    scope: Q = Q(),  # noqa: B008 (Q() is immutable here)
 ) -> None:
     """Tell the receiver's regional hub coordinators after 3 business days."""
     cutoff = _sent_before(day, int(rules["REFERRAL_ESCALATE_AFTER_BUSINESS_DAYS"]))
     due = Referral.objects.filter(
-        status=ReferralStatus.SENT, escalated_at__isnull=True, sent_at__lt=cutoff
+        scope,
+        status=ReferralStatus.SENT,
+        escalated_at__isnull=True,
+        sent_at__lt=cutoff,
     )
 
     def process(batch: list[Referral]) -> None:
@@ -486,11 +542,16 @@ def referral_escalations(
 
 
 def referral_expiries(
-    now: datetime, day: date, rules: dict, batch_size: int, result: SweepResult
+    now: datetime,
+    day: date,
+    rules: dict,
+    batch_size: int,
+    result: SweepResult,
+    scope: Q = Q(),  # noqa: B008 (Q() is immutable here)
 ) -> None:
     """Expire referrals unanswered for 10 business days (the sender is told)."""
     cutoff = _sent_before(day, int(rules["REFERRAL_EXPIRE_AFTER_BUSINESS_DAYS"]))
-    due = Referral.objects.filter(status=ReferralStatus.SENT, sent_at__lt=cutoff)
+    due = Referral.objects.filter(scope, status=ReferralStatus.SENT, sent_at__lt=cutoff)
 
     def process(batch: list[Referral]) -> None:
         for r in batch:
@@ -502,30 +563,22 @@ def referral_expiries(
             logger.info("referral.expired referral:%s", r.pk)
             result.counts["referral.expiry"] += 1
 
-    _claim_batches(
-        due, batch_size=batch_size, process=process, label="referral.expiry"
-    )
+    _claim_batches(due, batch_size=batch_size, process=process, label="referral.expiry")
 
 
 def _email_backlog(now: datetime, batch_size: int, result: SweepResult) -> None:
-    """Queue again the recent reminder e-mails that were never sent.
+    """Queue again the recent e-mails that were never sent.
 
-    They are left over when the broker was down at commit time, or when
-    retries ran out; `notification_email_send` claims each row, so a copy
-    queued twice is still mailed once.
+    They are left over when the broker was down at commit time (any
+    notification: reminders, referral answers, assignments, milestones), or
+    when the task's retries ran out; `notification_email_send` claims each
+    row, so a copy queued twice is still mailed once.
     """
     ids = list(
         Notification.objects.filter(
             emailed_at__isnull=True,
-            dedupe_key__isnull=False,
             created_at__gte=now - EMAIL_BACKLOG_WINDOW,
             created_at__lt=now - timedelta(minutes=1),
-            kind__in=[
-                "follow_up.reminder",
-                "follow_up.escalation",
-                "referral.reminder",
-                "referral.escalation",
-            ],
         )
         .exclude(recipient__email="")
         .order_by("pk")
@@ -536,13 +589,31 @@ def _email_backlog(now: datetime, batch_size: int, result: SweepResult) -> None:
             result.counts["email.requeued"] += len(ids[start : start + batch_size])
 
 
-SOURCES: list[Source] = [
-    follow_up_reminders,
-    follow_up_escalations,
-    referral_reminders,
-    referral_escalations,
-    referral_expiries,
+# Built-in sources, in order, with the field naming the organisation whose
+# rules apply: the follow-up's own, the referral's receiver.
+SOURCES: list[tuple[Source, str]] = [
+    (follow_up_reminders, "organisation_id"),
+    (follow_up_escalations, "organisation_id"),
+    (referral_reminders, "to_organisation_id"),
+    (referral_escalations, "to_organisation_id"),
+    (referral_expiries, "to_organisation_id"),
 ]
+
+# Sources other apps registered: name → source(now, *, batch_size) → counts.
+PluginSource = Callable[..., Mapping[str, int]]
+REMINDER_SOURCES: dict[str, PluginSource] = {}
+
+
+def register_reminder_source(name: str, source: PluginSource) -> None:
+    """Let the sweep call `source(now, batch_size=…)` after the built-in sources.
+
+    The source finds what is due at `now` (in office hours, with the rules
+    of `reminder_rule_groups`), records each reminder exactly once (SKIP
+    LOCKED and dedupe keys, `notify_many`) and returns its counts by kind.
+    Registering a name again replaces the source (AppConfig.ready() may run
+    more than once).
+    """
+    REMINDER_SOURCES[name] = source
 
 
 def reminders_sweep(
@@ -552,17 +623,33 @@ def reminders_sweep(
 
     Safe to run concurrently and repeatedly; outside office hours it only
     re-queues unsent e-mails. Records the sweep as an AuditEvent
-    (`reminders.sweep`), which the health page reads.
+    (`reminders.sweep`), which the health page reads. A registered source
+    that fails is logged and counted ("<name>.failed") without stopping
+    the others.
     """
     now = now or timezone.now()
-    rules = reminder_rules()
     result = SweepResult()
-    day = office_day(now, rules)
-    if day is None:
-        result.is_office_hours = False
-    else:
-        for source in SOURCES:
-            source(now, day, rules, batch_size, result)
+    result.is_office_hours = office_day(now, reminder_rules()) is not None
+    groups_by_field: dict[str, list[RuleGroup]] = {}
+    for source, organisation_field in SOURCES:
+        if organisation_field not in groups_by_field:
+            groups_by_field[organisation_field] = reminder_rule_groups(
+                organisation_field
+            )
+        for group in groups_by_field[organisation_field]:
+            day = group.office_day(now)
+            if day is not None:
+                source(now, day, group.rules, batch_size, result, group.scope)
+    for name, plugin in list(REMINDER_SOURCES.items()):
+        try:
+            counts = plugin(now, batch_size=batch_size)
+        except Exception:
+            logger.exception("reminder source %s failed at %s", name, now.isoformat())
+            result.counts[f"{name}.failed"] += 1
+            continue
+        for kind, n in (counts or {}).items():
+            if n:
+                result.counts[kind] += n
     _email_backlog(timezone.now(), batch_size, result)
     audit_record(
         actor=None,

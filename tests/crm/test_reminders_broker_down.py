@@ -35,7 +35,7 @@ from support_network.calendar import JST
 from tests.conftest import make_actor
 from tests.crm.factories import CompanyFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT = 6391

@@ -25,7 +25,7 @@ from support_network.calendar import JST
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]
 
 ROOT = Path(__file__).resolve().parents[2]
 MOMENT = datetime(2026, 4, 28, 9, 0, tzinfo=JST).isoformat()

@@ -21,6 +21,10 @@ LABELS = {
     "referral.reminder": "紹介の回答催促",
     "referral.escalation": "紹介のエスカレーション",
     "referral.expiry": "紹介の期限切れ",
+    "program.ipas_end": "IPAS の支援終了のお知らせ",
+    "program.period_review": "支援期の振り返りのお知らせ",
+    "program.day_quota": "支援日数の上限のお知らせ",
+    "program.plan_missing": "支援計画の未登録のお知らせ",
     "email.requeued": "未送信メールの再キュー",
 }
 
@@ -58,4 +62,7 @@ class Command(BaseCommand):
         for kind, label in LABELS.items():
             if result.counts.get(kind):
                 self.stdout.write(f"  {label}: {result.counts[kind]:,} 件")
+        for kind, n in result.as_dict().items():
+            if kind not in LABELS and n:
+                self.stdout.write(f"  {kind}: {n:,} 件")  # a plugged-in source
         self.stdout.write(f"  合計: {result.total:,} 件")
