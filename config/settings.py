@@ -5,9 +5,11 @@ broker in var/celery/, a local-memory cache), so a fresh clone runs with no
 server installed. DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_int, env_list, env_secret, env_str
@@ -34,6 +36,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",  # before crm: its login-failure receiver runs before the audit one
+    "csp",
     "support_network",
     "crm",
     "programs",
@@ -42,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -50,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused by django-axes into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -221,6 +228,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per choice set (`check --deploy` runs the schema
+    # generator and warns about colliding or duplicate enum names).
+    "ENUM_NAME_OVERRIDES": {
+        "IpTypeEnum": "crm.choices.IpType",
+        "CompanyKindEnum": "crm.choices.CompanyKind",
+        "OutcomeKindEnum": "crm.choices.OutcomeKind",
+        "CaseStatusEnum": "crm.choices.CaseStatus",
+        "ReferralStatusEnum": "crm.choices.ReferralStatus",
+        "FollowUpStatusEnum": "crm.choices.FollowUpStatus",
+        "EnrolmentStatusEnum": "programs.choices.EnrolmentStatus",
+        "ExportKindEnum": "crm.models.Export.Kind",
+    },
 }
 
 # --- Logging ----------------------------------------------------------------
@@ -235,7 +254,89 @@ LOGGING = {
 }
 
 # --- Security (production values come from the environment) -----------------
+# With DEBUG off every switch below defaults to the HTTPS production posture
+# (`manage.py check --deploy` is clean); with DEBUG on (the embedded default,
+# plain http on 127.0.0.1) they are off. Each can be set on its own.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (only then).
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG
+)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Number of reverse proxies in front of the app that append to
+# X-Forwarded-For. 0: the client address is REMOTE_ADDR and the header,
+# which any client can forge, is ignored (login lockout and API rate limits).
+PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
+
+# Content Security Policy (django-csp 4): scripts and styles only from our
+# own static files; no inline <script>, no on*= handlers, no style=
+# attributes, no eval (htmx runs with allowEval off, see base.html). The
+# Swagger UI at /api/docs/ adds what it needs on that view alone
+# (config/api.py ApiDocsView).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for
+# one username from one address, that pair is locked out for the cool-off
+# time (web login, admin and POST /api/v1/auth/token/ alike). Keyed on the
+# pair, so an office behind one NAT address is not locked out by one user.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out pairs
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The cool-off runs from the lockout; attempts during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # crm.AuditEvent is the login trail
+AXES_VERBOSE = False  # no start-up banner on every manage.py command
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_COOLOFF_MESSAGE = _(
+    "ログインの失敗が続いたため、一時的にログインできません。"
+    "しばらく待ってからもう一度お試しください。"
+)
+AXES_PERMALOCK_MESSAGE = _(
+    "ログインの失敗が続いたため、ログインできません。組織管理者に連絡してください。"
+)
+AXES_CLIENT_IP_CALLABLE = "config.api.client_ip"  # honours DJANGO_PROXY_COUNT
+
+# Per-user API rate limits (DRF throttling; 429 with a Japanese detail and
+# Retry-After). Generous defaults: a busy window or an integration stays far
+# below them, a runaway script does not.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "rest_framework.throttling.UserRateThrottle",
+    "rest_framework.throttling.AnonRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "user": env_str("DJANGO_API_RATE_USER", "10000/hour"),
+    "anon": env_str("DJANGO_API_RATE_ANON", "1000/hour"),
+}
+REST_FRAMEWORK["NUM_PROXIES"] = PROXY_COUNT

@@ -10,7 +10,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chizai
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from config.settings import *  # noqa: F403
-from config.settings import DATABASES
+from config.settings import CACHES, DATABASES, REST_FRAMEWORK
 
 # CRM_TEST_DB_NAME lets two suites run side by side on one server.
 DATABASES["default"]["TEST"] = {
@@ -22,3 +22,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False
 DEBUG = False
+
+# Cache keys (API rate-limit counters) apart per test database: several
+# suites share the machine's Redis at once, and user ids repeat between them.
+CACHES["default"]["KEY_PREFIX"] = DATABASES["default"]["TEST"]["NAME"]
+# The suite makes many requests as few users within minutes; the rate-limit
+# test lowers the rate itself (tests/security/test_rate_limits.py). Login
+# throttling (django-axes) stays on: logins in tests pass the request.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "user": "1000000/hour",
+    "anon": "1000000/hour",
+}

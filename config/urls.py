@@ -3,9 +3,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from config.api_docs import ApiDocsView
 from crm.health import health
 from crm.views import (
     CaseViewSet,
@@ -18,6 +19,8 @@ from crm.views import (
     ProvisionRecordViewSet,
     ReferralViewSet,
 )
+from crm.views.audit import AuditEventViewSet
+from crm.views.exports import ExportViewSet
 from crm.views.statistics import ConsultationStatisticsView, ReferralStatisticsView
 from crm.web import my_work
 from programs.urls import register as register_programs
@@ -42,6 +45,8 @@ router.register(
     "provision-records", ProvisionRecordViewSet, basename="provision-record"
 )
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("exports", ExportViewSet, basename="export")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 admin.site.site_header = "知財経営支援 CRM 管理画面"
 admin.site.site_title = "知財経営支援 CRM"
@@ -51,6 +56,7 @@ urlpatterns = [
     path("", my_work, name="home"),
     path("organisation/", organisation_switch, name="organisation-switch"),
     path("", include("crm.urls")),
+    path("", include("programs.urls_web")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -73,7 +79,5 @@ urlpatterns = [
     ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path(
-        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"
-    ),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
 ]

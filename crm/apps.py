@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("顧客・案件")
+
+    def ready(self):
+        # Audit events for logins and failed logins (web, admin and API).
+        from crm import login_audit  # noqa: F401

@@ -305,6 +305,8 @@ class ProvisionRecordViewSet(
 ):
     """APPI art. 29 records of the acting organisation's provisions (org admins)."""
 
+    # Only tells the schema generator the model: requests use get_queryset().
+    queryset = ProvisionRecord.objects.none()
     serializer_class = ProvisionRecordSerializer
     pagination_class = keyset_pagination("-provided_on", "-id")
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]

@@ -128,3 +128,16 @@
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", setup); } else { setup(); }
 })();
+
+/* Selects marked data-submit-on-change submit their form when changed (the
+   organisation switch in the header bar). An inline onchange= handler would
+   break the Content Security Policy, which allows no inline script. */
+(function () {
+  "use strict";
+  document.addEventListener("change", function (ev) {
+    var el = ev.target;
+    if (el instanceof HTMLSelectElement && el.hasAttribute("data-submit-on-change") && el.form) {
+      el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
+    }
+  });
+})();

@@ -5,6 +5,7 @@ import io
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from support_network.models import Membership
 
@@ -34,7 +35,10 @@ def test_creates_a_user_with_a_membership_who_can_log_in(network):
         "coordinator",
     )
     assert membership.user.email == "s@example.invalid"
-    assert authenticate(username="suzuki", password="pw-12345") == membership.user
+    login = RequestFactory().post("/login/")  # django-axes needs the request
+    assert authenticate(login, username="suzuki", password="pw-12345") == (
+        membership.user
+    )
     assert "created suzuki" in output
 
 
