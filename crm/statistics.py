@@ -659,3 +659,40 @@ def grouped_rows(
         for name, _sql in measures:
             row[name] = _number(row[name])
     return _labelled(dims, rows)
+
+
+# ---------------------------------------------------------------------------
+# Outcomes (managers' page KPI)
+
+
+def filings_after_consultation(
+    *, actor: Actor, fiscal_year: int, scope: str | None = None
+) -> int:
+    """Count the filings of a fiscal year that followed a consultation.
+
+    An Outcome of kind "filing" counts when its date (`occurred_on`) falls in
+    the fiscal year, its recording organisation is in the caller's reach, and
+    its case had a consultation on or before that date (any organisation's:
+    the filing followed support). One COUNT with an EXISTS subquery.
+    """
+    from crm.choices import OutcomeKind
+    from crm.models import Outcome
+    from support_network.calendar import fiscal_year_bounds
+
+    reach = statistics_reach(actor, scope=scope)
+    first, last = fiscal_year_bounds(fiscal_year)
+    preceded = Exists(
+        Consultation.objects.filter(
+            case_id=OuterRef("case_id"), occurred_on__lte=OuterRef("occurred_on")
+        )
+    )
+    return (
+        Outcome.objects.filter(
+            reach.q("organisation"),
+            kind=OutcomeKind.FILING,
+            occurred_on__gte=first,
+            occurred_on__lte=last,
+        )
+        .filter(preceded)
+        .count()
+    )

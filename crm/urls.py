@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from crm import web, web_referrals
+from crm import web, web_referrals, web_statistics
 
 app_name = "crm"
 
@@ -59,5 +59,22 @@ urlpatterns = [
         "notifications/<int:pk>/read/",
         web_referrals.notification_read,
         name="notification-read",
+    ),
+    # Managers' page: statistics and exports (issue 7).
+    path("statistics/", web_statistics.statistics_page, name="statistics"),
+    path(
+        "statistics/exports/",
+        web_statistics.statistics_export_start,
+        name="statistics-export",
+    ),
+    path(
+        "statistics/exports/<int:pk>/",
+        web_statistics.statistics_export_status,
+        name="statistics-export-status",
+    ),
+    path(
+        "statistics/exports/<int:pk>/download/",
+        web_statistics.statistics_export_download,
+        name="statistics-export-download",
     ),
 ]
