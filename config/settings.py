@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -154,6 +155,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,  # seconds; reminders live in the database, not ETAs
         "options": {"expires": 290},  # a backlog of sweeps collapses into one
     },
+    # Deletes export files and rows past their 7 days; re-queues lost builds
+    # (crm/services/exports.py exports_cleanup).
+    "crm.exports_cleanup": {
+        "task": "crm.exports_cleanup",
+        "schedule": crontab(hour=3, minute=30),  # JST, daily
+        "options": {"expires": 6 * 3600},
+    },
 }
 
 # Reminder rules (issue 5 "Rules"); crm/services/reminders.py DEFAULT_RULES has
@@ -197,6 +205,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# Export files (xlsx/CSV) built by crm.export_build; kept 7 days.
+EXPORT_DIR = Path(env_str("CRM_EXPORT_DIR", str(VAR_DIR / "exports")))
 
 # --- E-mail ---------------------------------------------------------------
 EMAIL_BACKEND = env_str(

@@ -28,6 +28,27 @@ def reminders_sweep_task(now: str | None = None) -> dict:
     return reminders_sweep(now=moment).as_dict()
 
 
+# Limits as crm/services/exports.py EXPORT_SOFT_TIME_LIMIT / EXPORT_TIME_LIMIT:
+# a national fiscal year in xlsx takes about a minute; the broker's
+# visibility timeout (3600 s) stays above the hard limit.
+@shared_task(name="crm.export_build", soft_time_limit=1800, time_limit=1900)
+def export_build_task(export_id: int) -> dict:
+    """Build an export's file (idempotent: only the call that claims it builds)."""
+    from crm.services.exports import export_build
+
+    return export_build(export_id=export_id)
+
+
+@shared_task(name="crm.exports_cleanup")
+def exports_cleanup_task(now: str | None = None) -> dict:
+    """Delete expired export files and rows (daily from beat)."""
+    from datetime import datetime
+
+    from crm.services.exports import exports_cleanup
+
+    return exports_cleanup(now=datetime.fromisoformat(now) if now else None)
+
+
 @shared_task(
     name="crm.notification_email",
     autoretry_for=(SMTPException, ConnectionError),

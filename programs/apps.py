@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ProgramsConfig(AppConfig):
     name = "programs"
     verbose_name = _("支援事業")
+
+    def ready(self):
+        from programs.exports import register as register_exports
+
+        register_exports()  # the "enrolments" export kind (crm/services/exports.py)
