@@ -366,6 +366,11 @@ def _case_context(actor, case, outcome_form: OutcomeForm) -> dict:
         ),
         "outcome_form": outcome_form,
         "today": timezone.localdate(),
+        # The programs app's reverse relation (crm does not import programs);
+        # whoever sees the case sees its enrolments (programs/selectors.py).
+        "enrolments": case.enrolments.select_related("program", "round").order_by(
+            "-id"
+        ),
     }
 
 

@@ -956,6 +956,11 @@ def _allowed_rights(subsidy: dict[str, Any]) -> list[str]:
     )
 
 
+def subsidy_rights(program: Program) -> list[str]:
+    """Return the IP rights the cost items of a subsidy program may name."""
+    return _allowed_rights(program.rules.get("subsidy") or {})
+
+
 def _right_label(right: str) -> str:
     return str(IpType(right).label) if right in IpType.values else right
 
