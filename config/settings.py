@@ -150,6 +150,14 @@ CELERY_TASK_ALWAYS_EAGER = False
 # can see and disable them; a schedule edited in the admin is reset to this one
 # at the next beat start, while "enabled" is kept. Run exactly one beat.
 CELERY_BEAT_SCHEDULE = {
+    # Monthly statistics report to managers (crm/services/monthly_report.py):
+    # daily at 07:00 JST; the service mails only on the first business day of
+    # the month, once per manager.
+    "crm.monthly_report": {
+        "task": "crm.monthly_report",
+        "schedule": crontab(hour=7, minute=0),  # JST
+        "options": {"expires": 12 * 3600},
+    },
     "crm.reminders_sweep": {
         "task": "crm.reminders_sweep",
         "schedule": 300.0,  # seconds; reminders live in the database, not ETAs

@@ -49,6 +49,30 @@ def exports_cleanup_task(now: str | None = None) -> dict:
     return exports_cleanup(now=datetime.fromisoformat(now) if now else None)
 
 
+class MonthlyReportNotSent(ConnectionError):
+    """Some monthly reports failed; raised so Celery retries them the same day."""
+
+
+@shared_task(
+    name="crm.monthly_report",
+    autoretry_for=(MonthlyReportNotSent,),
+    retry_backoff=300,
+    retry_backoff_max=3600,
+    max_retries=6,
+)
+def monthly_report_send_task(now: str | None = None) -> dict:
+    """Mail managers their monthly statistics (daily from beat; acts on the
+    first business day of the month only, once per manager per month)."""
+    from datetime import datetime
+
+    from crm.services.monthly_report import monthly_report_send
+
+    result = monthly_report_send(now=datetime.fromisoformat(now) if now else None)
+    if result.failed:
+        raise MonthlyReportNotSent(f"{result.failed} monthly reports not sent")
+    return result.as_dict()
+
+
 @shared_task(
     name="crm.notification_email",
     autoretry_for=(SMTPException, ConnectionError),
