@@ -373,9 +373,10 @@ class _Grouped:
         inner = self.qs.annotate(**{f"d_{d}": e for d, e in used.items()})
         for dimension, value in self.filters.items():
             inner = inner.filter(**{f"d_{dimension}": value})
-        inner = inner.annotate(**self.inputs).values(
-            *[f"d_{d}" for d in self.dims], *self.inputs
-        )
+        # The row's id keeps DISTINCT (for non-unique joins) from merging
+        # two rows whose other inputs happen to be equal.
+        inputs = {"m_id": F("pk"), **self.inputs}
+        inner = inner.annotate(**inputs).values(*[f"d_{d}" for d in self.dims], *inputs)
         inner = inner.order_by()
         return inner.distinct() if distinct else inner
 
@@ -506,7 +507,6 @@ def consultation_statistics(
         )
     qs = Consultation.objects.filter(reach.q("organisation"), fiscal_year=fiscal_year)
     inputs: dict[str, Any] = {
-        "m_id": F("pk"),
         "m_company": F("company_id"),
         "m_first": Case(When(is_company_first=True, then=Value(1)), default=Value(0)),
         "m_minutes": F("duration_minutes"),
@@ -588,7 +588,6 @@ def referral_statistics(
     if reach.level != "nation":
         qs = qs.filter(reach.q("from_organisation") | reach.q("to_organisation"))
     inputs = {
-        "m_id": F("pk"),
         "m_status": F("status"),
         "m_days": F("answer_business_days"),
     }
