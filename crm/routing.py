@@ -12,18 +12,19 @@ Nothing here writes; the scores are a ranking aid, not a rule.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from crm.choices import ReferralStatus
+from crm.choices import CaseStatus, ReferralStatus
 from crm.models import Case, ConsultationTopic, Referral
 from crm.selectors import cases_visible_to, consultations_visible_to
 from support_network.actors import Actor
 from support_network.choices import OrganisationKind as Kind
+from support_network.choices import Role
 from support_network.errors import NotVisible, ValidationFailed
-from support_network.models import ExpertiseTag, Organisation, Prefecture
+from support_network.models import ExpertiseTag, Membership, Organisation, Prefecture
 
 # A referral in these states counts against the receiver's capacity.
 OPEN_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
@@ -141,6 +142,21 @@ DEFAULT_LIMIT = 10
 
 
 @dataclass(frozen=True)
+class ExpertSuggestion:
+    """An expert of a suggested organisation whose expertise fits the case."""
+
+    membership: Membership
+    matched: tuple[str, ...]
+    open_count: int
+    reason: str
+
+    @property
+    def name(self) -> str:
+        user = self.membership.user
+        return user.get_full_name() or user.get_username()
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """An organisation to refer a case to, with its score (0–1) and why."""
 
@@ -149,6 +165,7 @@ class Suggestion:
     reason: str
     matched: tuple[str, ...]
     open_count: int
+    experts: tuple[ExpertSuggestion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -223,7 +240,9 @@ def suggestion_topics(actor: Actor, case: Case, topics: Iterable[str]) -> list[s
             _("紹介先を提案するには相談分野を1つ以上指定してください。"),
             field="topics",
         )
-    known = set(ExpertiseTag.objects.filter(slug__in=tags).values_list("slug", flat=True))
+    known = set(
+        ExpertiseTag.objects.filter(slug__in=tags).values_list("slug", flat=True)
+    )
     unknown = [t for t in tags if t not in known]
     if unknown:
         raise ValidationFailed(
@@ -321,7 +340,74 @@ def referral_suggestions(
             )
         )
     suggestions.sort(key=lambda s: (-s.score, s.organisation.code))
-    return suggestions[:limit]
+    suggestions = suggestions[:limit]
+    experts = expert_suggestions(
+        organisation_ids=[s.organisation.pk for s in suggestions], tags=tags
+    )
+    return [
+        replace(s, experts=tuple(experts.get(s.organisation.pk, ())))
+        for s in suggestions
+    ]
+
+
+EXPERTS_PER_ORGANISATION = 3
+
+
+def expert_suggestions(
+    *, organisation_ids: list[int], tags: list[str]
+) -> dict[int, list[ExpertSuggestion]]:
+    """Return, per organisation, its experts whose expertise fits the tags.
+
+    Ranked by how many tags they cover, then by room (open cases assigned to
+    them against `Membership.capacity`); an expert at capacity comes last
+    and says so. Two queries whatever the number of organisations.
+    """
+    if not organisation_ids:
+        return {}
+    members = list(
+        Membership.objects.filter(
+            organisation_id__in=organisation_ids,
+            role=Role.EXPERT,
+            is_active=True,
+            expertise__slug__in=tags,
+        )
+        .distinct()
+        .select_related("user")
+        .prefetch_related("expertise")
+    )
+    load = dict(
+        Case.objects.filter(
+            status=CaseStatus.OPEN,
+            assignee_id__in=[m.user_id for m in members],
+        )
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
+    )
+    ranked: dict[int, list[tuple[tuple, ExpertSuggestion]]] = {}
+    for member in members:
+        names = {t.slug: t.name for t in member.expertise.all()}
+        matched = tuple(t for t in tags if t in names)
+        open_count = load.get(member.user_id, 0)
+        full = open_count >= member.capacity
+        reason = _("%(topics)sが専門・担当中 %(open)s/%(capacity)s件") % {
+            "topics": "・".join(names[t] for t in matched),
+            "open": open_count,
+            "capacity": member.capacity,
+        }
+        if full:
+            reason += _("（受入上限）")
+        room = 1 - open_count / member.capacity if member.capacity else 0.0
+        key = (full, -len(matched), -room, member.user.get_username())
+        ranked.setdefault(member.organisation_id, []).append(
+            (key, ExpertSuggestion(member, matched, open_count, reason))
+        )
+    return {
+        org_id: [e for _key, e in sorted(items, key=lambda i: i[0])][
+            :EXPERTS_PER_ORGANISATION
+        ]
+        for org_id, items in ranked.items()
+    }
 
 
 def _specialty(org: Organisation) -> str | None:

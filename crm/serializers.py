@@ -391,6 +391,7 @@ class ContactSerializer(serializers.ModelSerializer):
 # Imported here, beside the classes that use them, so this block stays one
 # append-only section of the module.
 
+
 class ReferralInputSerializer(serializers.Serializer):
     """POST referrals/ (API.md). Shape only; consent and rules are in the service."""
 
@@ -516,7 +517,9 @@ class ProvisionRecordSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     @extend_schema_field(
-        serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+        serializers.ListField(
+            child=serializers.DictField(child=serializers.CharField())
+        )
     )
     def get_contacts(self, obj):
         return [{"id": c.pk, "name": c.name} for c in obj.contacts.all()]
@@ -569,6 +572,17 @@ class CaseAssignInputSerializer(serializers.Serializer):
     assignee = serializers.IntegerField(min_value=1, help_text=_("担当者のユーザーID"))
 
 
+class ExpertSuggestionSerializer(serializers.Serializer):
+    """An expert of a suggested organisation whose expertise fits the case."""
+
+    user = serializers.IntegerField(source="membership.user_id")
+    name = serializers.CharField()
+    matched = serializers.ListField(child=serializers.CharField())
+    open_count = serializers.IntegerField()
+    capacity = serializers.IntegerField(source="membership.capacity")
+    reason = serializers.CharField()
+
+
 class ReferralSuggestionSerializer(serializers.Serializer):
     """GET cases/{id}/referral-suggestions/: one suggested receiver."""
 
@@ -583,3 +597,4 @@ class ReferralSuggestionSerializer(serializers.Serializer):
     matched = serializers.ListField(child=serializers.CharField())
     open_count = serializers.IntegerField()
     capacity = serializers.IntegerField(source="organisation.capacity")
+    experts = ExpertSuggestionSerializer(many=True)

@@ -11,7 +11,7 @@ import pytest
 from crm import routing, services
 from crm.models import Referral
 from support_network.errors import NotVisible, ValidationFailed
-from support_network.models import Organisation
+from support_network.models import ExpertiseTag, Organisation
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory, ConsentFactory, ConsultationFactory
 
@@ -273,6 +273,7 @@ def test_the_api_lists_suggestions_with_their_reasons(api, network):
         "matched": ["trade_secret", "contract"],
         "open_count": 0,
         "capacity": 15,
+        "experts": [],  # the seeds have no expert memberships
     }
 
 
@@ -287,3 +288,65 @@ def test_the_api_answers_400_for_a_bad_topic_and_404_for_an_invisible_case(
     assert bad.status_code == 400
     assert "astrology" in bad.json()["topics"][0]
     assert api(stranger).get(url, {"topics": "patent"}).status_code == 404
+
+
+# --- Experts ----------------------------------------------------------------
+
+
+def _expert(code: str, username: str, tags: list[str], capacity: int = 3):
+    actor = make_actor(code, "expert", username=username)
+    membership = actor.membership
+    membership.capacity = capacity
+    membership.save(update_fields=["capacity"])
+    membership.expertise.set(ExpertiseTag.objects.filter(slug__in=tags))
+    return actor
+
+
+def test_experts_of_a_suggested_organisation_ranked_by_fit_then_room(network):
+    coordinator, case = a_case(network)
+    desk = "inpit-expert-trade-secret"
+    both = _expert(desk, "secret-and-contract", ["trade_secret", "contract"])
+    busy = _expert(desk, "secret-busy", ["trade_secret"], capacity=2)
+    free = _expert(desk, "secret-free", ["trade_secret"], capacity=2)
+    _expert(desk, "only-design", ["design"])  # does not fit: never suggested
+    for _ in range(2):  # busy is at capacity with two open cases
+        CaseFactory(organisation=network[desk], assignee=busy.user)
+    CaseFactory(organisation=network[desk], assignee=free.user, status="closed")
+
+    suggestions = routing.referral_suggestions(
+        coordinator, case, ["trade_secret", "contract"]
+    )
+    top = next(s for s in suggestions if s.organisation.code == desk)
+    assert [e.membership.user.username for e in top.experts] == [
+        both.user.username,
+        free.user.username,
+        busy.user.username,
+    ]
+    assert top.experts[0].matched == ("trade_secret", "contract")
+    assert top.experts[1].reason.endswith("担当中 0/2件")
+    assert top.experts[2].reason.endswith("担当中 2/2件（受入上限）")
+
+
+def test_the_api_names_the_experts_of_each_suggestion(api, network):
+    coordinator, case = a_case(network)
+    expert = _expert("inpit-expert-trade-secret", "secret-api", ["trade_secret"])
+
+    body = (
+        api(coordinator)
+        .get(
+            f"/api/v1/cases/{case.pk}/referral-suggestions/", {"topics": "trade_secret"}
+        )
+        .json()
+    )
+
+    desk = next(s for s in body if s["organisation"] == "inpit-expert-trade-secret")
+    assert desk["experts"] == [
+        {
+            "user": expert.user.pk,
+            "name": "secret-api",
+            "matched": ["trade_secret"],
+            "open_count": 0,
+            "capacity": 3,
+            "reason": "営業秘密が専門・担当中 0/3件",
+        }
+    ]
