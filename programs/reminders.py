@@ -62,7 +62,7 @@ from programs.choices import EnrolmentStatus, ProgramCode
 from programs.models import Enrolment, SupportPlan
 from programs.selectors import enrolment_day_quota, program_rule
 from support_network.calendar import fiscal_year as fiscal_year_of
-from support_network.calendar import fiscal_year_short_label
+from support_network.calendar import fiscal_year_label
 from support_network.choices import Role
 
 logger = logging.getLogger(__name__)
@@ -347,7 +347,7 @@ def day_quota(
         if quota.used * 100 < quota.limit * percent:
             return None
         scope = (
-            fiscal_year_short_label(quota.fiscal_year)
+            fiscal_year_label(quota.fiscal_year)
             if quota.is_per_fiscal_year
             else _("第%(period)s期") % {"period": quota.period}
         )

@@ -6,6 +6,8 @@ assignee, the audit trail and the assignee's notification.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.core import mail
 from django.db import transaction
@@ -13,6 +15,9 @@ from django.utils import timezone
 
 from crm import services
 from crm.models import AuditEvent, Notification
+from crm.services.notifications import NotificationItem, notify_many
+from crm.services.reminders import reminders_sweep
+from support_network.calendar import JST
 from support_network.errors import NotVisible, PermissionDenied
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory, ConsentFactory
@@ -419,3 +424,94 @@ def test_reassigning_the_same_person_changes_nothing(people, own_case):
 
     assert not AuditEvent.objects.filter(action="case.assign").exists()
     assert not Notification.objects.exists()
+
+
+# --- one e-mail path: notify_many, the retrying task, the backlog -------------------
+
+
+def test_notify_many_records_many_events_in_one_go_and_dedupes_keyed_ones(
+    people, django_capture_on_commit_callbacks
+):
+    coordinator, staff = people["coordinator"].user, people["window_staff"].user
+    items = [
+        NotificationItem(
+            recipients=[coordinator, staff], message="一件目", dedupe_key="e:1"
+        ),
+        NotificationItem(recipients=[coordinator, coordinator], message="二件目"),
+        NotificationItem(recipients=[staff], message="三件目", kind="case.assigned"),
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = notify_many(items, kind="referral.sent")
+    with django_capture_on_commit_callbacks(execute=True):
+        again = notify_many(items[:1], kind="referral.sent")
+
+    assert len(ids) == 4  # 2 keyed + 1 (one row per person) + 1
+    assert sorted(again) == sorted(
+        Notification.objects.filter(dedupe_key__startswith="e:1:").values_list(
+            "pk", flat=True
+        )
+    )
+    assert Notification.objects.count() == 4
+    assert set(Notification.objects.values_list("kind", flat=True)) == {
+        "referral.sent",
+        "case.assigned",
+    }
+    assert len(mail.outbox) == 4  # the repeated keyed event mailed nobody again
+
+
+def test_the_email_carries_a_link_to_the_case(
+    network, people, sender, case, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        send(sender, case, network)
+
+    body = mail.outbox[0].body
+    assert f"詳細: http://127.0.0.1:8000/cases/{case.pk}/" in body
+    assert "返信はできません" in body
+
+
+@pytest.fixture
+def smtp_down(settings):
+    """A real SMTP backend pointed at a closed local port: every send fails."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = 9  # discard: nothing listens here
+    settings.EMAIL_TIMEOUT = 2
+    return settings
+
+
+def test_an_smtp_failure_never_blocks_the_action_and_the_mail_follows_later(
+    network,
+    people,
+    sender,
+    case,
+    smtp_down,
+    time_machine,
+    django_capture_on_commit_callbacks,
+):
+    time_machine.move_to(datetime(2026, 5, 12, 10, 0, tzinfo=JST), tick=False)
+
+    # The referral is sent although every e-mail attempt (the task and its
+    # retries, run in-process here) fails: the in-app rows are the record.
+    with django_capture_on_commit_callbacks(execute=True):
+        referral = send(sender, case, network)
+    assert referral.status == "sent"
+    rows = Notification.objects.filter(kind="referral.sent")
+    assert rows.count() == 3
+    assert rows.filter(emailed_at__isnull=True).count() == 3
+    assert mail.outbox == []
+
+    # SMTP is back: the next sweep queues the unsent e-mails again, and each
+    # is mailed once.
+    smtp_down.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    time_machine.move_to(datetime(2026, 5, 12, 10, 5, tzinfo=JST), tick=False)
+    result = reminders_sweep(now=timezone.now())
+    assert result.counts["email.requeued"] == 3
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        p.user.email
+        for p in (people["window_staff"], people["coordinator"], people["org_admin"])
+    )
+    assert rows.filter(emailed_at__isnull=True).count() == 0
+    assert reminders_sweep(now=timezone.now()).counts["email.requeued"] == 0
+    assert len(mail.outbox) == 3

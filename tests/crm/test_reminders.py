@@ -17,7 +17,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from crm.models import AuditEvent, FollowUp, Notification, Referral
-from crm.services.reminders import reminders_last_sweep_at, reminders_sweep
+from crm.services.reminders import (
+    REMINDER_SOURCES,
+    reminders_last_sweep_at,
+    reminders_sweep,
+)
 from support_network.calendar import JST
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory, ReferralFactory
@@ -122,7 +126,12 @@ def test_follow_up_due_on_a_weekend_is_first_reminded_on_monday(team):
 def test_follow_up_walks_through_the_year_end_closure(team):
     f = follow_up(team, date(2026, 12, 28))  # Monday, last open day of 2026
     assert sweep(jst(2026, 12, 28, 9)) == {"follow_up.reminder": 1}
-    for moment in (jst(2026, 12, 29), jst(2026, 12, 31), jst(2027, 1, 1), jst(2027, 1, 3)):
+    for moment in (
+        jst(2026, 12, 29),
+        jst(2026, 12, 31),
+        jst(2027, 1, 1),
+        jst(2027, 1, 3),
+    ):
         assert sweep(moment) == {}
     assert sweep(jst(2027, 1, 4, 9)) == {"follow_up.reminder": 1}
     assert sweep(jst(2027, 1, 5, 9)) == {"follow_up.reminder": 1}
@@ -285,6 +294,58 @@ def test_two_sweeps_at_once_send_each_reminder_exactly_once(team):
             "reminded_count", flat=True
         )
     ) == {1}
-    assert Referral.objects.filter(
-        pk__in=[r.pk for r in referrals], reminded_at=moment
-    ).count() == 10
+    assert (
+        Referral.objects.filter(
+            pk__in=[r.pk for r in referrals], reminded_at=moment
+        ).count()
+        == 10
+    )
+
+
+# --- plug-in sources ---------------------------------------------------------------
+
+
+def test_registered_sources_add_their_counts_and_a_failing_one_stops_nothing(
+    team, monkeypatch
+):
+    calls = []
+
+    def counting(now, *, batch_size):
+        calls.append((now, batch_size))
+        return {"extra.reminder": 2, "extra.none": 0}
+
+    def broken(now, *, batch_size):
+        raise RuntimeError("a bug in another app")
+
+    monkeypatch.setitem(REMINDER_SOURCES, "test.broken", broken)
+    monkeypatch.setitem(REMINDER_SOURCES, "test.counting", counting)
+    follow_up(team, date(2026, 4, 28))
+
+    assert sweep(jst(2026, 4, 28, 9)) == {
+        "extra.reminder": 2,
+        "follow_up.reminder": 1,
+        "test.broken.failed": 1,
+    }
+    assert calls == [(jst(2026, 4, 28, 9), 500)]
+    assert notes("follow_up.reminder") == 1
+    event = AuditEvent.objects.get(action="reminders.sweep")
+    assert event.data["counts"]["test.broken.failed"] == 1
+
+
+def test_crm_does_not_import_programs():
+    """Programs plug into the sweep through the registry, never the reverse."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "crm"
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if any(n == "programs" or n.startswith("programs.") for n in names):
+                offenders.append(str(path.relative_to(root.parent)))
+    assert offenders == []
