@@ -163,6 +163,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,  # seconds; reminders live in the database, not ETAs
         "options": {"expires": 290},  # a backlog of sweeps collapses into one
     },
+    # Weekly digest of what is overdue and stalled, per coordinator
+    # (crm/services/digest.py); once per ISO week whatever the re-runs.
+    "crm.coordinator_digest": {
+        "task": "crm.coordinator_digest",
+        "schedule": crontab(hour=8, minute=0, day_of_week="mon"),  # JST
+        "options": {"expires": 6 * 3600},
+    },
     # Deletes export files and rows past their 7 days; re-queues lost builds
     # (crm/services/exports.py exports_cleanup).
     "crm.exports_cleanup": {
@@ -173,14 +180,25 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Reminder rules (issue 5 "Rules"); crm/services/reminders.py DEFAULT_RULES has
-# the same defaults. Per-organisation overrides are not implemented yet.
+# the same defaults. An organisation may override any of these keys in its
+# `reminder_rules` (admin → 組織; checked by support_network/reminder_rules.py):
+# follow-ups use the rules of the follow-up's organisation, referrals those of
+# the receiving organisation, program milestones those of the applying one.
 CRM_REMINDERS = {
     "SEND_AT": "09:00",  # JST, business days only
     "FOLLOW_UP_MAX_REMINDERS": 3,
+    "FOLLOW_UP_ESCALATE_ROLES": ["coordinator", "manager"],
     "REFERRAL_REMIND_AFTER_BUSINESS_DAYS": 2,
     "REFERRAL_ESCALATE_AFTER_BUSINESS_DAYS": 3,
     "REFERRAL_EXPIRE_AFTER_BUSINESS_DAYS": 10,
+    # Program milestones (programs/reminders.py), in calendar days.
+    "PROGRAM_END_NOTICE_DAYS": 14,  # IPAS support ends within 2 weeks
+    "PROGRAM_PERIOD_REVIEW_NOTICE_DAYS": 30,  # iAca period ends: review the plan
+    "PROGRAM_DAY_QUOTA_ALERT_PERCENT": 80,  # iNat: 72 of 90 days in a fiscal year
+    "PROGRAM_PLAN_MISSING_AFTER_DAYS": 14,  # no support plan 2 weeks after start
 }
+# Absolute links in notification e-mails: the address users open the CRM at.
+CRM_SITE_URL = env_str("CRM_SITE_URL", "http://127.0.0.1:8000")
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -28,6 +28,21 @@ def reminders_sweep_task(now: str | None = None) -> dict:
     return reminders_sweep(now=moment).as_dict()
 
 
+@shared_task(name="crm.coordinator_digest")
+def coordinator_digest_task(now: str | None = None) -> dict:
+    """Send the weekly coordinator digests (Monday 08:00 JST from beat).
+
+    At most one per coordinator and ISO week (dedupe key), so a redelivered
+    or repeated run sends nothing new.
+    """
+    from datetime import datetime
+
+    from crm.services.digest import coordinator_digest_send
+
+    moment = datetime.fromisoformat(now) if now else None
+    return dict(coordinator_digest_send(now=moment))
+
+
 # Limits as crm/services/exports.py EXPORT_SOFT_TIME_LIMIT / EXPORT_TIME_LIMIT:
 # a national fiscal year in xlsx takes about a minute; the broker's
 # visibility timeout (3600 s) stays above the hard limit.

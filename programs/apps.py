@@ -10,3 +10,6 @@ class ProgramsConfig(AppConfig):
         from programs.exports import register as register_exports
 
         register_exports()  # the "enrolments" export kind (crm/services/exports.py)
+        from programs.reminders import register as register_reminders
+
+        register_reminders()  # program milestones in the reminder sweep
