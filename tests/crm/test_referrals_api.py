@@ -954,3 +954,18 @@ def test_visibility_matrix(api, network, org, role, phase):
     assert ids(client.get("/api/v1/referrals/", {"direction": "in"})) == (
         [referral.pk] if sees_referral else []
     )
+    # statistics (rule 6): aggregates of the caller's own reach. The sender's
+    # consultation never counts for the receiving or a third organisation;
+    # the referral counts for the receiver, in its current status.
+    fy = consultation.fiscal_year
+    stats = client.get("/api/v1/statistics/consultations/", {"fiscal_year": fy})
+    if role == "expert":
+        assert stats.status_code == 403
+        return
+    assert stats.status_code == 200
+    assert stats.json()["totals"]["consultations"] == 0
+    counted = client.get("/api/v1/statistics/referrals/", {"fiscal_year": fy}).json()
+    assert counted["totals"]["referrals"] == (1 if sees_referral else 0)
+    if sees_referral:
+        referral.refresh_from_db()
+        assert counted["totals"][referral.status] == 1
