@@ -165,3 +165,20 @@ def test_each_https_switch_can_be_set_from_the_environment(tmp_path):
         "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
         "SECURE_HSTS_SECONDS": 3600,
     }
+
+
+def test_api_rate_limits_are_generous_by_default_and_set_from_the_environment(
+    tmp_path,
+):
+    defaults = settings_of(tmp_path, PRODUCTION_ENV, "REST_FRAMEWORK")
+    tuned = settings_of(
+        tmp_path,
+        {**PRODUCTION_ENV, "DJANGO_API_RATE_USER": "50/minute"},
+        "REST_FRAMEWORK",
+    )
+
+    assert defaults["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"] == {
+        "user": "10000/hour",
+        "anon": "1000/hour",
+    }
+    assert tuned["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]["user"] == "50/minute"
