@@ -65,6 +65,21 @@ class Section:
     totals: list[Any] | None = None
     note: str = ""
 
+    def display_rows(self) -> list[list[str]]:
+        """Return the table rows as shown: numbers with thousands separators."""
+        return [[_display(cell) for cell in row] for row in self.rows]
+
+    def display_totals(self) -> list[str] | None:
+        return [_display(cell) for cell in self.totals] if self.totals else None
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
 
 @dataclass
 class Dashboard:
@@ -320,19 +335,23 @@ def statistics_dashboard(
         {
             "key": "consultations",
             "label": _("相談件数"),
-            "value": totals["consultations"],
+            "value": _display(totals["consultations"]),
         },
-        {"key": "companies", "label": _("相談企業数"), "value": totals["companies"]},
+        {
+            "key": "companies",
+            "label": _("相談企業数"),
+            "value": _display(totals["companies"]),
+        },
         {
             "key": "new_companies",
             "label": _("新規企業数"),
-            "value": totals["new_companies"],
+            "value": _display(totals["new_companies"]),
             "help": _("ネットワーク全体で初めて相談した企業"),
         },
         {
             "key": "yorozu_links",
             "label": _("よろず連携件数"),
-            "value": totals["yorozu_links"],
+            "value": _display(totals["yorozu_links"]),
             "help": _("INPIT窓口とよろず支援拠点の相互同席・相互紹介"),
         },
         {
@@ -350,7 +369,7 @@ def statistics_dashboard(
         {
             "key": "filings",
             "label": _("相談後の出願件数"),
-            "value": filings,
+            "value": _display(filings),
             "help": _("相談のあった案件で、その後に記録された出願"),
         },
     ]

@@ -22,6 +22,7 @@ from crm.models import Export
 from crm.services.cases import consultation_create, outcome_record
 from crm.services.exports import export_build
 from crm.services.referrals import referral_accept, referral_decline, referral_send
+from crm.statistics import filings_after_consultation
 from support_network.calendar import JST
 from support_network.models import Prefecture
 from tests.conftest import make_actor
@@ -237,7 +238,7 @@ def test_manager_sees_the_region_figures_in_tiles_and_tables(dataset, kanto_mana
     }
     months = body(page.tables["month"])
     # April to March, empty months as 0, then the year's total.
-    assert list(months)[0] == "2025年4月"
+    assert next(iter(months)) == "2025年4月"
     assert list(months)[-2:] == ["2026年3月", "年度計"]
     assert len(months) == 13
     assert months["2025年5月"] == ["2", "1", "0", "0"]
@@ -368,6 +369,37 @@ def test_anonymous_users_are_sent_to_login():
     response = Client().get(reverse("crm:statistics"))
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_filings_after_consultation_selector(dataset, kanto_manager):
+    staff = dataset["staff"]["inpit-window-13"]
+    assert filings_after_consultation(actor=kanto_manager, fiscal_year=FY) == 2
+    assert (
+        filings_after_consultation(
+            actor=kanto_manager, fiscal_year=FY, scope="organisation"
+        )
+        == 0
+    )
+    assert filings_after_consultation(actor=staff, fiscal_year=FY) == 1
+    case = dataset["consultations"][7].case  # consulted on 2025-12-10
+
+    def record(kind, day):
+        outcome_record(
+            actor=staff,
+            case=case,
+            kind=kind,
+            occurred_on=day,
+            reference="特願2025-999999",
+            today=dt.date(2026, 4, 30),
+        )
+
+    record("filing", dt.date(2025, 12, 10))  # the same day: it followed
+    record("registration", dt.date(2026, 1, 5))  # not a filing
+    record("filing", dt.date(2026, 4, 1))  # the next fiscal year
+    assert filings_after_consultation(actor=staff, fiscal_year=FY) == 2
+    assert filings_after_consultation(actor=staff, fiscal_year=FY + 1) == 1
+    assert filings_after_consultation(actor=kanto_manager, fiscal_year=FY) == 3
 
 
 # --- exports from the page -------------------------------------------------------------
