@@ -405,6 +405,13 @@ def test_filings_after_consultation_selector(dataset, kanto_manager):
 # --- exports from the page -------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def export_dir(settings, tmp_path):
+    """Export files of these tests go to a temporary directory."""
+    settings.EXPORT_DIR = tmp_path / "exports"
+    return settings.EXPORT_DIR
+
+
 def start_export(client, **data):
     return client.post(
         reverse("crm:statistics-export"),
