@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import statistics
@@ -222,13 +223,17 @@ def _topic_section(actor: Actor, fy: int, scope: str | None) -> Section:
 
 # Funnel stages: (label, statuses counted, bar colour).
 _FUNNEL = (
-    ("紹介（送付）", None, "#1f5fbf"),
-    ("受入", (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED), "#2e8b57"),
-    ("完了", (ReferralStatus.COMPLETED,), "#1b5e20"),
-    ("回答待ち", (ReferralStatus.SENT,), "#9aa5b1"),
-    ("辞退", (ReferralStatus.DECLINED,), "#c62828"),
-    ("期限切れ", (ReferralStatus.EXPIRED,), "#ef6c00"),
-    ("取消", (ReferralStatus.CANCELLED,), "#6d4c41"),
+    (gettext_lazy("紹介（送付）"), None, "#1f5fbf"),
+    (
+        gettext_lazy("受入"),
+        (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED),
+        "#2e8b57",
+    ),
+    (gettext_lazy("完了"), (ReferralStatus.COMPLETED,), "#1b5e20"),
+    (gettext_lazy("回答待ち"), (ReferralStatus.SENT,), "#9aa5b1"),
+    (gettext_lazy("辞退"), (ReferralStatus.DECLINED,), "#c62828"),
+    (gettext_lazy("期限切れ"), (ReferralStatus.EXPIRED,), "#ef6c00"),
+    (gettext_lazy("取消"), (ReferralStatus.CANCELLED,), "#6d4c41"),
 )
 
 
@@ -244,7 +249,7 @@ def _referral_section(
             if statuses is None
             else sum(totals[s.value] for s in statuses)
         )
-        rows.append([_(label), count])
+        rows.append([str(label), count])
     section = Section(
         key="referrals",
         title=_("紹介の流れ（送付 → 受入 → 完了、辞退・期限切れ・取消）"),

@@ -33,6 +33,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm import statistics
 from crm.export_writers import Column, column_width, neutralise
@@ -54,13 +55,13 @@ KIND = "statistics.monthly_report"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEASURES = ("consultations", "companies", "new_companies", "minutes", "yorozu_links")
 REFERRAL_COLUMNS = (
-    ("referrals", "紹介件数"),
-    ("sent", "回答待ち"),
-    ("accepted", "受入"),
-    ("completed", "完了"),
-    ("declined", "辞退"),
-    ("expired", "期限切れ"),
-    ("cancelled", "取消"),
+    ("referrals", gettext_lazy("紹介件数")),
+    ("sent", gettext_lazy("回答待ち")),
+    ("accepted", gettext_lazy("受入")),
+    ("completed", gettext_lazy("完了")),
+    ("declined", gettext_lazy("辞退")),
+    ("expired", gettext_lazy("期限切れ")),
+    ("cancelled", gettext_lazy("取消")),
 )
 
 
@@ -121,10 +122,10 @@ def _consultation_sheet(
 
 def _referral_sheet(title: str, result: dict[str, Any]) -> Sheet:
     columns = [Column(DIMENSION_HEADERS["organisation"], "text", 30)]
-    columns += [Column(header, "int", 10) for _key, header in REFERRAL_COLUMNS]
+    columns += [Column(str(header), "int", 10) for _key, header in REFERRAL_COLUMNS]
     columns += [
-        Column("受入率", "decimal", 10),
-        Column("回答までの営業日数（中央値）", "decimal", 14),
+        Column(_("受入率"), "decimal", 10),
+        Column(_("回答までの営業日数（中央値）"), "decimal", 14),
     ]
     rate, median = len(columns) - 2, len(columns) - 1
 

@@ -118,7 +118,9 @@
     ui.bar.value = state.progress || 0;
     ui.bar.textContent = (state.progress || 0) + "%";
     var text = state.kind_label + ": " + state.status_label + "（" + (state.progress || 0) + "%）";
-    if (state.status === "done") text += " " + state.row_count + "行";
+    if (state.status === "done") {
+      text += " " + state.row_count.toLocaleString("ja-JP") + (ui.box.getAttribute("data-rows-suffix") || "");
+    }
     if (state.error) text += " " + state.error;
     ui.message.textContent = text;
     if (state.download_url) {
