@@ -12,12 +12,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Case as SqlCase
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 
 from crm.choices import OutcomeKind
 from crm.models import Company, Outcome
 from crm.selectors import case_visibility_q
-from programs.choices import EnrolmentStatus, ProgramKind
+from programs.choices import EnrolmentStatus, ProgramCode, ProgramKind
 from programs.models import (
     Enrolment,
     Program,
@@ -240,11 +251,16 @@ def rounds_with_use(program: Program) -> list[RoundUse]:
 
 
 def programs_list() -> QuerySet[Program]:
-    """Return the active programs, enrolment programs first, with their rounds."""
+    """Return the active programs in the order of ProgramCode (IPAS, VC-IPAS, …)."""
+    listed = SqlCase(
+        *(When(code=code, then=Value(n)) for n, code in enumerate(ProgramCode.values)),
+        default=Value(len(ProgramCode.values)),
+        output_field=IntegerField(),
+    )
     return (
         Program.objects.filter(is_active=True)
         .select_related("operator")
-        .order_by("-kind", "code")
+        .order_by(listed, "code")
     )
 
 
