@@ -107,6 +107,45 @@ def test_ipas_refuses_a_startup_controlled_by_a_large_company(staff_a, company_o
     refusal(staff_a, "ipas", company)
 
 
+@pytest.mark.parametrize(
+    ("industry", "employees", "eligible"),
+    [
+        ("E", 20, True),  # manufacturing: at most 20 employees
+        ("E", 21, False),
+        ("7611", 5, True),  # retail (commerce): at most 5 employees
+        ("7611", 6, False),
+    ],
+)
+def test_ipas_employee_limit_by_industry_when_capital_is_over_300_million(
+    staff_a, company_of_a, industry, employees, eligible
+):
+    company = company_of_a(
+        founded_on=dt.date(2022, 4, 1),
+        industry=industry,
+        employees=employees,
+        capital_yen=300_000_001,
+    )
+
+    if eligible:
+        assert apply(staff_a, "ipas", company).status == "applied"
+    else:
+        refusal(staff_a, "ipas", company)
+
+
+def test_ipas_accepts_a_startup_not_controlled_by_a_large_company(
+    staff_a, company_of_a
+):
+    company = company_of_a(
+        founded_on=dt.date(2022, 4, 1), controlled_by_large_company=False
+    )
+
+    assert apply(staff_a, "ipas", company).status == "applied"
+
+
+def test_ipas_refuses_a_company_without_a_founding_date(staff_a, company_of_a):
+    refusal(staff_a, "ipas", company_of_a(founded_on=None))
+
+
 def test_ipas_refuses_a_university(staff_a, company_of_a):
     company = company_of_a(kind="university", founded_on=dt.date(2022, 4, 1))
 
@@ -315,6 +354,121 @@ def test_vc_ipas_refuses_a_corporation(staff_a, company_of_a):
     assert error.detail == (
         "VC-IPASの対象は投資家・VCです（この企業等の種別: 法人（会社））。"
     )
+
+
+# --- 知財金融, モデル地域, I-OPEN, iNat kinds ------------------------------------------
+
+
+def test_ip_finance_accepts_an_sme(staff_a, company_of_a):
+    company = company_of_a(capital_yen=300_000_000, employees=301)
+    assert company.size_class == "sme"
+
+    assert apply(staff_a, "ip_finance", company).status == "applied"
+
+
+def test_ip_finance_refuses_a_midsize_company(staff_a, company_of_a):
+    company = company_of_a(capital_yen=300_000_001, employees=301)
+    assert company.size_class == "midsize"
+
+    error = refusal(staff_a, "ip_finance", company)
+
+    assert error.detail == (
+        "知財金融の対象は小規模企業者、中小企業者です（この企業等の規模区分: 中堅企業）。"
+    )
+
+
+def test_model_region_accepts_a_municipality(staff_a, company_of_a):
+    assert (
+        apply(staff_a, "model_region", company_of_a(kind="public_body")).status
+        == "applied"
+    )
+
+
+def test_model_region_refuses_a_corporation(staff_a, company_of_a):
+    error = refusal(staff_a, "model_region", company_of_a(kind="corporation"))
+
+    assert error.detail.startswith("モデル地域の対象は")
+
+
+@pytest.mark.parametrize("kind", ["corporation", "sole_proprietor", "association"])
+def test_i_open_accepts_startups_non_profits_and_individuals(
+    staff_a, company_of_a, kind
+):
+    assert apply(staff_a, "i_open", company_of_a(kind=kind)).status == "applied"
+
+
+def test_i_open_refuses_a_university(staff_a, company_of_a):
+    refusal(staff_a, "i_open", company_of_a(kind="university"))
+
+
+@pytest.mark.parametrize(
+    "kind", ["university", "research_institute", "association", "public_body"]
+)
+def test_inat_accepts_every_kind_running_national_projects(staff_a, company_of_a, kind):
+    enrolment = apply(
+        staff_a, "inat", company_of_a(kind=kind), scheme="2", is_national_project=True
+    )
+
+    assert enrolment.status == "applied"
+
+
+def test_a_refusal_names_the_input_it_is_about(staff_a, company_of_a):
+    """The web form shows the reason beside that input (NotEligible.about)."""
+    university = company_of_a(kind="university")
+    cases = [
+        ("ipas", {}, "company"),
+        (
+            "iaca",
+            {"scheme": "3", "joint_research_yen_per_year": 1},
+            "joint_research_yen_per_year",
+        ),
+        ("inat", {"scheme": "1"}, "is_national_project"),
+        ("inat", {"scheme": "3", "is_national_project": True}, "scheme"),
+    ]
+    for code, kwargs, about in cases:
+        with pytest.raises(services.NotEligible) as caught:
+            apply(staff_a, code, university, **kwargs)
+        assert caught.value.about == about, code
+
+
+# --- Application period of a round ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("today", "accepted"),
+    [
+        (dt.date(2026, 3, 31), False),  # the day before the round opens
+        (dt.date(2026, 4, 1), True),  # the opening day
+        (dt.date(2026, 11, 20), True),  # the closing day
+        (dt.date(2026, 11, 21), False),  # the day after
+    ],
+)
+def test_a_round_takes_applications_from_its_opening_to_its_closing_day(
+    staff_a, company_of_a, today, accepted
+):
+    ProgramRoundFactory(
+        program=program("ipas"),
+        fiscal_year=TEST_FY,
+        opens_on=dt.date(2026, 4, 1),
+        closes_on=dt.date(2026, 11, 20),
+    )
+    company = company_of_a(founded_on=dt.date(2022, 4, 1))
+
+    def submit():
+        return services.enrolment_apply(
+            actor=staff_a,
+            program=program("ipas"),
+            fiscal_year=TEST_FY,
+            company=company,
+            today=today,
+        )
+
+    if accepted:
+        assert submit().status == "applied"
+    else:
+        with pytest.raises(ValidationFailed) as caught:
+            submit()
+        assert caught.value.code == "round_closed"
 
 
 # --- Rules shared by every program ---------------------------------------------------

@@ -77,6 +77,30 @@ def item(right, cost_yen, renewal=False):
             "意匠: 1,000,001円 × 1/2 = 500,000円（1件上限 600,000円）",
         ),
         ("design", 0, 0, "意匠: 0円 × 1/2 = 0円（1件上限 600,000円）"),
+        (
+            "utility_model",
+            1_200_000,
+            600_000,
+            "実用新案: 1,200,000円 × 1/2 = 600,000円（1件上限 600,000円）",
+        ),
+        (
+            "utility_model",
+            1_200_002,
+            600_000,
+            "実用新案: 1,200,002円 × 1/2 = 600,001円 → 600,000円（1件上限 600,000円）",
+        ),
+        (
+            "design",
+            1_200_000,
+            600_000,
+            "意匠: 1,200,000円 × 1/2 = 600,000円（1件上限 600,000円）",
+        ),
+        (
+            "design",
+            1_200_002,
+            600_000,
+            "意匠: 1,200,002円 × 1/2 = 600,001円 → 600,000円（1件上限 600,000円）",
+        ),
     ],
 )
 def test_overseas_filing_pays_half_rounded_down_within_the_per_case_cap(
@@ -177,6 +201,50 @@ def test_already_granted_yen_may_be_given_instead_of_looked_up(network):
 
     assert result["company_cap_remaining_yen"] == 0
     assert result["total_yen"] == 0
+
+
+@pytest.mark.parametrize(
+    ("granted", "remaining", "eligible_yen"),
+    [
+        (2_999_999, 1, 1),  # one yen of the year's cap left
+        (3_000_000, 0, 0),  # the cap is used up exactly
+        (3_000_001, 0, 0),  # over-granted: never a negative remainder
+    ],
+)
+def test_overseas_filing_at_and_past_the_company_cap_of_the_year(
+    network, granted, remaining, eligible_yen
+):
+    result = estimate(
+        "overseas_filing", item("design", 1_000_000), already_granted_yen=granted
+    )
+
+    assert result["company_cap_remaining_yen"] == remaining
+    assert result["items"][0]["eligible_yen"] == eligible_yen
+
+
+@pytest.mark.parametrize(
+    ("code", "cap"),
+    [
+        ("counterfeit", 4_000_000),
+        ("squatted_trademark", 5_000_000),
+        ("defensive", 5_000_000),
+    ],
+)
+def test_infringement_company_cap_is_shared_by_several_items(network, code, cap):
+    # Two items of 3,000,000 × 2/3 = 2,000,000 each; a third crosses the cap.
+    result = estimate(
+        code,
+        item("trademark", 3_000_000),
+        item("trademark", 3_000_000),
+        item("trademark", 3_000_000),
+    )
+
+    assert [i["eligible_yen"] for i in result["items"]] == [
+        2_000_000,
+        2_000_000,
+        cap - 4_000_000,
+    ]
+    assert result["total_yen"] == cap
 
 
 # --- 海外侵害対策 (counterfeit, squatted_trademark, defensive): 2/3 with company caps --
