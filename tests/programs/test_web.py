@@ -926,3 +926,69 @@ def test_the_refer_page_leaves_out_programs_the_user_operates(coordinator, netwo
 
     assert 'value="ipas"' not in html
     assert 'value="vc_ipas"' in html  # run by JPO
+
+
+# --- Bad input is never a 500 -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("programs:enrolment-plan", {"goals": "x" * 10_001}),
+        ("programs:enrolment-plan", {"goals": "目標", "day_quota": "abc"}),
+        ("programs:enrolment-support-day", {"date": "abc", "days": "1"}),
+        ("programs:enrolment-support-day", {"date": "2026-11-20", "days": "2"}),
+        ("programs:enrolment-support-day", {"date": "2999-01-01", "days": "1"}),
+        ("programs:enrolment-team-add", {"membership": "abc", "role": "ip_expert"}),
+        ("programs:enrolment-team-add", {"membership": "999999", "role": "boss"}),
+        ("programs:enrolment-transition", {}),
+    ],
+)
+def test_bad_enrolment_form_input_is_a_4xx_with_nothing_written(
+    coordinator, network, name, data
+):
+    enrolment = iaca_active(network)
+    SupportPlanFactory(enrolment=enrolment, goals="元の目標")
+
+    response = client_for(coordinator).post(reverse(name, args=[enrolment.pk]), data)
+
+    assert 400 <= response.status_code < 500
+    assert SupportPlan.objects.get(enrolment=enrolment).goals == "元の目標"
+    assert not SupportDay.objects.exists()
+    assert not TeamMember.objects.exists()
+    enrolment.refresh_from_db()
+    assert enrolment.status == "active"
+
+
+def test_a_team_member_of_another_enrolment_is_a_404(
+    coordinator, network, startup_case
+):
+    other = ipas_enrolment(startup_case, status="accepted")
+    expert = make_actor("jpaa-kanto", "expert", username="benrishi-other")
+    member = TeamMember.objects.create(
+        enrolment=other, membership=expert.membership, role="ip_expert"
+    )
+    enrolment = iaca_active(network)
+
+    response = client_for(coordinator).post(
+        reverse("programs:enrolment-team-remove", args=[enrolment.pk, member.pk])
+    )
+
+    assert response.status_code == 404
+    assert TeamMember.objects.filter(pk=member.pk).exists()
+
+
+def test_a_broken_estimate_form_is_a_400(staff_a):
+    url = reverse("programs:program-detail", args=["overseas_filing"])
+
+    response = client_for(staff_a).post(url, {"fiscal_year": "x"})
+
+    assert response.status_code == 400
+
+
+def test_posting_to_an_enrolment_program_page_is_a_405(staff_a):
+    response = client_for(staff_a).post(
+        reverse("programs:program-detail", args=["ipas"]), {}
+    )
+
+    assert response.status_code == 405
