@@ -57,7 +57,6 @@ urlpatterns = [
     path("organisation/", organisation_switch, name="organisation-switch"),
     path("", include("crm.urls")),
     path("", include("programs.urls_web")),
-    path("", include("programs.urls_web")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
