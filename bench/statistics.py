@@ -74,7 +74,7 @@ def _fill(cur, per_year: int, fiscal_years: list[int]) -> None:
         t0 = time.perf_counter()
         cur.execute(
             """
-            CREATE TEMP TABLE bench_src ON COMMIT DROP AS
+            CREATE TEMP TABLE bench_src AS
             WITH orgs AS (
                 SELECT array_agg(id ORDER BY id) AS ids FROM support_network_organisation
                 WHERE kind IN ('inpit_window', 'yorozu', 'cci', 'inpit_expert_window')
@@ -130,7 +130,7 @@ def _fill(cur, per_year: int, fiscal_years: list[int]) -> None:
             """,
             [TOPICS, len(TOPICS), fy],
         )
-        cur.connection.commit()
+        cur.execute("DROP TABLE bench_src")
         print(f"FY{fy}: +{todo:,} consultations in {time.perf_counter() - t0:.1f}s")
     t0 = time.perf_counter()
     cur.execute(
