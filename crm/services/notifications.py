@@ -183,17 +183,26 @@ def notify_many(
             # themselves are the record, and the callers log their counts.
             logger.debug("%s %s → user %s", row.kind, row.dedupe_key or "", user.pk)
     ids: list[int] = []
+    to_mail: list[int] = []
     if plain:
         ids += [n.pk for n in Notification.objects.bulk_create(plain)]
+        to_mail += list(
+            Notification.objects.filter(pk__in=ids)
+            .exclude(recipient__email="")
+            .values_list("pk", flat=True)
+        )
     if keyed:
         Notification.objects.bulk_create(keyed, ignore_conflicts=True)
-        ids += list(
-            Notification.objects.filter(
-                dedupe_key__in=[n.dedupe_key for n in keyed]
-            ).values_list("pk", flat=True)
-        )
-    if ids:
-        transaction.on_commit(lambda: _enqueue_unmailed(ids))
+        # One query gives the rows of these events and which still need an
+        # e-mail (not mailed yet, recipient with an address).
+        for pk, emailed_at, address in Notification.objects.filter(
+            dedupe_key__in=[n.dedupe_key for n in keyed]
+        ).values_list("pk", "emailed_at", "recipient__email"):
+            ids.append(pk)
+            if emailed_at is None and address:
+                to_mail.append(pk)
+    if to_mail:
+        transaction.on_commit(lambda: enqueue_emails(sorted(to_mail)))
     return ids
 
 
@@ -232,17 +241,6 @@ def notify(
 
 
 # --- e-mail --------------------------------------------------------------------
-
-
-def _enqueue_unmailed(ids: list[int]) -> None:
-    """Queue the e-mails of those rows that still need one (after commit)."""
-    todo = list(
-        Notification.objects.filter(pk__in=ids, emailed_at__isnull=True)
-        .exclude(recipient__email="")
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    enqueue_emails(todo)
 
 
 def enqueue_emails(ids: list[int]) -> bool:
