@@ -231,9 +231,6 @@ def members(organisation_ids: Iterable[int], roles: Iterable[str]) -> dict:
     return found
 
 
-_members = members
-
-
 def _record(
     items: list[tuple[str, Iterable[Any], str, Any]], *, kind: str, now: datetime
 ) -> list[int]:
@@ -389,8 +386,8 @@ def follow_up_escalations(
         )
         if updated != len(batch):
             raise _Contended
-        leads = _members({f.organisation_id for f in batch}, roles)
-        fallback = _members({f.organisation_id for f in batch}, [Role.ORG_ADMIN])
+        leads = members({f.organisation_id for f in batch}, roles)
+        fallback = members({f.organisation_id for f in batch}, [Role.ORG_ADMIN])
         items = [
             (
                 f"followup:{f.pk}:escalate",
@@ -430,7 +427,7 @@ def _region_coordinators(referral: Referral) -> list:
     hubs = hub_organisations_for_prefecture(
         prefecture.code if prefecture else None
     ).exclude(kind__in=NATIONAL_HUB_KINDS)
-    users = _members(hubs.values_list("pk", flat=True), [Role.COORDINATOR])
+    users = members(hubs.values_list("pk", flat=True), [Role.COORDINATOR])
     return [u for group in users.values() for u in group]
 
 
