@@ -705,6 +705,7 @@ def test_national_hub_coordinator_sees_consented_rows_only(data, network):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.celery_worker
 def test_export_built_by_a_real_celery_worker(network, monkeypatch, export_dir):
     from crm.tasks import export_build_task
     from tests.crm.test_reminders_worker import start_worker, stop, wait_for

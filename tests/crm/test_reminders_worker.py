@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from config.celery import app as celery_app
 from crm.models import FollowUp, Notification
 from crm.tasks import reminders_sweep_task
 from support_network.calendar import JST
@@ -32,6 +33,9 @@ MOMENT = datetime(2026, 4, 28, 9, 0, tzinfo=JST).isoformat()
 
 
 def start_worker(queue: str, concurrency: int = 2) -> subprocess.Popen:
+    # From now on this test's tasks go to the worker through the broker, not
+    # in-process (tests/conftest.py celery_tasks_in_process turns that on).
+    celery_app.conf.task_always_eager = False
     db = connection.settings_dict
     env = {
         **os.environ,
