@@ -511,15 +511,18 @@ def referral_escalations(
             (
                 f"referral:{r.pk}:escalate",
                 coordinators[r.to_organisation_id],
+                # No company name: a region coordinator may not see the case
+                # (no network-wide consent); the referral number is enough
+                # to chase the receiver.
                 _(
-                    "%(receiver)s が %(sender)s からの紹介に回答していません"
-                    "（%(sent)s 送付）: %(company)s"
+                    "%(receiver)s が %(sender)s からの紹介（No.%(number)s）に"
+                    "回答していません（%(sent)s 送付）"
                 )
                 % {
                     "receiver": r.to_organisation.name,
                     "sender": r.from_organisation.name,
+                    "number": r.pk,
                     "sent": f"{local_date(r.sent_at).month}月{local_date(r.sent_at).day}日",
-                    "company": r.case.company.name,
                 },
                 r,
             )
@@ -529,9 +532,7 @@ def referral_escalations(
         result.counts["referral.escalation"] += len(batch)
 
     _claim_batches(
-        due.select_related(
-            "from_organisation", "to_organisation__prefecture", "case__company"
-        ),
+        due.select_related("from_organisation", "to_organisation__prefecture"),
         batch_size=batch_size,
         process=process,
         label="referral.escalation",

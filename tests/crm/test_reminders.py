@@ -211,6 +211,11 @@ def test_referral_walks_through_a_weekend_and_golden_week_to_expiry(team):
     assert notes("referral.escalation", kinki) == 1
     assert notes("referral.escalation", kanto) == 0
     assert notes("referral.expired", team["staff"].user) == 1
+    # The hub may not see the case (no network-wide consent needed to refer):
+    # the escalation names the referral, not the company.
+    escalation = Notification.objects.get(kind="referral.escalation")
+    assert f"No.{r.pk}" in escalation.message
+    assert r.case.company.name not in escalation.message
 
 
 def test_referral_walks_through_the_year_end_closure(team):
