@@ -48,6 +48,10 @@ DATETIME = "datetime"
 # payload) by a spreadsheet: OWASP "CSV Injection", ASVS 1.2.10.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
+_PREFIX_CHARS = frozenset(FORMULA_PREFIXES)
+# Values the csv module writes as they should appear (None as "", dates ISO).
+_CSV_PLAIN = frozenset({type(None), int, float, Decimal, date, datetime})
+
 # Excel's limits.
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_CELL_CHARS = 32_767
@@ -172,22 +176,6 @@ def _naive_jst(value: datetime) -> datetime:
     return value.replace(tzinfo=None)
 
 
-def _csv_value(value, kind: str):
-    """Return the CSV text of one cell."""
-    if value is None:
-        return ""
-    if kind == TEXT:
-        return neutralise(str(value))
-    if kind == DATETIME and isinstance(value, datetime):
-        return _naive_jst(value).strftime("%Y-%m-%d %H:%M")
-    if kind in (DATE, DATETIME) and isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, int | float | Decimal):
-        return value
-    # A value of another type in a number or date column: text, neutralised.
-    return neutralise(str(value))
-
-
 def _xlsx_text(value) -> str:
     text = neutralise(str(value))
     if _XML_ILLEGAL.search(text):
@@ -214,8 +202,8 @@ def write_csv(
         raise ValueError(f"unsupported CSV encoding {encoding!r}")
     result = WriteResult()
     counter = [0]
-    kinds = [c.kind for c in columns]
-    all_text = all(k == TEXT for k in kinds)
+    datetimes = [i for i, c in enumerate(columns) if c.kind == DATETIME]
+    width = len(columns)
     errors = CP932_ERRORS if encoding == "cp932" else "strict"
     token = _replaced.set(counter)
     try:
@@ -225,12 +213,22 @@ def write_csv(
             writerow = writer.writerow
             n = 0
             for row in rows:
-                if all_text:
-                    writerow(["" if v is None else neutralise(str(v)) for v in row])
-                else:
-                    writerow(
-                        [_csv_value(v, k) for v, k in zip(row, kinds, strict=True)]
-                    )
+                # One pass per row (this loop is the export's hot path): text
+                # is neutralised, None/numbers/dates are left to csv (None →
+                # "", dates → ISO), anything else becomes neutralised text.
+                out = [
+                    ("'" + v if v[:1] in _PREFIX_CHARS else v)
+                    if v.__class__ is str
+                    else (v if v.__class__ in _CSV_PLAIN else neutralise(str(v)))
+                    for v in row
+                ]
+                if len(out) != width:
+                    raise ValueError(f"row of {len(out)} cells for {width} columns")
+                for i in datetimes:
+                    v = out[i]
+                    if v.__class__ is datetime:
+                        out[i] = _naive_jst(v).strftime("%Y-%m-%d %H:%M")
+                writerow(out)
                 n += 1
                 if progress is not None and n % progress_every == 0:
                     progress(n)
