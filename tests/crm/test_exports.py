@@ -737,3 +737,49 @@ def test_export_built_by_a_real_celery_worker(network, monkeypatch, export_dir):
     sheet = openpyxl.load_workbook(file_of(export)).active
     assert sheet["D2"].value == "'@株式会社ワーカー"
     assert len(list(export_dir.iterdir())) == 1
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+def test_progress_is_written_while_the_file_is_built(staff_a, monkeypatch):
+    """A provider with a known total: the row's progress moves 0 → 99 → 100."""
+    from crm.services import exports as service
+
+    seen = []
+
+    def provider(*, actor, fiscal_year, params):
+        def rows():
+            for i in range(10):
+                seen.append(Export.objects.values_list("progress", flat=True).get())
+                yield (f"社{i}", i)
+
+        return service.ExportTable(
+            columns=[service.Column("企業等"), service.Column("番号", service.INT)],
+            rows=rows(),
+            total=10,
+        )
+
+    original = service.export_kinds()["enrolments"]
+    monkeypatch.setattr(service, "PROGRESS_EVERY", 2)
+    service.register_export_kind("enrolments", provider)
+    try:
+        export = request_and_build(staff_a, kind="enrolments", format="csv")
+    finally:
+        service.register_export_kind(
+            "enrolments", original.provider, check=original.check
+        )
+    assert export.status == "done" and export.progress == 100
+    assert seen == [0, 0, 20, 20, 40, 40, 60, 60, 80, 80]
+    assert read_csv(export)[-1] == ["社9", "9"]
+
+
+def test_progress_without_a_total_follows_the_fiscal_year():
+    from datetime import date
+
+    from crm.services.exports import fiscal_year_position
+
+    position = fiscal_year_position(2025, 0)
+    assert position((date(2025, 4, 1),)) == 0
+    assert 0.49 < position((date(2025, 9, 30),)) < 0.51
+    assert position((jst(2026, 3, 31, 23, 30),)) > 0.99
