@@ -12,13 +12,15 @@ import math
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from support_network.actors import Actor
@@ -41,6 +43,23 @@ class KeysetPagination(CursorPagination):
     max_page_size = 200
     page_size_query_param = "page_size"
     ordering = "-id"
+
+    def get_page_size(self, request):
+        """Return page_size (capped at 200); 400 when it is no positive integer."""
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        value = values[-1].strip()
+        if len(values) > 1 or not (value.isascii() and value.isdigit() and int(value)):
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("page_size は 1〜%(max)d の整数で指定してください。")
+                        % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return min(int(value), self.max_page_size)
 
 
 class ActorMixin:
@@ -93,6 +112,45 @@ def exception_handler(exc, context):
         if isinstance(data, dict) and set(data) == {"detail"}:
             data["code"] = getattr(exc.detail, "code", None) or exc.default_code
     return response
+
+
+# An id in a URL: digits that fit PostgreSQL's bigint. Anything else is no
+# resource (404 from the URL resolver), never a query that fails (500).
+ID_PATTERN = "[0-9]{1,18}"
+# A code in a URL (prefecture, organisation, program): no "/", ".", and no
+# control characters (PostgreSQL text cannot hold NUL).
+CODE_PATTERN = "[^/.\\x00-\\x1f]+"
+
+
+class ApiRouter(DefaultRouter):
+    """The API's router: `{pk}` of every viewset looked up by id matches ID_PATTERN."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        if getattr(viewset, "lookup_field", "pk") == "pk" and not hasattr(
+            viewset, "lookup_value_regex"
+        ):
+            return self._base_pattern.format(
+                lookup_prefix=lookup_prefix,
+                lookup_url_kwarg=getattr(viewset, "lookup_url_kwarg", None) or "pk",
+                lookup_value=ID_PATTERN,
+            )
+        if not hasattr(viewset, "lookup_value_regex"):
+            return self._base_pattern.format(
+                lookup_prefix=lookup_prefix,
+                lookup_url_kwarg=getattr(viewset, "lookup_url_kwarg", None)
+                or viewset.lookup_field,
+                lookup_value=CODE_PATTERN,
+            )
+        return super().get_lookup_regex(viewset, lookup_prefix)
+
+
+def not_found(request, exception=None):
+    """handler404: the API's JSON 404 under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": _("見つかりません。"), "code": "not_found"}, status=404
+        )
+    return defaults.page_not_found(request, exception)
 
 
 def keyset_pagination(*ordering: str) -> type[KeysetPagination]:

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import DefaultRouter
 
+from config.api import ApiRouter
 from config.api_docs import ApiDocsView
 from crm.health import health
 from crm.views import (
@@ -29,7 +29,7 @@ from programs.views_statistics import ProgramStatisticsView
 from support_network.views import OrganisationViewSet, PrefectureViewSet, TokenView
 from support_network.web import organisation_switch
 
-router = DefaultRouter()
+router = ApiRouter()
 router.register("prefectures", PrefectureViewSet, basename="prefecture")
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("programs", ProgramViewSet, basename="program")
@@ -51,6 +51,8 @@ router.register("audit-events", AuditEventViewSet, basename="audit-event")
 admin.site.site_header = "知財経営支援 CRM 管理画面"
 admin.site.site_title = "知財経営支援 CRM"
 admin.site.index_title = "管理"
+
+handler404 = "config.api.not_found"
 
 urlpatterns = [
     path("", my_work, name="home"),

@@ -171,6 +171,12 @@ class FollowUpSerializer(serializers.ModelSerializer):
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
+    # Blank for outcomes without an IP right (financing, subsidies): the
+    # schema must allow "" (read-only model fields lose allow_blank).
+    ip_type = serializers.ChoiceField(
+        choices=IpType.choices, allow_blank=True, read_only=True
+    )
+
     class Meta:
         model = Outcome
         fields = [
@@ -368,6 +374,8 @@ class ContactSerializer(serializers.ModelSerializer):
     """A contact (担当者) and the organisation that recorded it."""
 
     organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Blank when not recorded: a plain string, not format "email" ("" is none).
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = Contact

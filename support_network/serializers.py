@@ -27,10 +27,16 @@ class PrefectureSerializer(serializers.ModelSerializer):
 class OrganisationSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
     prefecture = serializers.CharField(source="prefecture_id", allow_null=True)
-    prefecture_label = serializers.CharField(source="prefecture.name", default=None)
+    prefecture_label = serializers.CharField(
+        source="prefecture.name", default=None, allow_null=True
+    )
     region = serializers.CharField(source="region_id", allow_null=True)
-    region_label = serializers.CharField(source="region.name", default=None)
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    region_label = serializers.CharField(
+        source="region.name", default=None, allow_null=True
+    )
+    parent = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     expertise = serializers.SlugRelatedField(
         slug_field="slug", many=True, read_only=True
     )

@@ -128,7 +128,12 @@ class CaseViewSet(
         ],
         responses={200: ReferralSuggestionSerializer(many=True), **ERROR_RESPONSES},
     )
-    @action(detail=True, methods=["get"], url_path="referral-suggestions")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="referral-suggestions",
+        pagination_class=None,
+    )
     def referral_suggestions(self, request, pk=None):
         case = get_object_or_404(self.get_queryset(), pk=pk)
         topics = request.query_params.get("topics", "").split(",")

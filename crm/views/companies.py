@@ -95,7 +95,9 @@ class CompanyViewSet(
             **ERROR_RESPONSES,
         },
     )
-    @action(detail=True, methods=["get", "post"], url_path="consents")
+    @action(
+        detail=True, methods=["get", "post"], url_path="consents", pagination_class=None
+    )
     def consents(self, request, pk=None):
         company = self.get_object()
         if request.method == "GET":
@@ -124,7 +126,9 @@ class CompanyViewSet(
         responses={200: ConsentSerializer, **ERROR_RESPONSES},
     )
     @action(
-        detail=True, methods=["post"], url_path=r"consents/(?P<cid>[0-9]+)/withdraw"
+        detail=True,
+        methods=["post"],
+        url_path=r"consents/(?P<cid>[0-9]{1,18})/withdraw",
     )
     def withdraw_consent(self, request, pk=None, cid=None):
         company = self.get_object()
@@ -149,7 +153,9 @@ class CompanyViewSet(
             409: OpenApiResponse(description="company_merged: 統合済みの企業等"),
         },
     )
-    @action(detail=True, methods=["get", "post"], url_path="contacts")
+    @action(
+        detail=True, methods=["get", "post"], url_path="contacts", pagination_class=None
+    )
     def contacts(self, request, pk=None):
         company = self.get_object()
         if request.method == "GET":
