@@ -44,3 +44,16 @@ def test_swagger_ui_renders_under_the_policy(page, network):
     expect(page.locator(".info .title")).to_contain_text("知財経営支援 CRM API")
     page.get_by_text(re.compile("^/api/v1/prefectures/$")).first.click()
     expect(page.locator(".opblock-body").first).to_be_visible()
+
+
+def test_statistics_charts_draw_under_the_policy(page, log_in, network):
+    """Chart.js and static/js/statistics.js: no inline script, no injected style."""
+    manager = make_actor("inpit-window-13", "manager", username="stats-manager")
+
+    log_in(manager.user.username, PASSWORD)
+    page.goto("/statistics/")
+
+    canvas = page.locator("canvas[data-chart]").first
+    expect(canvas).to_be_visible()
+    # Chart.js has drawn: the canvas got its size from the script.
+    assert page.evaluate("() => document.querySelector('canvas[data-chart]').width > 0")
