@@ -355,10 +355,14 @@ CONTENT_SECURITY_POLICY = {
 # pair, so an office behind one NAT address is not locked out by one user.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out pairs
+    "support_network.auth.AddressLockoutBackend",  # per-address ceiling
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+# Failed logins from one address (any usernames) that lock the address out
+# for the cool-off: against password spraying; 0 turns it off.
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

@@ -2,7 +2,8 @@
 
 django-axes locks a username + address pair out after AXES_FAILURE_LIMIT
 (5) failures in a row, for AXES_COOLOFF_TIME (15 minutes), on the web login
-form and on POST /api/v1/auth/token/ alike.
+form and on POST /api/v1/auth/token/ alike; an address with
+AXES_ADDRESS_FAILURE_LIMIT failures over any usernames is locked out too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.conf import settings
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -165,3 +167,29 @@ def test_web_and_api_failures_count_together(client, staff):
         api_login(name, "wrong")
 
     assert web_login(client, name, "wrong").status_code == 429
+
+
+@override_settings(AXES_ADDRESS_FAILURE_LIMIT=6)
+def test_one_address_trying_many_names_is_locked_out(client, network):
+    """Password spraying: a few tries on each of many accounts from one address."""
+    for n in range(6):
+        make_actor(ORG_A, "window_staff", username=f"sprayed-{n}")
+        assert (
+            web_login(client, f"sprayed-{n}", "guess", ip="198.51.100.7").status_code
+            == 200
+        )
+    colleague = make_actor(ORG_A, "window_staff", username="colleague")
+
+    refused = web_login(client, colleague.user.username, PASSWORD, ip="198.51.100.7")
+    token = api_login(colleague.user.username, PASSWORD, ip="198.51.100.7")
+
+    assert refused.status_code == 429
+    assert "ログインできません" in refused.content.decode()
+    assert token.status_code == 429 and token.json()["code"] == "locked_out"
+    # Another address is not concerned.
+    assert (
+        web_login(
+            client, colleague.user.username, PASSWORD, ip="198.51.100.8"
+        ).status_code
+        == 302
+    )
