@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # Production-like: no per-query logging in DEBUG mode.
     os.environ.setdefault("DJANGO_DEBUG", "false")
+    # Loopback over plain http: no HTTPS redirect, no secure-only cookies.
+    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+    os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret-" + "x" * 40)
 
     import django
