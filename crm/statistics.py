@@ -695,3 +695,21 @@ def filings_after_consultation(
         .filter(preceded)
         .count()
     )
+
+
+# ---------------------------------------------------------------------------
+# Plug-in: program statistics (programs registers it in its AppConfig.ready;
+# crm never imports programs).
+
+_program_statistics = None
+
+
+def register_program_statistics(function) -> None:
+    """Let the programs app provide `program_statistics` to crm's pages."""
+    global _program_statistics
+    _program_statistics = function
+
+
+def registered_program_statistics():
+    """Return the registered program statistics function, or None."""
+    return _program_statistics

@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -49,9 +47,6 @@ from support_network.web import web_actor
 FISCAL_YEAR_CHOICES = 6
 FIRST_FISCAL_YEAR = 2000
 SCOPES = ("reach", "organisation")
-
-# A programs function, looked up at run time: crm never imports programs.
-PROGRAM_STATISTICS = "programs.statistics.program_statistics"
 
 
 @dataclass
@@ -275,9 +270,9 @@ def _referral_section(
 
 
 def _program_section(actor: Actor, fy: int, scope: str | None) -> Section | None:
-    if not apps.is_installed("programs"):
+    program_statistics = statistics.registered_program_statistics()
+    if program_statistics is None:
         return None
-    program_statistics = import_string(PROGRAM_STATISTICS)
     result = program_statistics(
         actor=actor, fiscal_year=fy, group_by=["program"], scope=scope
     )

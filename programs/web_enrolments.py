@@ -518,6 +518,27 @@ def enrolment_transition(request, pk: int):
     return _back(enrolment)
 
 
+def _form_action(
+    request, actor, enrolment, form, form_key: str, save, done: str, anchor
+):
+    """Validate form, call save(cleaned_data), then redirect; or re-render the page.
+
+    A form error is a 400 and a DomainError keeps its status, both with the
+    message beside the field and everything typed kept.
+    """
+    if not form.is_valid():
+        return _render_enrolment(request, actor, enrolment, 400, **{form_key: form})
+    try:
+        save(form.cleaned_data)
+    except DomainError as exc:
+        add_domain_error(form, exc)
+        return _render_enrolment(
+            request, actor, enrolment, exc.status_code, **{form_key: form}
+        )
+    messages.success(request, done)
+    return _back(enrolment, anchor)
+
+
 @login_required
 @require_POST
 def enrolment_plan(request, pk: int):
@@ -525,23 +546,22 @@ def enrolment_plan(request, pk: int):
     actor = web_actor(request)
     enrolment = _enrolment_for(actor, pk)
     form = SupportPlanForm(request.POST, quota_range=_quota_range(enrolment))
-    if not form.is_valid():
-        return _render_enrolment(request, actor, enrolment, 400, plan_form=form)
-    try:
-        services.support_plan_save(
+    return _form_action(
+        request,
+        actor,
+        enrolment,
+        form,
+        "plan_form",
+        lambda data: services.support_plan_save(
             actor=actor,
             enrolment=enrolment,
-            goals=form.cleaned_data["goals"],
-            achieved=form.cleaned_data["achieved"],
-            day_quota=form.cleaned_data.get("day_quota"),
-        )
-    except DomainError as exc:
-        add_domain_error(form, exc)
-        return _render_enrolment(
-            request, actor, enrolment, exc.status_code, plan_form=form
-        )
-    messages.success(request, _("支援計画を保存しました。"))
-    return _back(enrolment, "plan")
+            goals=data["goals"],
+            achieved=data["achieved"],
+            day_quota=data.get("day_quota"),
+        ),
+        _("支援計画を保存しました。"),
+        "plan",
+    )
 
 
 @login_required
@@ -550,24 +570,22 @@ def enrolment_support_day(request, pk: int):
     """Log a date of expert support against the day quota."""
     actor = web_actor(request)
     enrolment = _enrolment_for(actor, pk)
-    form = SupportDayForm(request.POST)
-    if not form.is_valid():
-        return _render_enrolment(request, actor, enrolment, 400, day_form=form)
-    try:
-        services.support_days_log(
+    return _form_action(
+        request,
+        actor,
+        enrolment,
+        SupportDayForm(request.POST),
+        "day_form",
+        lambda data: services.support_days_log(
             actor=actor,
             enrolment=enrolment,
-            date=form.cleaned_data["date"],
-            days=form.cleaned_data["days"],
-            note=form.cleaned_data["note"],
-        )
-    except DomainError as exc:
-        add_domain_error(form, exc)
-        return _render_enrolment(
-            request, actor, enrolment, exc.status_code, day_form=form
-        )
-    messages.success(request, _("支援日を記録しました。"))
-    return _back(enrolment, "support-days")
+            date=data["date"],
+            days=data["days"],
+            note=data["note"],
+        ),
+        _("支援日を記録しました。"),
+        "support-days",
+    )
 
 
 @login_required
@@ -581,22 +599,21 @@ def enrolment_team_add(request, pk: int):
         member_choices=_member_choices(),
         role_choices=_team_role_choices(enrolment.program),
     )
-    if not form.is_valid():
-        return _render_enrolment(request, actor, enrolment, 400, team_form=form)
-    try:
-        services.enrolment_team_add(
+    return _form_action(
+        request,
+        actor,
+        enrolment,
+        form,
+        "team_form",
+        lambda data: services.enrolment_team_add(
             actor=actor,
             enrolment=enrolment,
-            membership=form.cleaned_data["membership"],
-            role=form.cleaned_data["role"],
-        )
-    except DomainError as exc:
-        add_domain_error(form, exc)
-        return _render_enrolment(
-            request, actor, enrolment, exc.status_code, team_form=form
-        )
-    messages.success(request, _("支援チームに専門家を加えました。"))
-    return _back(enrolment, "team")
+            membership=data["membership"],
+            role=data["role"],
+        ),
+        _("支援チームに専門家を加えました。"),
+        "team",
+    )
 
 
 @login_required
