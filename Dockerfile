@@ -31,5 +31,6 @@ USER crm
 
 EXPOSE 8000
 # Health checks live in docker-compose.yml (web only: worker and beat share
-# this image but serve no HTTP).
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "5"]
+# this image but serve no HTTP). config/gunicorn.conf.py: bind 0.0.0.0:$PORT
+# (8000), $WEB_CONCURRENCY (5) workers, JSON logs with DJANGO_LOG_FORMAT=json.
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"]
