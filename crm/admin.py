@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from crm import models, services
 from crm.admin_nta import NtaImportAdminMixin
+from crm.services.cases import company_first_consultation_refresh
 from support_network.actors import Actor
+from support_network.calendar import fiscal_year, local_date
 from support_network.errors import DomainError
 
 
@@ -180,6 +182,19 @@ class ConsultationAdmin(admin.ModelAdmin):
     filter_horizontal = ["attendees"]
     inlines = [ConsultationTopicInline, ConsultationIpTypeInline]
     list_select_related = ["company", "organisation"]
+
+    def save_model(self, request, obj, form, change):
+        # The JST date and fiscal year follow the time, as the service sets them.
+        obj.occurred_on = local_date(obj.occurred_at)
+        obj.fiscal_year = fiscal_year(obj.occurred_at)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # First-consultation marks of the company (and of the one it left),
+        # and the statistics facts of their consultations, this one included.
+        companies = {form.instance.company_id, form.initial.get("company")}
+        company_first_consultation_refresh(company_ids=[c for c in companies if c])
 
 
 class ReferralTopicInline(admin.TabularInline):

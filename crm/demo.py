@@ -51,6 +51,7 @@ from crm.models import (
     ReferralTopic,
 )
 from crm.services import company_derive_keys
+from crm.services.facts import consultation_facts_refresh
 from support_network import calendar
 from support_network.choices import OrganisationKind, Role
 from support_network.errors import DomainError
@@ -953,6 +954,7 @@ def _load_consultations(gen: _Generator, drafts: list, total: int) -> None:
     ConsultationTopic.objects.bulk_create(topics, batch_size=BATCH_SIZE)
     ConsultationIpType.objects.bulk_create(ip_types, batch_size=BATCH_SIZE)
     attendee_model.objects.bulk_create(attendances, batch_size=BATCH_SIZE)
+    consultation_facts_refresh(consultation_ids=[c.pk for c in consultations])
     gen.counts["cases"] = len(drafts)
     gen.counts["consultations"] = len(consultations)
     gen.counts["consultation_topics"] = len(topics)

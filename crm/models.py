@@ -370,9 +370,7 @@ class Consultation(TimestampedModel):
     # True on the company's first consultation anywhere in the network
     # (earliest occurred_at, then id). Kept by the consultation and merge
     # services; statistics count new companies from it without a join.
-    is_company_first = models.BooleanField(
-        _("初回相談"), default=False, editable=False
-    )
+    is_company_first = models.BooleanField(_("初回相談"), default=False, editable=False)
     attendees = models.ManyToManyField(
         Organisation,
         blank=True,
@@ -412,6 +410,76 @@ class Consultation(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.company} {self.occurred_on}"
+
+
+class ConsultationFact(models.Model):
+    """One statistics row per consultation and topic (a star-schema fact).
+
+    Derived data, written only by crm/services/facts.py whenever a
+    consultation, its topics, its company's first-consultation mark or its
+    organisation's place changes. It carries the handling organisation's
+    prefecture, region and kind so that a national fiscal year groups by
+    prefecture × topic on one index, without joins (DESIGN.md targets).
+    A consultation without topics has one row with no topic; `is_primary`
+    marks exactly one row per consultation, so totals count it once.
+    """
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="facts"
+    )
+    company = models.ForeignKey(
+        Company, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    prefecture = models.ForeignKey(
+        Prefecture,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    region_id = models.CharField(max_length=20, blank=True)  # "" national
+    organisation_kind = models.CharField(max_length=30)
+    fiscal_year = models.PositiveSmallIntegerField()
+    month = models.PositiveIntegerField()  # YYYYMM of the JST date
+    channel = models.CharField(max_length=10)
+    topic = models.CharField(max_length=20, blank=True)  # "" without topics
+    is_primary = models.BooleanField(default=False)
+    is_company_first = models.BooleanField()
+    minutes = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("統計用相談行")
+        verbose_name_plural = _("統計用相談行")
+        indexes = [
+            # National / regional fiscal year by prefecture × topic: an
+            # index-only scan already in group order.
+            models.Index(
+                fields=["fiscal_year", "prefecture", "topic", "company"],
+                include=["is_company_first", "minutes", "organisation"],
+                name="crm_fact_fy_pref_topic_idx",
+            ),
+            # Totals: one row per consultation, companies in order.
+            models.Index(
+                fields=["fiscal_year", "company"],
+                include=["is_company_first", "minutes", "organisation"],
+                condition=Q(is_primary=True),
+                name="crm_fact_fy_primary_idx",
+            ),
+            models.Index(
+                fields=["fiscal_year", "organisation"], name="crm_fact_fy_org_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consultation_id} {self.topic}"
 
 
 class ConsultationTopic(models.Model):

@@ -367,36 +367,69 @@ class _Grouped:
     inputs: dict[str, Any]
     measures: list[tuple[str, str]]
     filters: dict[str, Any] = field(default_factory=dict)
+    # The row's id keeps DISTINCT (for non-unique joins) from merging two
+    # rows whose other inputs happen to be equal; queries without such
+    # joins leave it out (an index-only scan then covers the query).
+    row_id: bool = True
 
     def _inner(self, *, distinct: bool) -> QuerySet:
         used = {d: self.expressions[d] for d in [*self.dims, *self.filters]}
         inner = self.qs.annotate(**{f"d_{d}": e for d, e in used.items()})
         for dimension, value in self.filters.items():
             inner = inner.filter(**{f"d_{dimension}": value})
-        # The row's id keeps DISTINCT (for non-unique joins) from merging
-        # two rows whose other inputs happen to be equal.
-        inputs = {"m_id": F("pk"), **self.inputs}
+        inputs = {"m_id": F("pk"), **self.inputs} if self.row_id else self.inputs
         inner = inner.annotate(**inputs).values(*[f"d_{d}" for d in self.dims], *inputs)
         inner = inner.order_by()
         return inner.distinct() if distinct else inner
 
-    def rows(self) -> list[dict[str, Any]]:
+    def sql(
+        self, *, as_dims: Sequence[str] | None = None, marker: int | None = None
+    ) -> tuple[str, list, str]:
+        """Return (query, params, db) of the grouped aggregate.
+
+        `as_dims` names the dimension columns to output (NULL for those this
+        query does not group by), so a totals query can follow a grouped one
+        in a UNION ALL.
+        """
         distinct = any(d in _NON_UNIQUE_DIMENSIONS for d in [*self.dims, *self.filters])
         inner = self._inner(distinct=distinct)
         sql, params = inner.query.get_compiler(using=inner.db).as_sql()
         dims_sql = ", ".join(f't."d_{d}"' for d in self.dims)
+        outputs = [
+            f't."d_{d}"' if d in self.dims else f'NULL AS "d_{d}"'
+            for d in (self.dims if as_dims is None else as_dims)
+        ]
+        leading = [] if marker is None else [f"{marker} AS is_total"]
         selected = ", ".join(
-            [
-                *([dims_sql] if dims_sql else []),
-                *(f"{e} AS {a}" for a, e in self.measures),
-            ]
+            [*leading, *outputs, *(f"{e} AS {a}" for a, e in self.measures)]
         )
         group = f" GROUP BY {dims_sql}" if dims_sql else ""
-        query = f"SELECT {selected} FROM ({sql}) t{group}"
-        with connections[inner.db].cursor() as cursor:
-            cursor.execute(query, params)
-            names = [c[0] for c in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return f"SELECT {selected} FROM ({sql}) t{group}", list(params), inner.db
+
+    def rows(self) -> list[dict[str, Any]]:
+        query, params, db = self.sql()
+        return _fetch(db, query, params)
+
+    def rows_and_totals(self, totals: _Grouped) -> tuple[list[dict], dict]:
+        """Return the grouped rows and the totals row, in one statement.
+
+        One UNION ALL lets PostgreSQL run the two aggregates at once in
+        parallel workers (Parallel Append); SQLite runs them in turn.
+        """
+        if not self.dims:
+            rows = self.rows()
+            return rows, totals.rows()[0]
+        grouped, grouped_params, db = self.sql(marker=0)
+        total, total_params, _db = totals.sql(as_dims=self.dims, marker=1)
+        rows = _fetch(
+            db, f"{grouped} UNION ALL {total}", [*grouped_params, *total_params]
+        )
+        totals_row = next(r for r in rows if r["is_total"])
+        for row in rows:
+            row.pop("is_total")
+        for d in self.dims:
+            totals_row.pop(f"d_{d}")
+        return [r for r in rows if r is not totals_row], totals_row
 
     def medians(self, value: str) -> dict[tuple, float]:
         """Return the median of an input per group (window functions, portable)."""
@@ -422,6 +455,13 @@ class _Grouped:
                 for row in cursor.fetchall()
                 if row[-1] is not None
             }
+
+
+def _fetch(db: str, query: str, params: list) -> list[dict[str, Any]]:
+    with connections[db].cursor() as cursor:
+        cursor.execute(query, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _labelled(dims: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -505,48 +545,108 @@ def consultation_statistics(
             _("指標「%(m)s」は使えません。") % {"m": ", ".join(unknown)},
             field="measures",
         )
-    qs = Consultation.objects.filter(reach.q("organisation"), fiscal_year=fiscal_year)
-    inputs: dict[str, Any] = {
-        "m_company": F("company_id"),
-        "m_first": Case(When(is_company_first=True, then=Value(1)), default=Value(0)),
-        "m_minutes": F("duration_minutes"),
-    }
-    sql_measures = [
-        ("consultations", "COUNT(*)"),
-        ("companies", "COUNT(DISTINCT t.m_company)"),
-        ("new_companies", "SUM(t.m_first)"),
-        ("minutes", "SUM(t.m_minutes)"),
-    ]
-    if "yorozu_links" in extra:
-        inputs["m_link"] = Case(When(_yorozu_link_q(), then=Value(1)), default=Value(0))
-        sql_measures.append(("yorozu_links", "SUM(t.m_link)"))
-
-    def run(dimensions: list[str]) -> list[dict[str, Any]]:
-        grouped = _Grouped(
-            qs=qs,
-            dims=dimensions,
-            expressions=_consultation_expressions(),
-            inputs=inputs,
-            measures=sql_measures,
-            filters=filters,
-        )
-        rows = grouped.rows()
-        for row in rows:
-            for name, _sql in sql_measures:
-                row[name] = _number(row[name])
-        return rows
-
-    rows = _labelled(dims, run(dims))
-    totals = run([])[0]
+    if not extra and not (_DETAIL_DIMENSIONS & {*dims, *filters}):
+        grouped, totals = _fact_queries(reach, fiscal_year, dims, filters)
+    else:
+        grouped, totals = _detail_queries(reach, fiscal_year, dims, filters, extra)
+    rows, total = grouped.rows_and_totals(totals)
+    for row in [*rows, total]:
+        for name, _sql in grouped.measures:
+            row[name] = _number(row[name])
     return {
         "fiscal_year": fiscal_year,
         "fiscal_year_label": fiscal_year_label(fiscal_year),
         "group_by": dims,
         "filters": filters,
         "scope": reach.as_dict(),
-        "rows": rows,
-        "totals": totals,
+        "rows": _labelled(dims, rows),
+        "totals": total,
     }
+
+
+_CONSULTATION_SQL_MEASURES = [
+    ("consultations", "COUNT(*)"),
+    ("companies", "COUNT(DISTINCT t.m_company)"),
+    ("new_companies", "SUM(t.m_first)"),
+    ("minutes", "SUM(t.m_minutes)"),
+]
+# Dimensions the statistics facts do not carry (a consultation has several
+# IP types; programs come from enrolments): those requests read the detail.
+_DETAIL_DIMENSIONS = frozenset({"ip_type", "program"})
+
+
+def _fact_expressions() -> dict[str, Any]:
+    return {
+        "fiscal_year": F("fiscal_year"),
+        "month": F("month"),
+        "prefecture": F("prefecture_id"),
+        "company_prefecture": F("company__prefecture_id"),
+        "region": F("region_id"),
+        "organisation": F("organisation__code"),
+        "organisation_kind": F("organisation_kind"),
+        "channel": F("channel"),
+        "topic": F("topic"),
+        "size_class": F("company__size_class"),
+        "industry": _industry_division("company__industry"),
+    }
+
+
+def _fact_queries(
+    reach: Reach, fy: int, dims: list[str], filters: dict[str, Any]
+) -> tuple[_Grouped, _Grouped]:
+    """Return the grouped and the totals query over the statistics facts.
+
+    A fact row is a consultation × topic; `is_primary` keeps one row per
+    consultation wherever topics are not asked for (a topic filter already
+    keeps at most one row per consultation).
+    """
+    from crm.models import ConsultationFact
+
+    qs = ConsultationFact.objects.filter(fiscal_year=fy)
+    if reach.level != "nation":
+        place = Q(organisation_id=reach.organisation_id)
+        if reach.level == "region":
+            place |= Q(prefecture_id__in=reach.prefecture_codes)
+        qs = qs.filter(place)
+    inputs = {
+        "m_company": F("company_id"),
+        "m_first": Case(When(is_company_first=True, then=Value(1)), default=Value(0)),
+        "m_minutes": F("minutes"),
+    }
+    once = qs if "topic" in filters else qs.filter(is_primary=True)
+    common = {
+        "expressions": _fact_expressions(),
+        "inputs": inputs,
+        "measures": _CONSULTATION_SQL_MEASURES,
+        "filters": filters,
+        "row_id": False,
+    }
+    grouped = _Grouped(qs=qs if "topic" in dims else once, dims=dims, **common)
+    return grouped, _Grouped(qs=once, dims=[], **common)
+
+
+def _detail_queries(
+    reach: Reach, fy: int, dims: list[str], filters: dict[str, Any], extra: list[str]
+) -> tuple[_Grouped, _Grouped]:
+    """Return the grouped and the totals query over consultations and their joins."""
+    qs = Consultation.objects.filter(reach.q("organisation"), fiscal_year=fy)
+    inputs: dict[str, Any] = {
+        "m_company": F("company_id"),
+        "m_first": Case(When(is_company_first=True, then=Value(1)), default=Value(0)),
+        "m_minutes": F("duration_minutes"),
+    }
+    measures = list(_CONSULTATION_SQL_MEASURES)
+    if "yorozu_links" in extra:
+        inputs["m_link"] = Case(When(_yorozu_link_q(), then=Value(1)), default=Value(0))
+        measures.append(("yorozu_links", "SUM(t.m_link)"))
+    common = {
+        "qs": qs,
+        "expressions": _consultation_expressions(),
+        "inputs": inputs,
+        "measures": measures,
+        "filters": filters,
+    }
+    return _Grouped(dims=dims, **common), _Grouped(dims=[], **common)
 
 
 def parse_filters(filters: dict[str, Any] | None, allowed: Sequence[str]) -> dict:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from programs.models import Program, ProgramRound
 from support_network.calendar import fiscal_year
 from support_network.models import ExpertiseTag, Organisation, Prefecture, Region
+from support_network.services import organisation_place_changed
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -54,6 +55,18 @@ def round_capacity(rules: dict, fy: int) -> int | None:
 
 
 @transaction.atomic
+def _organisation_places() -> dict[int, tuple]:
+    """Return each organisation's (kind, prefecture, effective region)."""
+    return {
+        pk: (kind, prefecture, prefecture_region or region)
+        for pk, kind, prefecture, prefecture_region, region in (
+            Organisation.objects.values_list(
+                "pk", "kind", "prefecture_id", "prefecture__region_id", "region_id"
+            )
+        )
+    }
+
+
 def network_seed(*, data_dir: Path = DATA_DIR, today=None) -> SeedReport:
     """Upsert regions, prefectures, expertise tags, organisations and programs.
 
@@ -94,6 +107,7 @@ def network_seed(*, data_dir: Path = DATA_DIR, today=None) -> SeedReport:
         tags[tag.slug] = tag
         report.count("expertise", created)
 
+    places_before = _organisation_places()
     for row in _rows("organisations.csv", data_dir):
         parent = Organisation.objects.get(code=row["parent"]) if row["parent"] else None
         org, created = Organisation.objects.update_or_create(
@@ -118,6 +132,14 @@ def network_seed(*, data_dir: Path = DATA_DIR, today=None) -> SeedReport:
         Prefecture.objects.filter(code=row["code"]).update(
             jpaa_branch=Organisation.objects.get(code=row["jpaa_branch"])
         )
+    # Statistics facts carry the organisation's kind, prefecture and region.
+    moved = [
+        pk
+        for pk, place in _organisation_places().items()
+        if pk in places_before and places_before[pk] != place
+    ]
+    if moved:
+        organisation_place_changed(moved)
 
     current = fiscal_year(today)
     programs = json.loads((data_dir / "programs.json").read_text(encoding="utf-8"))

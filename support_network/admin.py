@@ -20,6 +20,7 @@ from support_network.reminder_rules import (
     reminder_rules_errors,
     reminder_rules_help,
 )
+from support_network.services import organisation_place_changed
 
 
 @admin.register(Region)
@@ -92,6 +93,11 @@ class OrganisationAdmin(admin.ModelAdmin):
     filter_horizontal = ["expertise"]
     inlines = [MembershipInline]
     readonly_fields = ["reminder_rules_effective"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"kind", "prefecture", "region"} & set(form.changed_data):
+            organisation_place_changed([obj.pk])
 
     @admin.display(description=_("適用中のリマインド設定"))
     def reminder_rules_effective(self, obj):

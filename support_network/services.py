@@ -64,3 +64,21 @@ def user_create_or_update(
         user=user, organisation=organisation, defaults={"role": role, "is_active": True}
     )
     return membership, created
+
+
+# Organisations' place (kind, prefecture, region) is copied into derived
+# tables of other apps (crm's statistics facts). Those apps register a hook
+# here; support_network never imports them.
+_organisation_place_hooks: list = []
+
+
+def register_organisation_place_hook(function) -> None:
+    """Call function(organisation_ids) whenever organisations' place changes."""
+    if function not in _organisation_place_hooks:
+        _organisation_place_hooks.append(function)
+
+
+def organisation_place_changed(organisation_ids: list[int]) -> None:
+    """Tell the registered hooks that these organisations moved or changed kind."""
+    for function in _organisation_place_hooks:
+        function(organisation_ids)

@@ -22,6 +22,7 @@ from crm.models import (
 )
 from crm.selectors import cases_visible_to, follow_ups_visible_to
 from crm.services.audit import audit_record
+from crm.services.facts import consultation_facts_refresh
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year, local_date
 from support_network.errors import Conflict, ValidationFailed
@@ -181,9 +182,11 @@ def consultation_create(
         .first()
     )
     is_company_first = first is None or occurred_at < first["occurred_at"]
+    unmarked = []
     if is_company_first and first is not None:
         # A back-dated consultation becomes the company's first.
         Consultation.objects.filter(pk=first["pk"]).update(is_company_first=False)
+        unmarked.append(first["pk"])
     consultation = Consultation.objects.create(
         case=case,
         is_company_first=is_company_first,
@@ -206,6 +209,7 @@ def consultation_create(
     ConsultationIpType.objects.bulk_create(
         ConsultationIpType(consultation=consultation, ip_type=t) for t in ip_types
     )
+    consultation_facts_refresh(consultation_ids=[consultation.pk, *unmarked])
     if attendee_orgs:
         consultation.attendees.set(attendee_orgs)
     if follow_up_on is not None:
@@ -240,6 +244,11 @@ def company_first_consultation_refresh(*, company_ids: Iterable[int]) -> None:
     ]
     Consultation.objects.filter(pk__in=[pk for pk in first_ids if pk]).update(
         is_company_first=True
+    )
+    consultation_facts_refresh(
+        consultation_ids=Consultation.objects.filter(
+            company_id__in=company_ids
+        ).values_list("pk", flat=True)
     )
 
 

@@ -40,6 +40,7 @@ MERGE_ROLES = (Role.ORG_ADMIN, Role.COORDINATOR)
 REASSIGNED_RELATIONS = (
     "crm.case.company",
     "crm.consultation.company",  # denormalised from the case; moved with it
+    "crm.consultationfact.company",  # statistics rows, rewritten just after
     "crm.contact.company",
     "crm.consent.company",
     "crm.outcome.company",

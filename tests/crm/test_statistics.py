@@ -225,26 +225,41 @@ def _rows_by_key(result: dict) -> dict:
                 "minutes",
                 "yorozu_links",
             )
+            if m in row
         }
         for row in result["rows"]
+    }
+
+
+def _without_links(rows: dict) -> dict:
+    return {
+        key: {m: v for m, v in measures.items() if m != "yorozu_links"}
+        for key, measures in rows.items()
     }
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("dim", [d for d in CONSULTATION_DIMENSIONS if d != "program"])
 @pytest.mark.parametrize("fy", [2024, 2025])
+@pytest.mark.parametrize("links", [True, False], ids=["with_links", "facts"])
 def test_every_dimension_matches_counts_worked_out_by_hand(
-    dataset, superuser_actor, dim, fy
+    dataset, superuser_actor, dim, fy, links
 ):
+    # Without yorozu_links most dimensions read the statistics facts; with
+    # it every dimension reads the consultations: both must agree.
     result = consultation_statistics(
         actor=superuser_actor,
         fiscal_year=fy,
         group_by=[dim],
-        measures=["yorozu_links"],
+        measures=["yorozu_links"] if links else [],
     )
-    assert _rows_by_key(result) == expected([dim], fy)
+    want = expected([dim], fy)
+    assert _rows_by_key(result) == (want if links else _without_links(want))
     for row in result["rows"]:
         assert row[f"{dim}_label"]  # a Japanese label beside every code
+    assert result["totals"]["consultations"] == len(
+        [s for s in SPECS if _fy(s[2]) == fy]
+    )
 
 
 @pytest.mark.django_db
@@ -289,8 +304,27 @@ def test_fiscal_year_boundary_is_the_jst_date(dataset, superuser_actor):
 
 
 @pytest.mark.django_db
+def test_prefecture_by_topic_from_the_facts_matches_the_hand_count(
+    dataset, superuser_actor
+):
+    result = consultation_statistics(
+        actor=superuser_actor, fiscal_year=2025, group_by=["prefecture", "topic"]
+    )
+    assert _rows_by_key(result) == _without_links(
+        expected(["prefecture", "topic"], 2025)
+    )
+    totals = result["totals"]
+    assert (totals["consultations"], totals["companies"]) == (6, 4)
+    assert totals["new_companies"] == 2
+
+
+@pytest.mark.django_db
 def test_two_and_three_dimensions_together(dataset, superuser_actor):
-    for dims in (["region", "organisation_kind"], ["topic", "ip_type", "channel"]):
+    for dims in (
+        ["region", "organisation_kind"],
+        ["topic", "ip_type", "channel"],
+        ["month", "company_prefecture", "size_class", "industry"],
+    ):
         result = consultation_statistics(
             actor=superuser_actor,
             fiscal_year=2025,
@@ -313,6 +347,34 @@ def test_filters_keep_only_the_given_codes(dataset, superuser_actor):
         "yorozu-27": 1,
     }
     assert result["totals"]["consultations"] == 2
+    # A topic filter without the topic dimension, and a filter by prefecture
+    # grouped by topic: a two-topic consultation counts once in the totals.
+    patent = consultation_statistics(
+        actor=superuser_actor,
+        fiscal_year=2025,
+        group_by=["prefecture"],
+        filters={"topic": "patent"},
+    )
+    by_pref_topic = _without_links(expected(["prefecture", "topic"], 2025))
+    assert {
+        (r["prefecture"],): m
+        for r, m in zip(patent["rows"], _rows_by_key(patent).values(), strict=True)
+    } == {(p,): m for (p, t), m in by_pref_topic.items() if t == "patent"}
+    patent_specs = [s for s in SPECS if _fy(s[2]) == 2025 and "patent" in s[5]]
+    assert patent["totals"]["consultations"] == len(patent_specs)
+    tokyo = consultation_statistics(
+        actor=superuser_actor,
+        fiscal_year=2025,
+        group_by=["topic"],
+        filters={"prefecture": "13"},
+    )
+    want = {t: m for (p, t), m in by_pref_topic.items() if p == "13"}
+    assert {r["topic"]: _rows_by_key(tokyo)[(r["topic"],)] for r in tokyo["rows"]} == (
+        want
+    )
+    tokyo_specs = [s for s in SPECS if _fy(s[2]) == 2025 and s[0].endswith("-13")]
+    assert tokyo["totals"]["consultations"] == len(tokyo_specs)
+    assert tokyo["totals"]["minutes"] == sum(s[4] for s in tokyo_specs)
 
 
 MANAGERS = {

@@ -1,0 +1,117 @@
+"""Statistics facts: keep `ConsultationFact` in step with the consultations.
+
+`crm.statistics` reads consultation measures from `ConsultationFact`, one row
+per consultation and topic with the dimensions it groups by already on the
+row (the handling organisation's prefecture, region and kind; month; channel)
+so that a national fiscal year aggregates from one index without joins.
+
+Every write that changes what a fact holds calls one function here, in the
+same transaction, so statistics are never stale:
+- `consultation_facts_refresh(consultation_ids=…)`: a consultation was
+  created or edited (topics, date, company, organisation, minutes), or its
+  company's first-consultation mark moved (back-dated entry, merge);
+- `consultation_facts_refresh(organisation_ids=…)`: an organisation's
+  prefecture, region or kind changed (admin);
+- `consultation_facts_refresh()`: everything (bulk loads, the migration,
+  `manage.py statistics_facts_rebuild`).
+The rows are built by one INSERT … SELECT compiled from a queryset (so the
+same code serves SQLite and PostgreSQL, one row or five million), then one
+UPDATE marks each consultation's primary row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connections, router
+from django.db.models import F, Min, Q, Value
+from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
+
+from crm.models import Consultation, ConsultationFact
+
+_CHUNK = 500
+
+# Fact column ← consultation expression (topics joined: one row per topic).
+_COLUMNS = {
+    "consultation_id": F("pk"),
+    "company_id": F("company_id"),
+    "organisation_id": F("organisation_id"),
+    "prefecture_id": F("organisation__prefecture_id"),
+    "region_id": Coalesce(
+        F("organisation__prefecture__region_id"),
+        F("organisation__region_id"),
+        Value(""),
+    ),
+    "organisation_kind": F("organisation__kind"),
+    "fiscal_year": F("fiscal_year"),
+    "month": ExtractYear("occurred_on") * 100 + ExtractMonth("occurred_on"),
+    "channel": F("channel"),
+    "topic": Coalesce(F("topics__topic"), Value("")),
+    "is_company_first": F("is_company_first"),
+    "minutes": F("duration_minutes"),
+}
+
+
+def consultation_facts_refresh(
+    *,
+    consultation_ids: Iterable[int] | None = None,
+    organisation_ids: Iterable[int] | None = None,
+) -> int:
+    """Rewrite the facts of the given consultations (all when none given).
+
+    Returns the number of fact rows written. Call it inside the
+    transaction that changed the consultations.
+    """
+    if consultation_ids is not None:
+        ids = list(consultation_ids)
+        if len(ids) > _CHUNK:  # SQLite caps the parameters of a statement
+            return sum(
+                consultation_facts_refresh(
+                    consultation_ids=ids[i : i + _CHUNK],
+                    organisation_ids=organisation_ids,
+                )
+                for i in range(0, len(ids), _CHUNK)
+            )
+        consultation_ids = ids
+    condition = Q()
+    if consultation_ids is not None:
+        condition &= Q(pk__in=list(consultation_ids))
+    if organisation_ids is not None:
+        condition &= Q(organisation_id__in=list(organisation_ids))
+    if consultation_ids is not None or organisation_ids is not None:
+        stale = ConsultationFact.objects.filter(
+            consultation__in=Consultation.objects.filter(condition).values("pk")
+        )
+    else:
+        stale = ConsultationFact.objects.all()
+    stale.delete()
+
+    source = (
+        Consultation.objects.filter(condition)
+        .annotate(**{f"f_{name}": expr for name, expr in _COLUMNS.items()})
+        .values(*[f"f_{name}" for name in _COLUMNS])
+        .order_by()
+    )
+    db = router.db_for_write(ConsultationFact)
+    sql, params = source.query.get_compiler(using=db).as_sql()
+    table = ConsultationFact._meta.db_table
+    columns = ", ".join([*_COLUMNS, "is_primary"])
+    selected = ", ".join(f"t.f_{name}" for name in _COLUMNS)
+    with connections[db].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {selected}, %s FROM ({sql}) t",
+            (False, *params),
+        )
+        written = cursor.rowcount
+    primary = (
+        ConsultationFact.objects.filter(
+            consultation__in=Consultation.objects.filter(condition).values("pk")
+        )
+        if condition
+        else ConsultationFact.objects.all()
+    )
+    first_rows = primary.values("consultation_id").annotate(first=Min("pk"))
+    ConsultationFact.objects.filter(pk__in=first_rows.values("first")).update(
+        is_primary=True
+    )
+    return written
