@@ -569,6 +569,7 @@ ACTIVITY_TABLES = (
     "crm_referral",
     "crm_referraltopic",
     "crm_followup",
+    "crm_consultationfact",
 )
 
 
@@ -1330,6 +1331,7 @@ def generate_activity(
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from crm.services.facts import consultation_facts_refresh
     from support_network.calendar import fiscal_year
 
     today = timezone.localdate()
@@ -1414,6 +1416,10 @@ def generate_activity(
             with _timed("first consultation of each company marked"):
                 changed = _mark_company_first(cur)
             print(f"  is_company_first: {changed:,} rows changed")
+            # The statistics facts, as the app writes them (crm/services/facts.py).
+            with _timed("statistics facts rebuilt"):
+                written = consultation_facts_refresh()
+            print(f"  statistics facts: {written:,} rows")
         if bulk:
             with _timed("secondary indexes rebuilt"):
                 _restore_indexes(cur)

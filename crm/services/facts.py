@@ -72,7 +72,13 @@ def consultation_facts_refresh(
                 )
                 for i in range(0, len(ids), _CHUNK)
             )
+        if not ids:
+            return 0
         consultation_ids = ids
+    if organisation_ids is not None:
+        organisation_ids = list(organisation_ids)
+        if not organisation_ids:
+            return 0
     condition = Q()
     if consultation_ids is not None:
         condition &= Q(pk__in=list(consultation_ids))

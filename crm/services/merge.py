@@ -40,7 +40,9 @@ MERGE_ROLES = (Role.ORG_ADMIN, Role.COORDINATOR)
 REASSIGNED_RELATIONS = (
     "crm.case.company",
     "crm.consultation.company",  # denormalised from the case; moved with it
-    "crm.consultationfact.company",  # statistics rows, rewritten just after
+    # Derived statistics rows: not moved but rewritten from the moved
+    # consultations (company_first_consultation_refresh below).
+    "crm.consultationfact.company",
     "crm.contact.company",
     "crm.consent.company",
     "crm.outcome.company",
@@ -50,6 +52,8 @@ REASSIGNED_RELATIONS = (
     # a tombstone never leads to another tombstone.
     "crm.company.merged_into",
 )
+
+DERIVED_RELATIONS = frozenset({"crm.consultationfact.company"})
 
 # Fields of the target that a merge fills from the source when they are
 # empty. Name, kind and prefecture are required, so the target's stay.
@@ -177,6 +181,8 @@ def company_merge(
 
     moved: dict[str, int] = {}
     for relation in relations:
+        if relation.key in DERIVED_RELATIONS:
+            continue
         name = relation.field.name
         moved[relation.key] = relation.model._base_manager.filter(
             **{name: source}
