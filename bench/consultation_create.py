@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     gunicorn = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            "config/gunicorn.conf.py",  # the production settings (gc.freeze)
             "config.wsgi",
             "-w",
             str(args.workers),

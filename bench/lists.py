@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import os
 import time
 from datetime import timedelta
@@ -125,6 +126,10 @@ def main(argv: list[str] | None = None) -> None:
     actor = Actor(user=user, membership=membership)
     token, _ = Token.objects.get_or_create(user=user)
     client = Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_HOST="127.0.0.1")
+    # As the gunicorn workers do once the app is loaded (config/gunicorn.conf.py
+    # post_worker_init): without it, full collections over the loaded
+    # modules pause one request in ~15 by 60–100 ms.
+    gc.freeze()
 
     with connection.cursor() as cur:
         cur.execute("SELECT version()")

@@ -363,6 +363,8 @@ def main(argv: list[str] | None = None) -> None:
         proc = subprocess.Popen(
             [
                 str(ROOT / ".venv/bin/gunicorn"),
+                "-c",
+                "config/gunicorn.conf.py",  # the production settings (gc.freeze)
                 "config.wsgi",
                 "-w",
                 str(args.workers),

