@@ -553,14 +553,28 @@ def consultation_statistics(
     for row in [*rows, total]:
         for name, _sql in grouped.measures:
             row[name] = _number(row[name])
+    return statistics_response(
+        fiscal_year, dims, filters, reach, _labelled(dims, rows), total
+    )
+
+
+def statistics_response(
+    fiscal_year: int,
+    dims: list[str],
+    filters: dict[str, Any],
+    reach: Reach,
+    rows: list[dict[str, Any]],
+    totals: dict[str, Any],
+) -> dict[str, Any]:
+    """Return the envelope every statistics endpoint answers with (API.md)."""
     return {
         "fiscal_year": fiscal_year,
         "fiscal_year_label": fiscal_year_label(fiscal_year),
         "group_by": dims,
         "filters": filters,
         "scope": reach.as_dict(),
-        "rows": _labelled(dims, rows),
-        "totals": total,
+        "rows": rows,
+        "totals": totals,
     }
 
 
@@ -719,16 +733,7 @@ def referral_statistics(
         return rows
 
     rows = _labelled(dims, run(dims))
-    totals = run([])[0]
-    return {
-        "fiscal_year": fiscal_year,
-        "fiscal_year_label": fiscal_year_label(fiscal_year),
-        "group_by": dims,
-        "filters": filters,
-        "scope": reach.as_dict(),
-        "rows": rows,
-        "totals": totals,
-    }
+    return statistics_response(fiscal_year, dims, filters, reach, rows, run([])[0])
 
 
 # ---------------------------------------------------------------------------

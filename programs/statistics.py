@@ -14,11 +14,16 @@ from typing import Any
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
-from crm.statistics import grouped_rows, parse_filters, parse_group_by, statistics_reach
+from crm.statistics import (
+    grouped_rows,
+    parse_filters,
+    parse_group_by,
+    statistics_reach,
+    statistics_response,
+)
 from programs.choices import EnrolmentStatus
 from programs.models import Enrolment, ProgramRound
 from support_network.actors import Actor
-from support_network.calendar import fiscal_year_label
 
 PROGRAM_DIMENSIONS = (
     "fiscal_year",
@@ -108,12 +113,4 @@ def program_statistics(
             row["capacity"] = capacity.get(row["program"])
     totals = run([])[0]
     totals["capacity"] = sum(capacity.values())
-    return {
-        "fiscal_year": fiscal_year,
-        "fiscal_year_label": fiscal_year_label(fiscal_year),
-        "group_by": dims,
-        "filters": filters,
-        "scope": reach.as_dict(),
-        "rows": rows,
-        "totals": totals,
-    }
+    return statistics_response(fiscal_year, dims, filters, reach, rows, totals)
