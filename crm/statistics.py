@@ -589,6 +589,15 @@ _CONSULTATION_SQL_MEASURES = [
 _DETAIL_DIMENSIONS = frozenset({"ip_type", "program"})
 
 
+def _consultation_inputs(*, minutes: str) -> dict[str, Any]:
+    """Return the measure inputs of a consultation row (facts or detail)."""
+    return {
+        "m_company": F("company_id"),
+        "m_first": Case(When(is_company_first=True, then=Value(1)), default=Value(0)),
+        "m_minutes": F(minutes),
+    }
+
+
 def _fact_expressions() -> dict[str, Any]:
     return {
         "fiscal_year": F("fiscal_year"),
@@ -622,11 +631,7 @@ def _fact_queries(
         if reach.level == "region":
             place |= Q(prefecture_id__in=reach.prefecture_codes)
         qs = qs.filter(place)
-    inputs = {
-        "m_company": F("company_id"),
-        "m_first": Case(When(is_company_first=True, then=Value(1)), default=Value(0)),
-        "m_minutes": F("minutes"),
-    }
+    inputs = _consultation_inputs(minutes="minutes")
     once = qs if "topic" in filters else qs.filter(is_primary=True)
     common = {
         "expressions": _fact_expressions(),
@@ -644,11 +649,7 @@ def _detail_queries(
 ) -> tuple[_Grouped, _Grouped]:
     """Return the grouped and the totals query over consultations and their joins."""
     qs = Consultation.objects.filter(reach.q("organisation"), fiscal_year=fy)
-    inputs: dict[str, Any] = {
-        "m_company": F("company_id"),
-        "m_first": Case(When(is_company_first=True, then=Value(1)), default=Value(0)),
-        "m_minutes": F("duration_minutes"),
-    }
+    inputs = _consultation_inputs(minutes="duration_minutes")
     measures = list(_CONSULTATION_SQL_MEASURES)
     if "yorozu_links" in extra:
         inputs["m_link"] = Case(When(_yorozu_link_q(), then=Value(1)), default=Value(0))

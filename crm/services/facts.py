@@ -62,6 +62,10 @@ def consultation_facts_refresh(
     Returns the number of fact rows written. Call it inside the
     transaction that changed the consultations.
     """
+    if organisation_ids is not None:
+        organisation_ids = list(organisation_ids)
+        if not organisation_ids:
+            return 0
     if consultation_ids is not None:
         ids = list(consultation_ids)
         if len(ids) > _CHUNK:  # SQLite caps the parameters of a statement
@@ -75,22 +79,20 @@ def consultation_facts_refresh(
         if not ids:
             return 0
         consultation_ids = ids
-    if organisation_ids is not None:
-        organisation_ids = list(organisation_ids)
-        if not organisation_ids:
-            return 0
     condition = Q()
     if consultation_ids is not None:
-        condition &= Q(pk__in=list(consultation_ids))
+        condition &= Q(pk__in=consultation_ids)
     if organisation_ids is not None:
-        condition &= Q(organisation_id__in=list(organisation_ids))
-    if consultation_ids is not None or organisation_ids is not None:
-        stale = ConsultationFact.objects.filter(
+        condition &= Q(organisation_id__in=organisation_ids)
+    # The facts of the consultations concerned (all of them without a condition).
+    facts = (
+        ConsultationFact.objects.filter(
             consultation__in=Consultation.objects.filter(condition).values("pk")
         )
-    else:
-        stale = ConsultationFact.objects.all()
-    stale.delete()
+        if condition
+        else ConsultationFact.objects.all()
+    )
+    facts.delete()
 
     source = (
         Consultation.objects.filter(condition)
@@ -112,14 +114,7 @@ def consultation_facts_refresh(
             (False, *params),
         )
         written = cursor.rowcount
-    primary = (
-        ConsultationFact.objects.filter(
-            consultation__in=Consultation.objects.filter(condition).values("pk")
-        )
-        if condition
-        else ConsultationFact.objects.all()
-    )
-    first_rows = primary.values("consultation_id").annotate(first=Min("pk"))
+    first_rows = facts.values("consultation_id").annotate(first=Min("pk"))
     ConsultationFact.objects.filter(pk__in=first_rows.values("first")).update(
         is_primary=True
     )

@@ -23,10 +23,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery import signals
 from django.db import connection
 
-from config import celery as celery_module
 from config.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
@@ -226,13 +224,29 @@ def test_celery_beat_started_quiet_logs_only_json_lines(tmp_path):
     assert "beat: Starting..." in _messages(entries, "celery.beat")
 
 
-def test_plain_format_leaves_celery_logging_to_celery():
-    if os.environ.get("DJANGO_LOG_FORMAT", "plain") != "plain":
-        pytest.skip("this test process runs with DJANGO_LOG_FORMAT=json")
-    receivers = [r for _key, r in signals.setup_logging.receivers]
-    assert celery_module._setup_json_logging not in receivers
-    receivers = [r for _key, r in signals.celeryd_after_setup.receivers]
-    assert celery_module._banner_as_log not in receivers
+_RECEIVERS_SCRIPT = """
+from celery import signals
+from config import celery as c
+print(c._setup_json_logging in [r for _k, r in signals.setup_logging.receivers],
+      c._banner_as_log in [r for _k, r in signals.celeryd_after_setup.receivers])
+"""
+
+
+@pytest.mark.parametrize(
+    ("log_format", "connected"), [("plain", "False False"), ("json", "True True")]
+)
+def test_only_the_json_format_takes_logging_from_celery(log_format, connected):
+    # A fresh interpreter per format: the choice is made when config.celery
+    # is imported, whatever this test process was started with.
+    result = subprocess.run(
+        [sys.executable, "-c", _RECEIVERS_SCRIPT],
+        env={**os.environ, "DJANGO_LOG_FORMAT": log_format},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == connected
 
 
 # --- gunicorn -----------------------------------------------------------------------
