@@ -11,6 +11,7 @@ from django.utils import timezone
 from crm import models, services
 from crm.admin_nta import NtaImportAdminMixin
 from crm.services.cases import company_first_consultation_refresh
+from crm.services.facts import yorozu_link_marks_refresh
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year, local_date
 from support_network.errors import DomainError
@@ -225,6 +226,22 @@ class ReferralAdmin(admin.ModelAdmin):
         "consent",
     ]
     inlines = [ReferralTopicInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # A referral's case, organisations or status decide whether the
+        # case's consultations are よろず連携 (statistics facts).
+        cases = {form.instance.case_id, form.initial.get("case")}
+        yorozu_link_marks_refresh(case_ids=[c for c in cases if c])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        yorozu_link_marks_refresh(case_ids=[obj.case_id])
+
+    def delete_queryset(self, request, queryset):
+        case_ids = set(queryset.values_list("case_id", flat=True))
+        super().delete_queryset(request, queryset)
+        yorozu_link_marks_refresh(case_ids=case_ids)
 
 
 @admin.register(models.ProvisionRecord)

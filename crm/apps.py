@@ -9,9 +9,7 @@ class CrmConfig(AppConfig):
     def ready(self):
         # Audit events for logins and failed logins (web, admin and API).
         from crm import login_audit  # noqa: F401
-        from crm.services.facts import consultation_facts_refresh
+        from crm.services.facts import organisation_facts_refresh
         from support_network.services import register_organisation_place_hook
 
-        register_organisation_place_hook(
-            lambda ids: consultation_facts_refresh(organisation_ids=ids)
-        )
+        register_organisation_place_hook(organisation_facts_refresh)

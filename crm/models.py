@@ -453,6 +453,8 @@ class ConsultationFact(models.Model):
     topic = models.CharField(max_length=20, blank=True)  # "" without topics
     is_primary = models.BooleanField(default=False)
     is_company_first = models.BooleanField()
+    # よろず連携 (crm.statistics.yorozu_link_q), set by the facts service.
+    is_yorozu_link = models.BooleanField(default=False)
     minutes = models.PositiveIntegerField()
 
     class Meta:

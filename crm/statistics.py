@@ -491,7 +491,7 @@ def _number(value: Any) -> int:
 # Consultations
 
 
-def _yorozu_link_q() -> Q:
+def yorozu_link_q() -> Q:
     """Return the よろず連携 condition of a consultation (see module docstring)."""
     window, yorozu = OrganisationKind.INPIT_WINDOW, OrganisationKind.YOROZU
     attended_by = {
@@ -545,8 +545,8 @@ def consultation_statistics(
             _("指標「%(m)s」は使えません。") % {"m": ", ".join(unknown)},
             field="measures",
         )
-    if not extra and not (_DETAIL_DIMENSIONS & {*dims, *filters}):
-        grouped, totals = _fact_queries(reach, fiscal_year, dims, filters)
+    if not (_DETAIL_DIMENSIONS & {*dims, *filters}):
+        grouped, totals = _fact_queries(reach, fiscal_year, dims, filters, extra)
     else:
         grouped, totals = _detail_queries(reach, fiscal_year, dims, filters, extra)
     rows, total = grouped.rows_and_totals(totals)
@@ -584,6 +584,7 @@ _CONSULTATION_SQL_MEASURES = [
     ("new_companies", "SUM(t.m_first)"),
     ("minutes", "SUM(t.m_minutes)"),
 ]
+_YOROZU_LINKS_MEASURE = ("yorozu_links", "SUM(t.m_link)")
 # Dimensions the statistics facts do not carry (a consultation has several
 # IP types; programs come from enrolments): those requests read the detail.
 _DETAIL_DIMENSIONS = frozenset({"ip_type", "program"})
@@ -615,7 +616,7 @@ def _fact_expressions() -> dict[str, Any]:
 
 
 def _fact_queries(
-    reach: Reach, fy: int, dims: list[str], filters: dict[str, Any]
+    reach: Reach, fy: int, dims: list[str], filters: dict[str, Any], extra: list[str]
 ) -> tuple[_Grouped, _Grouped]:
     """Return the grouped and the totals query over the statistics facts.
 
@@ -632,11 +633,15 @@ def _fact_queries(
             place |= Q(prefecture_id__in=reach.prefecture_codes)
         qs = qs.filter(place)
     inputs = _consultation_inputs(minutes="minutes")
+    measures = list(_CONSULTATION_SQL_MEASURES)
+    if "yorozu_links" in extra:
+        inputs["m_link"] = Case(When(is_yorozu_link=True, then=Value(1)), default=Value(0))
+        measures.append(_YOROZU_LINKS_MEASURE)
     once = qs if "topic" in filters else qs.filter(is_primary=True)
     common = {
         "expressions": _fact_expressions(),
         "inputs": inputs,
-        "measures": _CONSULTATION_SQL_MEASURES,
+        "measures": measures,
         "filters": filters,
         "row_id": False,
     }
@@ -652,8 +657,8 @@ def _detail_queries(
     inputs = _consultation_inputs(minutes="duration_minutes")
     measures = list(_CONSULTATION_SQL_MEASURES)
     if "yorozu_links" in extra:
-        inputs["m_link"] = Case(When(_yorozu_link_q(), then=Value(1)), default=Value(0))
-        measures.append(("yorozu_links", "SUM(t.m_link)"))
+        inputs["m_link"] = Case(When(yorozu_link_q(), then=Value(1)), default=Value(0))
+        measures.append(_YOROZU_LINKS_MEASURE)
     common = {
         "qs": qs,
         "expressions": _consultation_expressions(),

@@ -5,17 +5,12 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Build the facts of the consultations already recorded.
+    """Build the facts of the consultations already recorded: see 0007.
 
-    Uses the service (crm/services/facts.py), which writes with the current
-    models; on an empty database there is nothing to build and it is not
-    called, so later changes to the fact table cannot break a fresh migrate.
+    The service writes with the current models, so the backfill runs once
+    the last migration of the fact table has added every column (0007);
+    this step is kept so that databases already past it stay as they are.
     """
-    if not apps.get_model("crm", "Consultation").objects.exists():
-        return
-    from crm.services.facts import consultation_facts_refresh
-
-    consultation_facts_refresh()
 
 
 class Migration(migrations.Migration):

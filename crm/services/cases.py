@@ -209,9 +209,9 @@ def consultation_create(
     ConsultationIpType.objects.bulk_create(
         ConsultationIpType(consultation=consultation, ip_type=t) for t in ip_types
     )
-    consultation_facts_refresh(consultation_ids=[consultation.pk, *unmarked])
     if attendee_orgs:
         consultation.attendees.set(attendee_orgs)
+    consultation_facts_refresh(consultation_ids=[consultation.pk, *unmarked])
     if follow_up_on is not None:
         FollowUp.objects.create(
             case=case,

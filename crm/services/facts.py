@@ -10,13 +10,16 @@ same transaction, so statistics are never stale:
 - `consultation_facts_refresh(consultation_ids=…)`: a consultation was
   created or edited (topics, date, company, organisation, minutes), or its
   company's first-consultation mark moved (back-dated entry, merge);
-- `consultation_facts_refresh(organisation_ids=…)`: an organisation's
-  prefecture, region or kind changed (admin);
+- `organisation_facts_refresh(ids)`: an organisation's prefecture, region
+  or kind changed (admin, seeds, through support_network's hook);
+- `yorozu_link_marks_refresh(cases=…)`: a referral between an INPIT 窓口
+  and a よろず拠点 was sent, cancelled or edited, which makes the case's
+  consultations よろず連携 or not;
 - `consultation_facts_refresh()`: everything (bulk loads, the migration,
   `manage.py statistics_facts_rebuild`).
 The rows are built by one INSERT … SELECT compiled from a queryset (so the
 same code serves SQLite and PostgreSQL, one row or five million), then one
-UPDATE marks each consultation's primary row.
+UPDATE marks each consultation's primary row and one its よろず連携 rows.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connections, router
-from django.db.models import F, Min, Q, Value
+from django.db.models import F, Min, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
 
 from crm.models import Consultation, ConsultationFact
+from crm.statistics import yorozu_link_q
 
 _CHUNK = 500
 
@@ -106,16 +110,60 @@ def consultation_facts_refresh(
     db = router.db_for_write(ConsultationFact)
     sql, params = source.query.get_compiler(using=db).as_sql()
     table = ConsultationFact._meta.db_table
-    columns = ", ".join([*_COLUMNS, "is_primary"])
+    columns = ", ".join([*_COLUMNS, "is_primary", "is_yorozu_link"])
     selected = ", ".join(f"t.f_{name}" for name in _COLUMNS)
     with connections[db].cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {selected}, %s FROM ({sql}) t",
-            (False, *params),
+            f"INSERT INTO {table} ({columns}) SELECT {selected}, %s, %s FROM ({sql}) t",
+            (False, False, *params),
         )
         written = cursor.rowcount
     first_rows = facts.values("consultation_id").annotate(first=Min("pk"))
     ConsultationFact.objects.filter(pk__in=first_rows.values("first")).update(
         is_primary=True
     )
+    yorozu_link_marks_refresh(Consultation.objects.filter(condition))
+    return written
+
+
+def yorozu_link_marks_refresh(
+    consultations: QuerySet | None = None, *, case_ids: Iterable[int] | None = None
+) -> int:
+    """Set `is_yorozu_link` on the facts of these consultations (or cases').
+
+    The rule is `crm.statistics.yorozu_link_q` (attendance of the other kind,
+    or a referral between the two kinds on the case). Returns the number of
+    fact rows whose mark changed.
+    """
+    if consultations is None:
+        consultations = Consultation.objects.all()
+    if case_ids is not None:
+        consultations = consultations.filter(case_id__in=list(case_ids))
+    facts = ConsultationFact.objects.filter(consultation__in=consultations.values("pk"))
+    linked = consultations.filter(yorozu_link_q()).values("pk")
+    changed = facts.filter(is_yorozu_link=True).exclude(consultation__in=linked).update(
+        is_yorozu_link=False
+    )
+    return changed + facts.filter(is_yorozu_link=False, consultation__in=linked).update(
+        is_yorozu_link=True
+    )
+
+
+def organisation_facts_refresh(organisation_ids: Iterable[int]) -> int:
+    """Rewrite what follows organisations' place or kind (support_network's hook).
+
+    Their own consultations' facts are rewritten; a kind change may also make
+    consultations they attended, or whose case they referred or received,
+    よろず連携 or not.
+    """
+    ids = list(organisation_ids)
+    if not ids:
+        return 0
+    written = consultation_facts_refresh(organisation_ids=ids)
+    touched = Consultation.objects.filter(
+        Q(attendees__in=ids)
+        | Q(case__referrals__from_organisation__in=ids)
+        | Q(case__referrals__to_organisation__in=ids)
+    ).exclude(organisation_id__in=ids)
+    yorozu_link_marks_refresh(Consultation.objects.filter(pk__in=touched.values("pk")))
     return written

@@ -37,6 +37,7 @@ from crm.models import (
 )
 from crm.selectors import cases_visible_to, referral_records_visible_to
 from crm.services.audit import audit_record
+from crm.services.facts import yorozu_link_marks_refresh
 from crm.services.notifications import notify
 from support_network.actors import Actor
 from support_network.calendar import (
@@ -254,6 +255,9 @@ def referral_send(
     ReferralTopic.objects.bulk_create(
         ReferralTopic(referral=referral, topic=t) for t in topics
     )
+    # A referral between an INPIT 窓口 and a よろず拠点 makes the case's
+    # consultations よろず連携 (statistics facts).
+    yorozu_link_marks_refresh(case_ids=[case.pk])
     shared_contacts = list(Contact.objects.filter(company=company).order_by("pk"))
     items = ["company", "case", "referral"]
     if shared_contacts:
@@ -542,6 +546,7 @@ def referral_cancel(
         closed_at=now,
         closed_by=actor.user,
     )
+    yorozu_link_marks_refresh(case_ids=[referral.case_id])
     # The model has no cancellation note; the audit event keeps it.
     audit_record(
         actor=actor,

@@ -241,20 +241,21 @@ def _without_links(rows: dict) -> dict:
 @pytest.mark.django_db
 @pytest.mark.parametrize("dim", [d for d in CONSULTATION_DIMENSIONS if d != "program"])
 @pytest.mark.parametrize("fy", [2024, 2025])
-@pytest.mark.parametrize("links", [True, False], ids=["with_links", "facts"])
+@pytest.mark.parametrize("path", ["facts", "facts_with_links", "detail"])
 def test_every_dimension_matches_counts_worked_out_by_hand(
-    dataset, superuser_actor, dim, fy, links
+    dataset, superuser_actor, dim, fy, path
 ):
-    # Without yorozu_links most dimensions read the statistics facts; with
-    # it every dimension reads the consultations: both must agree.
+    # Most dimensions read the statistics facts (よろず連携 included); with
+    # ip_type beside them they read the consultations: all must agree.
+    dims = [dim, "ip_type"] if path == "detail" and dim != "ip_type" else [dim]
     result = consultation_statistics(
         actor=superuser_actor,
         fiscal_year=fy,
-        group_by=[dim],
-        measures=["yorozu_links"] if links else [],
+        group_by=dims,
+        measures=["yorozu_links"] if path != "facts" else [],
     )
-    want = expected([dim], fy)
-    assert _rows_by_key(result) == (want if links else _without_links(want))
+    want = expected(dims, fy)
+    assert _rows_by_key(result) == (want if path != "facts" else _without_links(want))
     for row in result["rows"]:
         assert row[f"{dim}_label"]  # a Japanese label beside every code
     assert result["totals"]["consultations"] == len(

@@ -12,15 +12,17 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 
 from crm.models import ConsultationFact
 from crm.services.cases import consultation_create
 from crm.services.facts import consultation_facts_refresh
+from crm.services.referrals import referral_cancel, referral_send
 from crm.statistics import consultation_statistics
 from support_network.models import Organisation
 from support_network.services import organisation_place_changed
 from tests.conftest import make_actor
-from tests.crm.factories import CompanyFactory
+from tests.crm.factories import CompanyFactory, ConsentFactory
 
 JST = ZoneInfo("Asia/Tokyo")
 NOW = dt.datetime(2026, 4, 10, 12, 0, tzinfo=JST)
@@ -28,7 +30,7 @@ NOW = dt.datetime(2026, 4, 10, 12, 0, tzinfo=JST)
 pytestmark = pytest.mark.django_db
 
 
-def _log(actor, company, when, topics, minutes=30):
+def _log(actor, company, when, topics, minutes=30, attendees=()):
     return consultation_create(
         actor=actor,
         company=company,
@@ -36,8 +38,20 @@ def _log(actor, company, when, topics, minutes=30):
         channel="visit",
         duration_minutes=minutes,
         topics=topics,
+        attendees=list(attendees),
         summary="相談",
         now=NOW,
+    )
+
+
+def _links(actor, fy=2025):
+    """Return the よろず連携 count by month and the total, as the managers' page."""
+    result = consultation_statistics(
+        actor=actor, fiscal_year=fy, group_by=["month"], measures=["yorozu_links"]
+    )
+    return (
+        {r["month"]: r["yorozu_links"] for r in result["rows"]},
+        result["totals"]["yorozu_links"],
     )
 
 
@@ -144,3 +158,67 @@ def test_a_full_rebuild_gives_the_same_facts_as_the_service_wrote(
     assert snapshot() == written
     firsts = ConsultationFact.objects.filter(is_company_first=True)
     assert list(firsts.values_list("topic", flat=True)) == ["design"]
+
+
+def test_a_referral_between_window_and_yorozu_makes_the_case_a_link_until_cancelled(
+    network, superuser_actor
+):
+    staff = make_actor("inpit-window-13", "window_staff")
+    company = CompanyFactory()
+    first = _log(staff, company, (2025, 6, 2, 10, 0), ["patent"])
+    consultation_create(  # a second consultation on the same case
+        actor=staff,
+        company=company,
+        case=first.case,
+        occurred_at=dt.datetime(2025, 7, 2, 10, 0, tzinfo=JST),
+        channel="phone",
+        duration_minutes=20,
+        topics=["patent"],
+        summary="相談",
+        now=NOW,
+    )
+    _log(staff, company, (2025, 7, 9, 10, 0), ["design"])  # a case of its own
+    assert _links(superuser_actor) == ({"2025-06": 0, "2025-07": 0}, 0)
+    ConsentFactory(company=company, scope="network", obtained_on=dt.date(2025, 1, 1))
+    referral = referral_send(
+        actor=staff,
+        case=first.case,
+        to_organisation=network["yorozu-13"],
+        reason="経営面の支援",
+        topics=["ip_management"],
+        now=NOW,
+    )
+    assert _links(superuser_actor) == ({"2025-06": 1, "2025-07": 1}, 2)
+    referral_cancel(actor=staff, referral=referral, note="取り下げ", now=NOW)
+    assert _links(superuser_actor) == ({"2025-06": 0, "2025-07": 0}, 0)
+
+
+def test_attendance_links_follow_the_attending_organisations_kind(
+    network, superuser_actor
+):
+    staff = make_actor("yorozu-13", "window_staff")
+    window = network["inpit-window-13"]
+    _log(staff, CompanyFactory(), (2025, 6, 2, 10, 0), ["patent"], attendees=[window.code])
+    _log(staff, CompanyFactory(), (2025, 6, 3, 10, 0), ["design"])
+    assert _links(superuser_actor) == ({"2025-06": 1}, 1)
+    # The attending 窓口 is re-classified (admin, seeds): no longer a link.
+    Organisation.objects.filter(pk=window.pk).update(kind="cci")
+    organisation_place_changed([window.pk])
+    assert _links(superuser_actor) == ({"2025-06": 0}, 0)
+
+
+def test_on_postgresql_each_fiscal_years_facts_have_their_own_partition(network):
+    staff = make_actor("inpit-window-13", "window_staff")
+    company = CompanyFactory()
+    _log(staff, company, (2025, 3, 31, 23, 30), ["patent"])  # FY2024
+    _log(staff, company, (2025, 4, 1, 0, 30), ["patent", "design"])  # FY2025
+    assert connection.vendor == "postgresql"  # the suite runs on PostgreSQL
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text, fiscal_year, COUNT(*) "
+            "FROM crm_consultationfact GROUP BY 1, 2 ORDER BY 2"
+        )
+        assert cursor.fetchall() == [
+            ("crm_consultationfact_fy2024", 2024, 1),
+            ("crm_consultationfact_fy2025", 2025, 2),
+        ]
