@@ -9,10 +9,10 @@
 DESIGN.md target: p95 ≤ 300 ms and ≤ 3× the bare SQL aggregate, for ~700k
 consultations in one fiscal year (the よろず拠点 FY2024 scale). `--fill N`
 writes N consultations in each of FY2023 and FY2024 with INSERT … SELECT
-(cases, 1–3 topics each, realistic channel and duration spreads, a few
-joint attendances), then marks each company's first consultation with a
+(cases, 1–3 topics each, realistic channel and duration spreads), then marks each company's first consultation with a
 window function, as the app's consultation service keeps it. The bench
-then times, in the same run and alternating:
+first times the app alone, `--repeat` calls in a row (**app alone**: what a
+manager waits for; the target's p95), then, alternating in the same run:
 - **app**: `crm.statistics.consultation_statistics` as a national manager
   (JPO), group_by prefecture,topic: the GROUP BY query with every measure
   (consultations, distinct companies, new companies, minutes) plus the
@@ -58,7 +58,7 @@ GROUP BY 1, 2
 # The same measures over the statistics facts, hand-written: the grouped
 # query and the totals (one row per consultation), one after the other.
 BARE_FACTS_SQL = """
-SELECT prefecture_id, topic, count(*), count(DISTINCT company_id),
+SELECT prefecture_no, topic_no, count(*), count(DISTINCT company_id),
        sum(CASE WHEN is_company_first THEN 1 ELSE 0 END), sum(minutes)
 FROM crm_consultationfact WHERE fiscal_year = %s GROUP BY 1, 2
 """
@@ -250,9 +250,13 @@ def main(argv: list[str] | None = None) -> None:
         "bare count": bare(BARE_COUNT_SQL),
         "bare facts": bare_facts,
     }
-    times: dict[str, list[float]] = {k: [] for k in runs}
+    times: dict[str, list[float]] = {k: [] for k in ["app alone", *runs]}
     for fn in runs.values():  # warm the caches once
         fn()
+    for _i in range(args.repeat):
+        t0 = time.perf_counter()
+        app()
+        times["app alone"].append((time.perf_counter() - t0) * 1000)
     for _i in range(args.repeat):
         for name, fn in runs.items():
             t0 = time.perf_counter()
@@ -266,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for name, values in times.items():
         print(
-            f"{name:>11}: p50 {_p(values, 0.5):7.1f} ms  p95 {_p(values, 0.95):7.1f} ms"
+            f"{name:>12}: p50 {_p(values, 0.5):7.1f} ms  p95 {_p(values, 0.95):7.1f} ms"
             f"  (n={len(values)})"
         )
     for reference in ("bare", "bare facts"):

@@ -52,6 +52,32 @@ class Topic(models.TextChoices):
     OTHER = "other", _("その他")
 
 
+# Topic → number in the statistics facts (crm.ConsultationFact.topic_no): a
+# smallint groups and compares faster than text over a national year. The
+# numbers are stored: never renumber; a new topic takes the next number.
+TOPIC_NUMBERS = {
+    Topic.PATENT: 1,
+    Topic.UTILITY_MODEL: 2,
+    Topic.DESIGN: 3,
+    Topic.TRADEMARK: 4,
+    Topic.COPYRIGHT: 5,
+    Topic.TRADE_SECRET: 6,
+    Topic.CONTRACT: 7,
+    Topic.LICENSING: 8,
+    Topic.INFRINGEMENT: 9,
+    Topic.OVERSEAS: 10,
+    Topic.IP_LANDSCAPE: 11,
+    Topic.IP_FINANCE: 12,
+    Topic.STARTUP: 13,
+    Topic.BRANDING: 14,
+    Topic.STANDARDIZATION: 15,
+    Topic.SUBSIDY: 16,
+    Topic.IP_MANAGEMENT: 17,
+    Topic.OTHER: 18,
+}
+NO_TOPIC_NUMBER = 0  # a consultation without topics
+
+
 class IpType(models.TextChoices):
     PATENT = "patent", _("特許")
     UTILITY_MODEL = "utility_model", _("実用新案")

@@ -437,20 +437,16 @@ class ConsultationFact(models.Model):
         db_index=False,
         related_name="+",
     )
-    prefecture = models.ForeignKey(
-        Prefecture,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        related_name="+",
-    )
+    # The handling organisation's prefecture as its JIS number (13 = 東京都),
+    # None for a national organisation; smallints group faster than text.
+    prefecture_no = models.PositiveSmallIntegerField(null=True)
     region_id = models.CharField(max_length=20, blank=True)  # "" national
     organisation_kind = models.CharField(max_length=30)
     fiscal_year = models.PositiveSmallIntegerField()
     month = models.PositiveIntegerField()  # YYYYMM of the JST date
     channel = models.CharField(max_length=10)
-    topic = models.CharField(max_length=20, blank=True)  # "" without topics
+    # crm.choices.TOPIC_NUMBERS; NO_TOPIC_NUMBER (0) without topics.
+    topic_no = models.PositiveSmallIntegerField()
     is_primary = models.BooleanField(default=False)
     is_company_first = models.BooleanField()
     # よろず連携 (crm.statistics.yorozu_link_q), set by the facts service.
@@ -464,14 +460,21 @@ class ConsultationFact(models.Model):
             # National / regional fiscal year by prefecture × topic: an
             # index-only scan already in group order.
             models.Index(
-                fields=["fiscal_year", "prefecture", "topic", "company"],
+                fields=["fiscal_year", "prefecture_no", "topic_no", "company"],
                 include=["is_company_first", "minutes", "organisation"],
                 name="crm_fact_fy_pref_topic_idx",
             ),
-            # Totals: one row per consultation, companies in order.
+            # Totals and the dimensions without topic: one row per
+            # consultation (prefecture in order; month for the month chart).
             models.Index(
-                fields=["fiscal_year", "company"],
-                include=["is_company_first", "minutes", "organisation"],
+                fields=["fiscal_year", "prefecture_no", "company"],
+                include=[
+                    "is_company_first",
+                    "minutes",
+                    "organisation",
+                    "month",
+                    "is_yorozu_link",
+                ],
                 condition=Q(is_primary=True),
                 name="crm_fact_fy_primary_idx",
             ),

@@ -34,7 +34,7 @@ organisation; experts no statistics.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -47,7 +47,14 @@ from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear, Substr
 from django.utils.translation import gettext as _
 
-from crm.choices import Channel, IpType, ReferralStatus, SizeClass, Topic
+from crm.choices import (
+    TOPIC_NUMBERS,
+    Channel,
+    IpType,
+    ReferralStatus,
+    SizeClass,
+    Topic,
+)
 from crm.models import Consultation, Referral
 from support_network.actors import Actor
 from support_network.calendar import (
@@ -371,6 +378,16 @@ class _Grouped:
     # rows whose other inputs happen to be equal; queries without such
     # joins leave it out (an index-only scan then covers the query).
     row_id: bool = True
+    # Dimension → function turning a stored number back into its code.
+    decoders: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    def _decoded(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for row in rows:
+            for dimension, decode in self.decoders.items():
+                key = f"d_{dimension}"
+                if key in row:
+                    row[key] = decode(row[key])
+        return rows
 
     def _inner(self, *, distinct: bool) -> QuerySet:
         used = {d: self.expressions[d] for d in [*self.dims, *self.filters]}
@@ -408,7 +425,7 @@ class _Grouped:
 
     def rows(self) -> list[dict[str, Any]]:
         query, params, db = self.sql()
-        return _fetch(db, query, params)
+        return self._decoded(_fetch(db, query, params))
 
     def rows_and_totals(self, totals: _Grouped) -> tuple[list[dict], dict]:
         """Return the grouped rows and the totals row, in one statement.
@@ -424,6 +441,7 @@ class _Grouped:
         rows = _fetch(
             db, f"{grouped} UNION ALL {total}", [*grouped_params, *total_params]
         )
+        rows = self._decoded(rows)
         totals_row = next(r for r in rows if r["is_total"])
         for row in rows:
             row.pop("is_total")
@@ -603,16 +621,32 @@ def _fact_expressions() -> dict[str, Any]:
     return {
         "fiscal_year": F("fiscal_year"),
         "month": F("month"),
-        "prefecture": F("prefecture_id"),
+        "prefecture": F("prefecture_no"),
         "company_prefecture": F("company__prefecture_id"),
         "region": F("region_id"),
         "organisation": F("organisation__code"),
         "organisation_kind": F("organisation_kind"),
         "channel": F("channel"),
-        "topic": F("topic"),
+        "topic": F("topic_no"),
         "size_class": F("company__size_class"),
         "industry": _industry_division("company__industry"),
     }
+
+
+def _prefecture_no(code: str) -> int:
+    return int(code) if code.isdigit() else -1  # -1: no such prefecture
+
+
+_TOPICS_BY_NUMBER = {n: str(topic) for topic, n in TOPIC_NUMBERS.items()}
+# Facts store prefecture and topic as numbers (crm.models.ConsultationFact).
+_FACT_ENCODERS: dict[str, Callable[[Any], Any]] = {
+    "prefecture": _prefecture_no,
+    "topic": lambda code: TOPIC_NUMBERS.get(code, -1),
+}
+_FACT_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "prefecture": lambda n: None if n is None else f"{n:02d}",
+    "topic": lambda n: _TOPICS_BY_NUMBER.get(n, ""),
+}
 
 
 def _fact_queries(
@@ -630,12 +664,18 @@ def _fact_queries(
     if reach.level != "nation":
         place = Q(organisation_id=reach.organisation_id)
         if reach.level == "region":
-            place |= Q(prefecture_id__in=reach.prefecture_codes)
+            place |= Q(prefecture_no__in=[int(c) for c in reach.prefecture_codes])
         qs = qs.filter(place)
+    filters = {
+        d: _FACT_ENCODERS[d](v) if d in _FACT_ENCODERS else v
+        for d, v in filters.items()
+    }
     inputs = _consultation_inputs(minutes="minutes")
     measures = list(_CONSULTATION_SQL_MEASURES)
     if "yorozu_links" in extra:
-        inputs["m_link"] = Case(When(is_yorozu_link=True, then=Value(1)), default=Value(0))
+        inputs["m_link"] = Case(
+            When(is_yorozu_link=True, then=Value(1)), default=Value(0)
+        )
         measures.append(_YOROZU_LINKS_MEASURE)
     once = qs if "topic" in filters else qs.filter(is_primary=True)
     common = {
@@ -644,6 +684,7 @@ def _fact_queries(
         "measures": measures,
         "filters": filters,
         "row_id": False,
+        "decoders": _FACT_DECODERS,
     }
     grouped = _Grouped(qs=qs if "topic" in dims else once, dims=dims, **common)
     return grouped, _Grouped(qs=once, dims=[], **common)

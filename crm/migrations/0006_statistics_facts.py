@@ -5,10 +5,10 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Build the facts of the consultations already recorded: see 0007.
+    """Build the facts of the consultations already recorded: see 0009.
 
     The service writes with the current models, so the backfill runs once
-    the last migration of the fact table has added every column (0007);
+    the last migration of the fact table has added every column (0009);
     this step is kept so that databases already past it stay as they are.
     """
 

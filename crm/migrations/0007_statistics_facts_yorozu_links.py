@@ -2,23 +2,15 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Build the facts, or mark the よろず連携 rows of facts already built.
+    """Mark the よろず連携 rows of facts already built (see 0009 otherwise).
 
-    Uses the services (crm/services/facts.py), which write with the current
-    models: a later migration that adds a column to the fact table must move
-    this backfill after it. On an empty database nothing is called.
+    Uses the service, which only updates `is_yorozu_link` here.
     """
-    if not apps.get_model("crm", "Consultation").objects.exists():
+    if not apps.get_model("crm", "ConsultationFact").objects.exists():
         return
-    from crm.services.facts import (
-        consultation_facts_refresh,
-        yorozu_link_marks_refresh,
-    )
+    from crm.services.facts import yorozu_link_marks_refresh
 
-    if apps.get_model("crm", "ConsultationFact").objects.exists():
-        yorozu_link_marks_refresh()
-    else:
-        consultation_facts_refresh()
+    yorozu_link_marks_refresh()
 
 
 class Migration(migrations.Migration):

@@ -27,9 +27,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connections, router
-from django.db.models import F, Min, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear
+from django.db.models import (
+    Case,
+    F,
+    Min,
+    PositiveSmallIntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear
 
+from crm.choices import NO_TOPIC_NUMBER, TOPIC_NUMBERS
 from crm.models import Consultation, ConsultationFact
 from crm.statistics import yorozu_link_q
 
@@ -40,7 +50,7 @@ _COLUMNS = {
     "consultation_id": F("pk"),
     "company_id": F("company_id"),
     "organisation_id": F("organisation_id"),
-    "prefecture_id": F("organisation__prefecture_id"),
+    "prefecture_no": Cast("organisation__prefecture_id", PositiveSmallIntegerField()),
     "region_id": Coalesce(
         F("organisation__prefecture__region_id"),
         F("organisation__region_id"),
@@ -50,7 +60,13 @@ _COLUMNS = {
     "fiscal_year": F("fiscal_year"),
     "month": ExtractYear("occurred_on") * 100 + ExtractMonth("occurred_on"),
     "channel": F("channel"),
-    "topic": Coalesce(F("topics__topic"), Value("")),
+    "topic_no": Case(
+        *(
+            When(topics__topic=topic, then=Value(n))
+            for topic, n in TOPIC_NUMBERS.items()
+        ),
+        default=Value(NO_TOPIC_NUMBER),
+    ),
     "is_company_first": F("is_company_first"),
     "minutes": F("duration_minutes"),
 }
@@ -141,8 +157,10 @@ def yorozu_link_marks_refresh(
         consultations = consultations.filter(case_id__in=list(case_ids))
     facts = ConsultationFact.objects.filter(consultation__in=consultations.values("pk"))
     linked = consultations.filter(yorozu_link_q()).values("pk")
-    changed = facts.filter(is_yorozu_link=True).exclude(consultation__in=linked).update(
-        is_yorozu_link=False
+    changed = (
+        facts.filter(is_yorozu_link=True)
+        .exclude(consultation__in=linked)
+        .update(is_yorozu_link=False)
     )
     return changed + facts.filter(is_yorozu_link=False, consultation__in=linked).update(
         is_yorozu_link=True

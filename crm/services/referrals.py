@@ -430,7 +430,11 @@ def referral_accept(
         answer_note=note,
     )
     audit_record(
-        actor=actor, action="referral.accept", obj=referral, now=now, data={"note": note}
+        actor=actor,
+        action="referral.accept",
+        obj=referral,
+        now=now,
+        data={"note": note},
     )
     _notify_sender(
         referral,

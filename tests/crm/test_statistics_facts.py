@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 
+from crm.choices import TOPIC_NUMBERS, Topic
 from crm.models import ConsultationFact
 from crm.services.cases import consultation_create
 from crm.services.facts import consultation_facts_refresh
@@ -65,13 +66,16 @@ def test_a_logged_consultation_has_one_fact_per_topic_and_one_primary(network):
         staff, CompanyFactory(), (2025, 6, 2, 10, 0), ["patent", "trademark"], 45
     )
     facts = ConsultationFact.objects.filter(consultation=consultation)
-    assert sorted(facts.values_list("topic", flat=True)) == ["patent", "trademark"]
+    assert sorted(facts.values_list("topic_no", flat=True)) == [
+        TOPIC_NUMBERS["patent"],
+        TOPIC_NUMBERS["trademark"],
+    ]
     assert facts.filter(is_primary=True).count() == 1
     fact = facts.first()
-    assert (fact.fiscal_year, fact.month, fact.prefecture_id, fact.minutes) == (
+    assert (fact.fiscal_year, fact.month, fact.prefecture_no, fact.minutes) == (
         2025,
         202506,
-        "13",
+        13,
         45,
     )
     assert fact.region_id == network["inpit-window-13"].prefecture.region_id
@@ -157,7 +161,7 @@ def test_a_full_rebuild_gives_the_same_facts_as_the_service_wrote(
     assert consultation_facts_refresh() == 3
     assert snapshot() == written
     firsts = ConsultationFact.objects.filter(is_company_first=True)
-    assert list(firsts.values_list("topic", flat=True)) == ["design"]
+    assert list(firsts.values_list("topic_no", flat=True)) == [TOPIC_NUMBERS["design"]]
 
 
 def test_a_referral_between_window_and_yorozu_makes_the_case_a_link_until_cancelled(
@@ -198,7 +202,13 @@ def test_attendance_links_follow_the_attending_organisations_kind(
 ):
     staff = make_actor("yorozu-13", "window_staff")
     window = network["inpit-window-13"]
-    _log(staff, CompanyFactory(), (2025, 6, 2, 10, 0), ["patent"], attendees=[window.code])
+    _log(
+        staff,
+        CompanyFactory(),
+        (2025, 6, 2, 10, 0),
+        ["patent"],
+        attendees=[window.code],
+    )
     _log(staff, CompanyFactory(), (2025, 6, 3, 10, 0), ["design"])
     assert _links(superuser_actor) == ({"2025-06": 1}, 1)
     # The attending 窓口 is re-classified (admin, seeds): no longer a link.
@@ -222,3 +232,11 @@ def test_on_postgresql_each_fiscal_years_facts_have_their_own_partition(network)
             ("crm_consultationfact_fy2024", 2024, 1),
             ("crm_consultationfact_fy2025", 2025, 2),
         ]
+
+
+def test_topic_numbers_are_distinct_and_cover_every_topic():
+    # Stored in the facts: a topic without a number, or two topics sharing
+    # one, would drop or merge rows of the statistics.
+    assert set(TOPIC_NUMBERS) == set(Topic)
+    assert len(set(TOPIC_NUMBERS.values())) == len(TOPIC_NUMBERS)
+    assert 0 not in TOPIC_NUMBERS.values()  # 0 is "no topic"
