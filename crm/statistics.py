@@ -42,6 +42,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear, Substr
@@ -389,15 +390,38 @@ class _Grouped:
                     row[key] = decode(row[key])
         return rows
 
-    def _inner(self, *, distinct: bool) -> QuerySet:
+    def _inner(self, *, distinct: bool, matches_nothing: bool = False) -> QuerySet:
         used = {d: self.expressions[d] for d in [*self.dims, *self.filters]}
-        inner = self.qs.annotate(**{f"d_{d}": e for d, e in used.items()})
-        for dimension, value in self.filters.items():
-            inner = inner.filter(**{f"d_{dimension}": value})
+        qs = self.qs
+        if matches_nothing:  # same columns, no rows (see _inner_sql)
+            qs = qs.model._default_manager.using(qs.db).filter(pk__isnull=True)
+        inner = qs.annotate(**{f"d_{d}": e for d, e in used.items()})
+        if not matches_nothing:
+            for dimension, value in self.filters.items():
+                inner = inner.filter(**{f"d_{dimension}": value})
         inputs = {"m_id": F("pk"), **self.inputs} if self.row_id else self.inputs
         inner = inner.annotate(**inputs).values(*[f"d_{d}" for d in self.dims], *inputs)
         inner = inner.order_by()
         return inner.distinct() if distinct else inner
+
+    def _inner_sql(self, *, distinct: bool, not_null: str | None = None):
+        """Return (sql, params, db) of the inner rows.
+
+        A filter no row can match (a number outside its column's range, an
+        unknown code stored as a number) makes Django refuse to compile the
+        query (EmptyResultSet); the inner rows are then an empty set of the
+        same shape, so the caller gets empty rows and zero totals.
+        """
+        for matches_nothing in (False, True):
+            inner = self._inner(distinct=distinct, matches_nothing=matches_nothing)
+            if not_null:
+                inner = inner.filter(**{f"{not_null}__isnull": False})
+            try:
+                sql, params = inner.query.get_compiler(using=inner.db).as_sql()
+            except EmptyResultSet:
+                continue
+            return sql, params, inner.db
+        raise AssertionError("an empty set of inner rows always compiles")
 
     def sql(
         self, *, as_dims: Sequence[str] | None = None, marker: int | None = None
@@ -409,8 +433,7 @@ class _Grouped:
         in a UNION ALL.
         """
         distinct = any(d in _NON_UNIQUE_DIMENSIONS for d in [*self.dims, *self.filters])
-        inner = self._inner(distinct=distinct)
-        sql, params = inner.query.get_compiler(using=inner.db).as_sql()
+        sql, params, db = self._inner_sql(distinct=distinct)
         dims_sql = ", ".join(f't."d_{d}"' for d in self.dims)
         outputs = [
             f't."d_{d}"' if d in self.dims else f'NULL AS "d_{d}"'
@@ -421,7 +444,7 @@ class _Grouped:
             [*leading, *outputs, *(f"{e} AS {a}" for a, e in self.measures)]
         )
         group = f" GROUP BY {dims_sql}" if dims_sql else ""
-        return f"SELECT {selected} FROM ({sql}) t{group}", list(params), inner.db
+        return f"SELECT {selected} FROM ({sql}) t{group}", list(params), db
 
     def rows(self) -> list[dict[str, Any]]:
         query, params, db = self.sql()
@@ -451,8 +474,7 @@ class _Grouped:
 
     def medians(self, value: str) -> dict[tuple, float]:
         """Return the median of an input per group (window functions, portable)."""
-        inner = self._inner(distinct=True).filter(**{f"{value}__isnull": False})
-        sql, params = inner.query.get_compiler(using=inner.db).as_sql()
+        sql, params, db = self._inner_sql(distinct=True, not_null=value)
         cols = ", ".join(f'"d_{d}"' for d in self.dims)
         lead = f"{cols}, " if cols else ""
         partition = f"PARTITION BY {cols}" if cols else ""
@@ -466,7 +488,7 @@ class _Grouped:
             "WHERE rn IN ((cnt + 1) / 2, (cnt + 2) / 2)"
             + (f" GROUP BY {cols}" if cols else "")
         )
-        with connections[inner.db].cursor() as cursor:
+        with connections[db].cursor() as cursor:
             cursor.execute(query, params)
             return {
                 tuple(row[:-1]): float(row[-1])

@@ -691,3 +691,28 @@ def test_api_statistics_endpoints(dataset, api):
     schema = client.get("/api/schema/", {"format": "json"}).json()
     for path in ("consultations", "referrals", "programs"):
         assert f"/api/v1/statistics/{path}/" in schema["paths"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"topic": "no_such_topic"},
+        {"prefecture": "99999"},
+        {"prefecture": "xx"},
+        {"month": "999999999999"},
+    ],
+)
+def test_a_filter_no_row_can_match_gives_no_rows_and_zero_totals(
+    dataset, superuser_actor, filters
+):
+    # Facts store prefecture and topic as numbers: an unknown code or a
+    # number outside the column's range must answer "nothing", not fail.
+    for dims in (["prefecture", "topic"], ["ip_type"], ["channel"], []):
+        result = consultation_statistics(
+            actor=superuser_actor, fiscal_year=2025, group_by=dims, filters=filters
+        )
+        if dims:
+            assert result["rows"] == []
+        assert result["totals"]["consultations"] == 0
+        assert result["totals"]["companies"] == 0
