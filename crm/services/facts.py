@@ -18,26 +18,35 @@ same transaction, so statistics are never stale:
 - `consultation_facts_refresh()`: everything (bulk loads, the migration,
   `manage.py statistics_facts_rebuild`).
 The rows are built by one INSERT … SELECT compiled from a queryset (so the
-same code serves SQLite and PostgreSQL, one row or five million), then one
-UPDATE marks each consultation's primary row and one its よろず連携 rows.
+same code serves SQLite and PostgreSQL, one row or five million); the same
+SELECT picks each consultation's primary row and its よろず連携 mark,
+so rows are written once and never updated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connections, router
 from django.db.models import (
+    BooleanField,
     Case,
     F,
-    Min,
     PositiveSmallIntegerField,
     Q,
     QuerySet,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Cast, Coalesce, ExtractMonth, ExtractYear
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    ExtractMonth,
+    ExtractYear,
+    RowNumber,
+)
 
 from crm.choices import NO_TOPIC_NUMBER, TOPIC_NUMBERS
 from crm.models import Consultation, ConsultationFact
@@ -70,6 +79,27 @@ _COLUMNS = {
     "is_company_first": F("is_company_first"),
     "minutes": F("duration_minutes"),
 }
+
+
+def _source_columns() -> dict[str, Any]:
+    """Return every written column: _COLUMNS, the よろず連携 mark and the rank.
+
+    `rank` numbers a consultation's rows (by topic); the first is the
+    primary row. Both are computed in the same SELECT, so the rows are
+    written once and never updated (an UPDATE would leave a dead copy of
+    every row and a second entry in every index).
+    """
+    return {
+        **_COLUMNS,
+        "is_yorozu_link": Case(
+            When(yorozu_link_q(), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+        "rank": Window(
+            RowNumber(), partition_by=[F("pk")], order_by=F("topics__topic").asc()
+        ),
+    }
 
 
 def consultation_facts_refresh(
@@ -114,31 +144,27 @@ def consultation_facts_refresh(
     )
     facts.delete()
 
+    columns = _source_columns()
     source = (
         Consultation.objects.filter(condition)
-        .annotate(**{f"f_{name}": expr for name, expr in _COLUMNS.items()})
-        .values(*[f"f_{name}" for name in _COLUMNS])
+        .annotate(**{f"f_{name}": expr for name, expr in columns.items()})
+        .values(*[f"f_{name}" for name in columns])
         # In consultation order: a fiscal year's rows then sit together in
-        # the table, as they do when consultations are logged day by day, and
-        # an index-only scan of one year checks few visibility-map pages.
+        # the table, as they do when consultations are logged day by day.
         .order_by("pk")
     )
     db = router.db_for_write(ConsultationFact)
     sql, params = source.query.get_compiler(using=db).as_sql()
     table = ConsultationFact._meta.db_table
-    columns = ", ".join([*_COLUMNS, "is_primary", "is_yorozu_link"])
-    selected = ", ".join(f"t.f_{name}" for name in _COLUMNS)
+    written_columns = [name for name in columns if name != "rank"]
+    selected = ", ".join(f"t.f_{name}" for name in written_columns)
     with connections[db].cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {selected}, %s, %s FROM ({sql}) t",
-            (False, False, *params),
+            f"INSERT INTO {table} ({', '.join(written_columns)}, is_primary) "
+            f"SELECT {selected}, t.f_rank = 1 FROM ({sql}) t",
+            params,
         )
         written = cursor.rowcount
-    first_rows = facts.values("consultation_id").annotate(first=Min("pk"))
-    ConsultationFact.objects.filter(pk__in=first_rows.values("first")).update(
-        is_primary=True
-    )
-    yorozu_link_marks_refresh(Consultation.objects.filter(condition))
     return written
 
 

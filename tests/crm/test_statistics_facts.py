@@ -9,9 +9,11 @@ rebuild) is checked here through the statistics a manager reads.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from crm.choices import TOPIC_NUMBERS, Topic
@@ -240,3 +242,25 @@ def test_topic_numbers_are_distinct_and_cover_every_topic():
     assert set(TOPIC_NUMBERS) == set(Topic)
     assert len(set(TOPIC_NUMBERS.values())) == len(TOPIC_NUMBERS)
     assert 0 not in TOPIC_NUMBERS.values()  # 0 is "no topic"
+
+
+def test_the_rebuild_command_restores_facts_lost_around_the_services(
+    network, superuser_actor
+):
+    staff = make_actor("inpit-window-13", "window_staff")
+    _log(staff, CompanyFactory(), (2025, 6, 2, 10, 0), ["patent", "design"])
+    ConsultationFact.objects.all().delete()  # e.g. rows loaded in plain SQL
+    assert (
+        consultation_statistics(actor=superuser_actor, fiscal_year=2025)["totals"][
+            "consultations"
+        ]
+        == 0
+    )
+    out = io.StringIO()
+    call_command("statistics_facts_rebuild", stdout=out)
+    assert "2 行" in out.getvalue()
+    result = consultation_statistics(
+        actor=superuser_actor, fiscal_year=2025, group_by=["topic"]
+    )
+    assert _by(result, "topic") == {"design": 1, "patent": 1}
+    assert result["totals"]["consultations"] == 1
