@@ -12,7 +12,7 @@ same transaction, so statistics are never stale:
   company's first-consultation mark moved (back-dated entry, merge);
 - `organisation_facts_refresh(ids)`: an organisation's prefecture, region
   or kind changed (admin, seeds, through support_network's hook);
-- `yorozu_link_marks_refresh(cases=…)`: a referral between an INPIT 窓口
+- `yorozu_link_marks_refresh(case_ids=…)`: a referral between an INPIT 窓口
   and a よろず拠点 was sent, cancelled or edited, which makes the case's
   consultations よろず連携 or not;
 - `consultation_facts_refresh()`: everything (bulk loads, the migration,
