@@ -264,3 +264,37 @@ def test_the_rebuild_command_restores_facts_lost_around_the_services(
     )
     assert _by(result, "topic") == {"design": 1, "patent": 1}
     assert result["totals"]["consultations"] == 1
+
+
+def test_each_prefecture_range_and_the_national_bodies_count_once(
+    network, superuser_actor
+):
+    # On PostgreSQL a prefecture grouping reads prefectures 01–14, 15–47 and
+    # the national bodies (no prefecture) as three branches: every row must
+    # come back once, with the totals over all three.
+    company = CompanyFactory()
+    for code, topics in (
+        ("inpit", ["patent"]),  # INPIT HQ: national, no prefecture
+        ("inpit-window-13", ["patent", "design"]),
+        ("inpit-window-14", ["design"]),
+        ("yorozu-27", ["design"]),
+    ):
+        _log(make_actor(code, "window_staff"), company, (2025, 6, 2, 10, 0), topics)
+    result = consultation_statistics(
+        actor=superuser_actor, fiscal_year=2025, group_by=["prefecture", "topic"]
+    )
+    rows = {(r["prefecture"], r["topic"]): r["consultations"] for r in result["rows"]}
+    assert rows == {
+        ("13", "design"): 1,
+        ("13", "patent"): 1,
+        ("14", "design"): 1,
+        ("27", "design"): 1,
+        (None, "patent"): 1,
+    }
+    national = next(r for r in result["rows"] if r["prefecture"] is None)
+    assert national["prefecture_label"] == "（全国組織）"
+    assert (result["totals"]["consultations"], result["totals"]["companies"]) == (4, 1)
+    by_prefecture = consultation_statistics(
+        actor=superuser_actor, fiscal_year=2025, group_by=["prefecture"]
+    )
+    assert _by(by_prefecture, "prefecture") == {"13": 1, "14": 1, "27": 1, None: 1}
