@@ -26,6 +26,7 @@ so rows are written once and never updated.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from django.db import connections, router
@@ -93,6 +94,7 @@ _COLUMNS = {
 }
 
 
+@cache  # built once: the ORM copies expressions when it resolves them
 def _source_columns() -> dict[str, Any]:
     """Return every written column: _COLUMNS, the よろず連携 mark and the rank.
 
