@@ -211,7 +211,9 @@ def consultation_create(
     )
     if attendee_orgs:
         consultation.attendees.set(attendee_orgs)
-    consultation_facts_refresh(consultation_ids=[consultation.pk, *unmarked])
+    consultation_facts_refresh(consultation_ids=[consultation.pk], new=True)
+    if unmarked:  # the company's previous first consultation
+        consultation_facts_refresh(consultation_ids=unmarked)
     if follow_up_on is not None:
         FollowUp.objects.create(
             case=case,

@@ -26,7 +26,7 @@ so rows are written once and never updated.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db import connections, router
@@ -120,11 +120,13 @@ def consultation_facts_refresh(
     *,
     consultation_ids: Iterable[int] | None = None,
     organisation_ids: Iterable[int] | None = None,
+    new: bool = False,
 ) -> int:
     """Rewrite the facts of the given consultations (all when none given).
 
-    Returns the number of fact rows written. Call it inside the
-    transaction that changed the consultations.
+    `new=True` says the consultations were just created and have no facts
+    yet (nothing to delete). Returns the number of fact rows written. Call
+    it inside the transaction that changed the consultations.
     """
     if organisation_ids is not None:
         organisation_ids = list(organisation_ids)
@@ -137,27 +139,56 @@ def consultation_facts_refresh(
                 consultation_facts_refresh(
                     consultation_ids=ids[i : i + _CHUNK],
                     organisation_ids=organisation_ids,
+                    new=new,
                 )
                 for i in range(0, len(ids), _CHUNK)
             )
         if not ids:
             return 0
         consultation_ids = ids
+    db = router.db_for_write(ConsultationFact)
+    table = ConsultationFact._meta.db_table
+    if organisation_ids is None and consultation_ids is not None:
+        # The common case (a consultation logged or edited): plain SQL, and
+        # the INSERT compiled once per process for each number of ids.
+        with connections[db].cursor() as cursor:
+            if not new:
+                marks = ", ".join(["%s"] * len(consultation_ids))
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE consultation_id IN ({marks})",
+                    consultation_ids,
+                )
+            sql, params, positions = _insert_for_ids(db, len(consultation_ids))
+            params = list(params)
+            for position, consultation_id in zip(
+                positions, consultation_ids, strict=True
+            ):
+                params[position] = consultation_id
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
     condition = Q()
     if consultation_ids is not None:
         condition &= Q(pk__in=consultation_ids)
     if organisation_ids is not None:
         condition &= Q(organisation_id__in=organisation_ids)
     # The facts of the consultations concerned (all of them without a condition).
-    facts = (
-        ConsultationFact.objects.filter(
+    if condition:
+        facts = ConsultationFact.objects.filter(
             consultation__in=Consultation.objects.filter(condition).values("pk")
         )
-        if condition
-        else ConsultationFact.objects.all()
-    )
-    facts.delete()
+    else:
+        facts = ConsultationFact.objects.all()
+    if not new:
+        facts.delete()
+    sql, params = _insert_statement(db, condition)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
+
+def _insert_statement(db: str, condition: Q) -> tuple[str, tuple]:
+    """Return the INSERT … SELECT of the facts of the consultations matching."""
     columns = _source_columns()
     source = (
         Consultation.objects.filter(condition)
@@ -167,19 +198,33 @@ def consultation_facts_refresh(
         # the table, as they do when consultations are logged day by day.
         .order_by("pk")
     )
-    db = router.db_for_write(ConsultationFact)
     sql, params = source.query.get_compiler(using=db).as_sql()
     table = ConsultationFact._meta.db_table
     written_columns = [name for name in columns if name != "rank"]
     selected = ", ".join(f"t.f_{name}" for name in written_columns)
-    with connections[db].cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(written_columns)}, is_primary) "
-            f"SELECT {selected}, t.f_rank = 1 FROM ({sql}) t",
-            params,
-        )
-        written = cursor.rowcount
-    return written
+    return (
+        f"INSERT INTO {table} ({', '.join(written_columns)}, is_primary) "
+        f"SELECT {selected}, t.f_rank = 1 FROM ({sql}) t",
+        tuple(params),
+    )
+
+
+# Stand-in ids no consultation has: they mark where the real ids go in the
+# parameters of an INSERT compiled once (see _insert_for_ids).
+_ID_MARK = -7_364_512_903
+
+
+@lru_cache(maxsize=32)
+def _insert_for_ids(db: str, count: int) -> tuple[str, tuple, tuple[int, ...]]:
+    """Return the INSERT for `count` consultation ids and where the ids go.
+
+    Compiling the statement (eighteen topic numbers, the よろず連携
+    condition, the window) costs the ORM a few milliseconds; logging a
+    consultation reuses it with its own id.
+    """
+    marks = [_ID_MARK - i for i in range(count)]
+    sql, params = _insert_statement(db, Q(pk__in=marks))
+    return sql, params, tuple(params.index(mark) for mark in marks)
 
 
 def yorozu_link_marks_refresh(
