@@ -685,7 +685,8 @@ def _fact_expressions() -> dict[str, Any]:
 
 
 def _prefecture_no(code: str) -> int:
-    return int(code) if code.isdigit() else -1  # -1: no such prefecture
+    # "13" → 13; anything else (not ASCII digits, "²") matches no row.
+    return int(code) if code.isascii() and code.isdigit() else -1
 
 
 _TOPICS_BY_NUMBER = {n: str(topic) for topic, n in TOPIC_NUMBERS.items()}

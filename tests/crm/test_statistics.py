@@ -700,6 +700,7 @@ def test_api_statistics_endpoints(dataset, api):
         {"topic": "no_such_topic"},
         {"prefecture": "99999"},
         {"prefecture": "xx"},
+        {"prefecture": "¹³"},  # digits to str.isdigit, not to int()
         {"month": "999999999999"},
     ],
 )
