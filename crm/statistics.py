@@ -416,16 +416,18 @@ class _Grouped:
         query (EmptyResultSet); the inner rows are then an empty set of the
         same shape, so the caller gets empty rows and zero totals.
         """
-        for matches_nothing in (False, True):
+
+        def compiled(matches_nothing: bool) -> tuple[str, tuple, str]:
             inner = self._inner(distinct=distinct, matches_nothing=matches_nothing)
             if not_null:
                 inner = inner.filter(**{f"{not_null}__isnull": False})
-            try:
-                sql, params = inner.query.get_compiler(using=inner.db).as_sql()
-            except EmptyResultSet:
-                continue
+            sql, params = inner.query.get_compiler(using=inner.db).as_sql()
             return sql, params, inner.db
-        raise AssertionError("an empty set of inner rows always compiles")
+
+        try:
+            return compiled(matches_nothing=False)
+        except EmptyResultSet:
+            return compiled(matches_nothing=True)
 
     def sql(
         self, *, as_dims: Sequence[str] | None = None, marker: int | None = None
@@ -738,7 +740,7 @@ def _fact_queries(
         "row_id": False,
         "decoders": _FACT_DECODERS,
     }
-    grouped = _Grouped(qs=qs if "topic" in dims else once, dims=dims, **common)
+    split: tuple[Q, ...] = ()
     if (
         "prefecture" in dims
         and "prefecture" not in filters
@@ -747,11 +749,14 @@ def _fact_queries(
         # Both fact indexes lead with the prefecture: two ranges (01–14 hold
         # about half of Japan's population) and the national organisations
         # are three index range scans, in parallel beside the totals.
-        grouped.split = (
+        split = (
             Q(prefecture_no__lte=14),
             Q(prefecture_no__gt=14),
             Q(prefecture_no__isnull=True),
         )
+    grouped = _Grouped(
+        qs=qs if "topic" in dims else once, dims=dims, split=split, **common
+    )
     return grouped, _Grouped(qs=once, dims=[], **common)
 
 
