@@ -614,6 +614,15 @@ class Referral(TimestampedModel):
     escalated_at = models.DateTimeField(
         _("エスカレーション日時"), null=True, blank=True
     )
+    # The receiving side's member in charge (set on accept, or assigned).
+    assignee = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals_assigned",
+        verbose_name=_("紹介先の担当者"),
+    )
 
     class Meta:
         verbose_name = _("紹介")
@@ -643,6 +652,10 @@ class Referral(TimestampedModel):
             ),
             # Statistics per fiscal year of sending.
             models.Index(fields=["sent_at"], name="crm_referral_sent_idx"),
+            # referrals/?assignee=me
+            models.Index(
+                fields=["assignee", "status"], name="crm_referral_assignee_idx"
+            ),
             # Reminder sweep over unanswered referrals.
             models.Index(
                 fields=["respond_by"],
@@ -776,6 +789,15 @@ class FollowUp(TimestampedModel):
         default=FollowUpStatus.OPEN,
     )
     done_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+    # Who completed it: the timeline names them, not the assignee.
+    done_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("完了者"),
+    )
     reminded_count = models.PositiveSmallIntegerField(_("リマインド回数"), default=0)
     last_reminded_on = models.DateField(_("最終リマインド日"), null=True, blank=True)
     escalated_at = models.DateTimeField(
