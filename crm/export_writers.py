@@ -30,7 +30,7 @@ import contextvars
 import csv
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -216,12 +216,7 @@ def write_csv(
                 # One pass per row (this loop is the export's hot path): text
                 # is neutralised, None/numbers/dates are left to csv (None →
                 # "", dates → ISO), anything else becomes neutralised text.
-                out = [
-                    ("'" + v if v[:1] in _PREFIX_CHARS else v)
-                    if v.__class__ is str
-                    else (v if v.__class__ in _CSV_PLAIN else neutralise(str(v)))
-                    for v in row
-                ]
+                out = csv_cells(row)
                 if len(out) != width:
                     raise ValueError(f"row of {len(out)} cells for {width} columns")
                 for i in datetimes:
@@ -237,6 +232,40 @@ def write_csv(
     result.row_count = n
     result.replaced_char_count = counter[0]
     return result
+
+
+class _Echo:
+    """A file-like object whose write returns the line (for streamed CSV)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_cells(row: Iterable) -> list:
+    """Return a row's cells as write_csv writes them (text neutralised).
+
+    Numbers, dates and None are left to csv; any other value becomes text
+    that a spreadsheet will not take for a formula.
+    """
+    return [
+        ("'" + v if v[:1] in _PREFIX_CHARS else v)
+        if v.__class__ is str
+        else (v if v.__class__ in _CSV_PLAIN else neutralise(str(v)))
+        for v in row
+    ]
+
+
+def stream_csv(header: Sequence[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    """Yield a UTF-8 CSV (BOM first, CRLF line ends) line by line, neutralised.
+
+    The streamed twin of write_csv for HTTP responses (e.g. the APPI
+    provision records): the same neutralisation against formula injection.
+    """
+    yield "\ufeff"  # UTF-8 BOM, so Excel opens the Japanese text correctly
+    writer = csv.writer(_Echo())
+    yield writer.writerow([neutralise(str(h)) for h in header])
+    for row in rows:
+        yield writer.writerow(csv_cells(row))
 
 
 # --- xlsx ------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.db.models import Case as CaseWhen
 from django.db.models import CharField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Cast
@@ -22,6 +20,7 @@ from rest_framework.settings import api_settings
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
 from crm import selectors, services
 from crm.choices import ConsentMethod, ConsentScope
+from crm.export_writers import stream_csv
 from crm.filters import ReferralFilter
 from crm.models import AuditEvent, Notification, ProvisionRecord
 from crm.selectors import referral_records_visible_to
@@ -218,13 +217,6 @@ class CSVRenderer(BaseRenderer):
         return JSONRenderer().render(data)
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv."""
-
-    def write(self, value):
-        return value
-
-
 CSV_HEADER = [
     "提供日",
     "提供元",
@@ -245,38 +237,40 @@ CSV_HEADER = [
 
 
 def _csv_rows(records):
-    yield "\ufeff"  # UTF-8 BOM, so Excel opens the Japanese text correctly
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_HEADER)
-    for record in records:
-        consent = record.consent
-        withdrawn = (
-            timezone.localtime(consent.withdrawn_at).isoformat()
-            if consent.withdrawn_at
-            else ""
-        )
-        yield writer.writerow(
-            [
-                record.provided_on.isoformat(),
-                record.provider.code,
-                record.recipient.code,
-                record.recipient.name,
-                record.company_id,
-                record.company.name,
-                record.company.corporate_number or "",
-                "、".join(c.name for c in record.contacts.all()),
-                "、".join(
-                    str(services.PROVIDED_ITEM_LABELS.get(i, i))
-                    for i in record.items_shared
-                ),
-                consent.pk,
-                ConsentScope(consent.scope).label,
-                consent.obtained_on.isoformat(),
-                ConsentMethod(consent.method).label,
-                withdrawn,
-                record.referral_id,
-            ]
-        )
+    """Yield the provision records as CSV through the exports' neutralising writer.
+
+    Company, contact and organisation names are typed by users: a name such
+    as "=HYPERLINK(…)" must reach the spreadsheet as text, not a formula.
+    """
+    return stream_csv(CSV_HEADER, (_csv_row(record) for record in records))
+
+
+def _csv_row(record) -> list:
+    consent = record.consent
+    withdrawn = (
+        timezone.localtime(consent.withdrawn_at).isoformat()
+        if consent.withdrawn_at
+        else ""
+    )
+    return [
+        record.provided_on.isoformat(),
+        record.provider.code,
+        record.recipient.code,
+        record.recipient.name,
+        record.company_id,
+        record.company.name,
+        record.company.corporate_number or "",
+        "、".join(c.name for c in record.contacts.all()),
+        "、".join(
+            str(services.PROVIDED_ITEM_LABELS.get(i, i)) for i in record.items_shared
+        ),
+        consent.pk,
+        ConsentScope(consent.scope).label,
+        consent.obtained_on.isoformat(),
+        ConsentMethod(consent.method).label,
+        withdrawn,
+        record.referral_id,
+    ]
 
 
 @extend_schema_view(
