@@ -915,6 +915,12 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
     read_at = models.DateTimeField(_("既読日時"), null=True, blank=True)
+    # The e-mail copy: `email_claimed_at` is the lease of the worker sending
+    # it (another worker may take it over once the lease has run out), and
+    # `emailed_at` is set only after the mail server accepted it.
+    email_claimed_at = models.DateTimeField(
+        _("メール送信の取得日時"), null=True, blank=True
+    )
     emailed_at = models.DateTimeField(_("メール送信日時"), null=True, blank=True)
 
     class Meta:
@@ -1041,6 +1047,11 @@ class Export(models.Model):
     error = models.TextField(_("エラー"), blank=True)
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
     started_at = models.DateTimeField(_("開始日時"), null=True, blank=True)
+    # Written every few seconds by the worker building the file: a running
+    # export whose heartbeat stopped lost its worker and is built again.
+    heartbeat_at = models.DateTimeField(_("最終応答日時"), null=True, blank=True)
+    # Builds started (a reclaimed export counts again); capped, then failed.
+    attempts = models.PositiveSmallIntegerField(_("作成の試行回数"), default=0)
     finished_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
     expires_at = models.DateTimeField(_("有効期限"))
 
