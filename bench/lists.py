@@ -105,12 +105,12 @@ def main(argv: list[str] | None = None) -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.authtoken.models import Token
 
     from crm import selectors
     from support_network.actors import Actor
     from support_network.models import Membership, Organisation
     from support_network.services import user_create_or_update
+    from support_network.tokens import token_create
 
     org = Organisation.objects.get(code=args.org)
     user = get_user_model().objects.filter(username=f"b.{args.org}.003").first()
@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> None:
         )[0].user
     membership = Membership.objects.get(user=user, organisation=org)
     actor = Actor(user=user, membership=membership)
-    token, _ = Token.objects.get_or_create(user=user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_HOST="127.0.0.1")
+    _token, token = token_create(user=user)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="127.0.0.1")
     # As the gunicorn workers do once the app is loaded (config/gunicorn.conf.py
     # post_worker_init): without it, full collections over the loaded
     # modules pause one request in ~15 by 60–100 ms.

@@ -71,8 +71,10 @@ TOPICS = ["patent", "trademark", "design", "contract", "overseas", "branding"]
 
 def _prepare(n_users: int, seed: int) -> tuple[list[dict], list[str]]:
     """Pick the staff, give them tokens, sample what they will work on."""
+    from django.contrib.auth import get_user_model
     from django.db import connection
-    from rest_framework.authtoken.models import Token
+
+    from support_network.tokens import token_create
 
     rng = random.Random(seed)
     with connection.cursor() as cur:
@@ -145,7 +147,8 @@ def _prepare(n_users: int, seed: int) -> tuple[list[dict], list[str]]:
     managers = [u for u in users if u["role"] == "manager"][:n_managers]
     users = staff + managers
     for u in users:
-        u["token"] = Token.objects.get_or_create(user_id=u["user_id"])[0].key
+        user = get_user_model().objects.get(pk=u["user_id"])
+        u["token"] = token_create(user=user)[1]
     fragments = []
     for name in names:
         n = rng.randint(2, 4)

@@ -33,7 +33,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens with a lifetime (support_network/tokens.py)
+    "django_otp",  # second factor (TOTP + recovery codes, support_network/mfa.py)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -55,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a login refused by django-axes into the lockout page (429).
@@ -258,7 +262,7 @@ EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10)
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "support_network.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -393,6 +397,22 @@ AXES_PERMALOCK_MESSAGE = _(
     "ログインの失敗が続いたため、ログインできません。組織管理者に連絡してください。"
 )
 AXES_CLIENT_IP_CALLABLE = "config.api.client_ip"  # honours DJANGO_PROXY_COUNT
+
+# API tokens (django-rest-knox, support_network/tokens.py): `Authorization:
+# Token <token>`, stored hashed, valid CRM_API_TOKEN_TTL_HOURS (10 hours by
+# default); revoked by POST auth/token/revoke/, a password change, the
+# user's deactivation and the end of their last active membership.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env_int("CRM_API_TOKEN_TTL_HOURS", 10)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+# Second factor (django-otp TOTP + recovery codes, support_network/mfa.py):
+# members with one of these roles in any active membership must enrol
+# before using the site ("" turns the requirement off; a user who has
+# enrolled is always asked for a code at login).
+CRM_MFA_REQUIRED_ROLES = env_list("CRM_MFA_REQUIRED_ROLES", ["org_admin", "manager"])
+OTP_TOTP_ISSUER = "知財経営支援 CRM"
 
 # Per-user API rate limits (DRF throttling; 429 with a Japanese detail and
 # Retry-After). Generous defaults: a busy window or an integration stays far

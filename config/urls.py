@@ -26,7 +26,14 @@ from crm.web import my_work
 from programs.urls import register as register_programs
 from programs.views import ProgramViewSet
 from programs.views_statistics import ProgramStatisticsView
-from support_network.views import OrganisationViewSet, PrefectureViewSet, TokenView
+from support_network.views import OrganisationViewSet, PrefectureViewSet
+from support_network.views_auth import (
+    PasswordChangeView,
+    TokenRevokeView,
+    TokenView,
+    TotpConfirmView,
+    TotpEnrolView,
+)
 from support_network.web import organisation_switch
 
 router = ApiRouter()
@@ -64,6 +71,20 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/auth/token/", TokenView.as_view(), name="api-token"),
+    path(
+        "api/v1/auth/token/revoke/", TokenRevokeView.as_view(), name="api-token-revoke"
+    ),
+    path(
+        "api/v1/auth/password/change/",
+        PasswordChangeView.as_view(),
+        name="api-password-change",
+    ),
+    path("api/v1/auth/mfa/totp/", TotpEnrolView.as_view(), name="api-mfa-totp"),
+    path(
+        "api/v1/auth/mfa/totp/confirm/",
+        TotpConfirmView.as_view(),
+        name="api-mfa-totp-confirm",
+    ),
     path(
         "api/v1/statistics/consultations/",
         ConsultationStatisticsView.as_view(),

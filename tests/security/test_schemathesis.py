@@ -25,7 +25,6 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -34,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
+from support_network.tokens import token_create
 from tests.conftest import ORG_A, make_actor
 from tests.crm.factories import CaseFactory, ConsultationFactory
 
@@ -84,7 +84,7 @@ def token(network):
     staff = make_actor(ORG_A, "window_staff", username="fuzz-staff")
     # Something to find, so that lists and details answer with real rows too.
     ConsultationFactory(case=CaseFactory(assignee=staff.user), author=staff.user)
-    return Token.objects.create(user=staff.user).key
+    return token_create(user=staff.user)[1]
 
 
 @pytest.fixture
