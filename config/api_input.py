@@ -8,54 +8,117 @@ not import DRF's views.
 
 from __future__ import annotations
 
+import io
 import re
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django_filters import BooleanFilter, NumberFilter
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import get_model_field
 from rest_framework import exceptions, parsers
 
+from config.input_cleaning import (
+    body_too_large_message,
+    date_text_problem,
+    field_label,
+    json_depth_message,
+    json_too_deep,
+    text_problem,
+)
 
-def _reject_nul(data) -> None:
-    """Refuse NUL characters anywhere in a parsed body (PostgreSQL text has none)."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise exceptions.ParseError(
-                    _("NUL 文字（\\u0000）を含む値は受け付けられません。")
-                )
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif hasattr(item, "lists"):  # QueryDict of a form body
-            for key, values in item.lists():
-                stack.append(key)
-                stack.extend(values)
+
+def _reject_bad_text(data) -> None:
+    """Refuse bad text and out-of-range dates anywhere in a parsed body.
+
+    NUL and lone surrogates are a 400 `parse_error` naming the (top-level)
+    field; a date-shaped string outside MIN_YEAR–MAX_YEAR is a 400
+    `{"<field>": ["…"]}` as any invalid field.
+    """
+    if hasattr(data, "lists"):  # QueryDict of a form body
+        top = [(key, [key, *values]) for key, values in data.lists()]
+    elif isinstance(data, dict):
+        top = [(key, [key, value]) for key, value in data.items()]
+    else:
+        top = [("non_field_errors", [data])]
+    for field, items in top:
+        stack = list(items)
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                problem = text_problem(item)
+                if problem is not None:
+                    raise exceptions.ParseError(
+                        {
+                            "detail": problem,
+                            "code": "parse_error",
+                            "field": field_label(str(field)),
+                        }
+                    )
+                problem = date_text_problem(item)
+                if problem is not None:
+                    raise exceptions.ValidationError(
+                        {field_label(str(field)): [problem]}
+                    )
+            elif isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list | tuple):
+                stack.extend(item)
+
+
+def _check_size(parser_context) -> None:
+    """Refuse a body past DATA_UPLOAD_MAX_MEMORY_SIZE before reading it."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    request = (parser_context or {}).get("request")
+    if limit is None or request is None:
+        return
+    meta = request.META
+    try:
+        length = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise exceptions.ParseError(body_too_large_message())
 
 
 class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, within the input rules (config/input_cleaning.py).
+
+    The body is read up to the size limit; a body nested past MAX_JSON_DEPTH
+    (or deep enough to exhaust the decoder's recursion) is a 400.
+    """
+
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        _reject_nul(data)
+        _check_size(parser_context)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and stream is not None:
+            raw = stream.read(limit + 1)
+            if len(raw) > limit:
+                raise exceptions.ParseError(body_too_large_message())
+            stream = io.BytesIO(raw)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(json_depth_message()) from None
+        if json_too_deep(data):
+            raise exceptions.ParseError(json_depth_message())
+        _reject_bad_text(data)
         return data
 
 
 class FormParser(parsers.FormParser):
     def parse(self, stream, media_type=None, parser_context=None):
+        _check_size(parser_context)
         data = super().parse(stream, media_type, parser_context)
-        _reject_nul(data)
+        _reject_bad_text(data)
         return data
 
 
 class MultiPartParser(parsers.MultiPartParser):
     def parse(self, stream, media_type=None, parser_context=None):
         result = super().parse(stream, media_type, parser_context)
-        _reject_nul(result.data)
+        _reject_bad_text(result.data)
         return result
 
 
