@@ -34,6 +34,8 @@ from support_network.views_auth import (
     TotpConfirmView,
     TotpEnrolView,
 )
+from support_network.views_members import MemberViewSet
+from support_network.views_password import PasswordResetRequestView
 from support_network.web import organisation_switch
 
 router = ApiRouter()
@@ -54,6 +56,7 @@ router.register(
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("exports", ExportViewSet, basename="export")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("members", MemberViewSet, basename="member")
 
 admin.site.site_header = "知財経営支援 CRM 管理画面"
 admin.site.site_title = "知財経営支援 CRM"
@@ -67,11 +70,17 @@ urlpatterns = [
     path("organisation/", organisation_switch, name="organisation-switch"),
     path("", include("crm.urls")),
     path("", include("programs.urls_web")),
+    path("", include("support_network.urls_web")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/auth/token/", TokenView.as_view(), name="api-token"),
+    path(
+        "api/v1/auth/password/reset/",
+        PasswordResetRequestView.as_view(),
+        name="api-password-reset",
+    ),
     path(
         "api/v1/auth/token/revoke/", TokenRevokeView.as_view(), name="api-token-revoke"
     ),

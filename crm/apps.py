@@ -13,3 +13,9 @@ class CrmConfig(AppConfig):
         from support_network.services import register_organisation_place_hook
 
         register_organisation_place_hook(organisation_facts_refresh)
+
+        # Audit events of account administration (support_network/services_accounts).
+        from crm.account_audit import audit_member_event
+        from support_network.services_accounts import member_event_hook_register
+
+        member_event_hook_register(audit_member_event)

@@ -11,14 +11,32 @@ from support_network.errors import PermissionDenied, ValidationFailed
 from support_network.models import Membership, Organisation, Prefecture
 
 
+def active_memberships() -> QuerySet[Membership]:
+    """Return the memberships that grant access now (the one "active member" rule).
+
+    Active means the membership, its user and its organisation are all
+    active: a deactivated membership acts for its organisation no more, on
+    the web and in the API, from the next request on.
+    """
+    return Membership.objects.filter(
+        is_active=True, user__is_active=True, organisation__is_active=True
+    )
+
+
 def memberships_of(user) -> QuerySet[Membership]:
     """Return the user's active memberships, organisation loaded."""
     return (
-        Membership.objects.filter(
-            user=user, is_active=True, organisation__is_active=True
-        )
+        active_memberships()
+        .filter(user=user)
         .select_related("organisation", "organisation__prefecture")
         .order_by("organisation__code")
+    )
+
+
+def members_of_organisation(organisation_id: int) -> QuerySet[Membership]:
+    """Return every membership of an organisation, active or not, user loaded."""
+    return Membership.objects.filter(organisation_id=organisation_id).select_related(
+        "user", "organisation"
     )
 
 

@@ -1,0 +1,374 @@
+"""Accounts an organisation runs itself: invite, change role, deactivate, unlock.
+
+Org admins administer their own organisation's memberships (DESIGN.md "Who
+may change what" rule 7), on the web (support_network/web_members.py) and
+in the API (`members/`, support_network/views_members.py), both through the
+functions here. An organisation always keeps one active org admin
+(409 `last_org_admin`).
+
+support_network cannot import crm (dependencies point programs → crm →
+support_network), so the audit trail, which lives in crm, plugs in through
+`member_event_hook_register`: crm registers a hook that writes each event.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.validators import ASCIIUsernameValidator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from support_network.actors import Actor
+from support_network.choices import Role
+from support_network.errors import (
+    Conflict,
+    NotVisible,
+    PermissionDenied,
+    ValidationFailed,
+)
+from support_network.lock_objects import organisation_lock
+from support_network.models import Membership
+from support_network.people import name_split, person_name
+
+logger = logging.getLogger(__name__)
+
+# Audit actions (crm.AuditEvent.action) of the account administration.
+MEMBER_INVITED = "member.invited"
+MEMBER_INVITATION_SENT = "member.invitation_sent"
+MEMBER_CHANGED = "member.changed"
+MEMBER_UNLOCKED = "member.unlocked"
+
+_member_event_hooks: list[Callable[..., None]] = []
+
+
+def member_event_hook_register(function: Callable[..., None]) -> None:
+    """Call function(actor=, action=, membership=, data=) on every account change.
+
+    The hook runs inside the change's transaction, so an audit event is
+    written together with the change or not at all.
+    """
+    if function not in _member_event_hooks:
+        _member_event_hooks.append(function)
+
+
+def _member_event(
+    *, actor: Actor, action: str, membership: Membership, data: dict
+) -> None:
+    for function in _member_event_hooks:
+        function(actor=actor, action=action, membership=membership, data=data)
+
+
+def org_admin_require(actor: Actor) -> None:
+    """Refuse anybody but an org admin acting for their organisation (403)."""
+    if actor.membership is None or actor.role != Role.ORG_ADMIN:
+        raise PermissionDenied(
+            _("メンバーを管理できるのは組織管理者だけです。"),
+            code="org_admin_only",
+        )
+
+
+def _own_membership(actor: Actor, membership: Membership) -> None:
+    # Another organisation's membership does not exist for this actor.
+    if membership.organisation_id != actor.organisation_id:
+        raise NotVisible(_("見つかりません。"), code="not_found")
+
+
+def _role_check(role: str) -> None:
+    if role not in Role.values:
+        raise ValidationFailed(
+            _("役割は %(roles)s のいずれかです。") % {"roles": ", ".join(Role.values)},
+            field="role",
+        )
+
+
+def password_link_path(user) -> str:
+    """Return the one-time set-password path `/password-reset/<uidb64>/<token>/`.
+
+    Django's default_token_generator: the link works once (it hashes the
+    password, which setting one changes) and for PASSWORD_RESET_TIMEOUT.
+    """
+    return reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+
+
+def _invitation_mail_send(membership: Membership, actor: Actor, now) -> None:
+    user = membership.user
+    expires_at = timezone.localtime(
+        now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    )
+    context = {
+        "name": person_name(user),
+        "username": user.get_username(),
+        "organisation": membership.organisation.name,
+        "role": membership.get_role_display(),
+        "inviter": person_name(actor.user),
+        "link": settings.CRM_SITE_URL.rstrip("/") + password_link_path(user),
+        "login_link": settings.CRM_SITE_URL.rstrip("/") + reverse("login"),
+        "expires_at": expires_at,
+    }
+    subject = render_to_string("emails/member_invitation_subject.txt", context)
+    body = render_to_string("emails/member_invitation.txt", context)
+    recipient = user.email
+
+    def send() -> None:
+        try:
+            send_mail(" ".join(subject.split()), body, None, [recipient])
+        except (smtplib.SMTPException, OSError):
+            # The account exists; the org admin can send the invitation again.
+            logger.exception("invitation mail to user %s failed", user.pk)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def member_invite(
+    *, actor: Actor, username: str, email: str, name: str, role: str, now=None
+) -> Membership:
+    """Create an account and its membership of the actor's organisation.
+
+    The account has no usable password: the invitation e-mail carries a
+    one-time link to set one (valid PASSWORD_RESET_TIMEOUT). 409
+    `username_taken` when the login id is in use, by anyone.
+    """
+    org_admin_require(actor)
+    now = now or timezone.now()
+    username = (username or "").strip()
+    email = (email or "").strip()
+    if not username:
+        raise ValidationFailed(_("ログインIDを入力してください。"), field="username")
+    try:
+        ASCIIUsernameValidator()(username)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            _("ログインIDに使えるのは英数字と @ . + - _ だけです。"), field="username"
+        ) from exc
+    if len(username) > 150:
+        raise ValidationFailed(
+            _("ログインIDは 150 文字以内で入力してください。"), field="username"
+        )
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            _("有効なメールアドレスを入力してください。"), field="email"
+        ) from exc
+    last_name, first_name = name_split(name)
+    if not last_name:
+        raise ValidationFailed(_("氏名（姓 名）を入力してください。"), field="name")
+    if len(last_name) > 150 or len(first_name) > 150:
+        raise ValidationFailed(
+            _("姓・名はそれぞれ 150 文字以内で入力してください。"), field="name"
+        )
+    _role_check(role)
+    user_model = get_user_model()
+    taken = Conflict(
+        _("ログインID「%(username)s」は既に使われています。") % {"username": username},
+        code="username_taken",
+    )
+    if user_model._default_manager.filter(username__iexact=username).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            user = user_model(
+                username=username,
+                email=email,
+                last_name=last_name,
+                first_name=first_name,
+            )
+            user.set_unusable_password()
+            user.save()
+    except IntegrityError as exc:  # the same id invited at the same moment
+        raise taken from exc
+    membership = Membership.objects.create(
+        user=user, organisation=actor.organisation, role=role, is_active=True
+    )
+    _member_event(
+        actor=actor,
+        action=MEMBER_INVITED,
+        membership=membership,
+        data={"username": username, "role": role, "email": email},
+    )
+    _invitation_mail_send(membership, actor, now)
+    return membership
+
+
+@transaction.atomic
+def member_invitation_resend(
+    *, actor: Actor, membership: Membership, now=None
+) -> Membership:
+    """Send a new set-password link to a member who has not set a password yet."""
+    org_admin_require(actor)
+    _own_membership(actor, membership)
+    user = membership.user
+    if user.has_usable_password():
+        raise Conflict(
+            _(
+                "このメンバーは既にパスワードを設定しています。"
+                "パスワードを忘れた場合はログイン画面の「パスワードを忘れた方」から再設定できます。"
+            ),
+            code="password_already_set",
+        )
+    if not user.email:
+        raise ValidationFailed(_("メールアドレスが登録されていません。"), field="email")
+    _member_event(
+        actor=actor,
+        action=MEMBER_INVITATION_SENT,
+        membership=membership,
+        data={"email": user.email},
+    )
+    _invitation_mail_send(membership, actor, now or timezone.now())
+    return membership
+
+
+def _would_leave_no_org_admin(membership: Membership, role: str, is_active: bool):
+    if membership.role != Role.ORG_ADMIN or not membership.is_active:
+        return False
+    if role == Role.ORG_ADMIN and is_active:
+        return False
+    others = Membership.objects.filter(
+        organisation_id=membership.organisation_id,
+        role=Role.ORG_ADMIN,
+        is_active=True,
+        user__is_active=True,
+    ).exclude(pk=membership.pk)
+    return not others.exists()
+
+
+@transaction.atomic
+def member_update(
+    *,
+    actor: Actor,
+    membership: Membership,
+    role: str | None = None,
+    is_active: bool | None = None,
+) -> Membership:
+    """Change a member's role or (de)activate them.
+
+    A deactivated membership acts for the organisation no more from the
+    next request on, in web sessions and API tokens alike: every request
+    resolves its acting membership through `memberships_of`, which reads
+    `active_memberships()`. 409 `last_org_admin` when the change would leave
+    the organisation without an active org admin; the organisation row is
+    locked, so two admins demoting each other at once cannot both succeed.
+    """
+    org_admin_require(actor)
+    _own_membership(actor, membership)
+    if role is not None:
+        _role_check(role)
+    organisation_lock(membership.organisation_id)
+    membership = Membership.objects.select_related("user", "organisation").get(
+        pk=membership.pk
+    )
+    new_role = membership.role if role is None else role
+    new_active = membership.is_active if is_active is None else bool(is_active)
+    if _would_leave_no_org_admin(membership, new_role, new_active):
+        raise Conflict(
+            _(
+                "組織管理者がいなくなるため変更できません。"
+                "先に別のメンバーを組織管理者にしてください。"
+            ),
+            code="last_org_admin",
+        )
+    changes = {}
+    if new_role != membership.role:
+        changes["role"] = [membership.role, new_role]
+    if new_active != membership.is_active:
+        changes["is_active"] = [membership.is_active, new_active]
+    if not changes:
+        return membership
+    membership.role = new_role
+    membership.is_active = new_active
+    membership.save(update_fields=["role", "is_active", "updated_at"])
+    _member_event(
+        actor=actor,
+        action=MEMBER_CHANGED,
+        membership=membership,
+        data={"username": membership.user.get_username(), "changes": changes},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_unlock(*, actor: Actor, membership: Membership) -> int:
+    """Clear the login lockout (django-axes) of the member's login id.
+
+    Return the number of failure records removed. This clears the
+    username's records from every address, so the per-address ceiling
+    (support_network/auth.py) no longer counts them either.
+    """
+    from axes.utils import reset
+
+    org_admin_require(actor)
+    _own_membership(actor, membership)
+    username = membership.user.get_username()
+    removed = reset(username=username)
+    _member_event(
+        actor=actor,
+        action=MEMBER_UNLOCKED,
+        membership=membership,
+        data={"username": username, "removed": removed},
+    )
+    return removed
+
+
+def password_reset_users(email: str) -> list:
+    """Return the active accounts with this e-mail address (case-insensitive).
+
+    Unlike Django's PasswordResetForm, an invited member who has set no
+    password yet is included: the link they get is the same one-time
+    set-password link the invitation carried, sent to the same address.
+    """
+    email = (email or "").strip()
+    if not email:
+        return []
+    user_model = get_user_model()
+    return list(user_model._default_manager.filter(email__iexact=email, is_active=True))
+
+
+def password_reset_request(*, email: str, now=None) -> int:
+    """Mail a one-time set-password link to each account with this address.
+
+    The caller answers the same whatever the address (no account
+    enumeration); return how many mails went out, for tests and logs only.
+    """
+    now = now or timezone.now()
+    expires_at = timezone.localtime(
+        now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    )
+    sent = 0
+    for user in password_reset_users(email):
+        context = {
+            "name": person_name(user),
+            "username": user.get_username(),
+            "link": settings.CRM_SITE_URL.rstrip("/") + password_link_path(user),
+            "expires_at": expires_at,
+        }
+        subject = render_to_string("registration/password_reset_subject.txt", context)
+        body = render_to_string("registration/password_reset_email.txt", context)
+        try:
+            send_mail(" ".join(subject.split()), body, None, [user.email])
+        except (smtplib.SMTPException, OSError):
+            logger.exception("password reset mail to user %s failed", user.pk)
+            continue
+        sent += 1
+    return sent
