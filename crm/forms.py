@@ -52,7 +52,13 @@ class CompanyForm(forms.Form):
     )
     city = forms.CharField(label=_("市区町村"), max_length=60, required=False)
     industry = forms.CharField(
-        label=_("業種（日本標準産業分類コード）"), max_length=5, required=False
+        label=_("業種（日本標準産業分類コード）"),
+        max_length=5,
+        required=False,
+        help_text=_(
+            "中分類（2桁）以下のコードで入力してください（例: 56 各種商品小売業、"
+            "391 ソフトウェア業、7511 旅館，ホテル）。"
+        ),
     )
     capital_yen = forms.IntegerField(
         label=_("資本金（円）"), min_value=0, required=False

@@ -22,6 +22,7 @@ import jaconv
 __all__ = [
     "GROUP_EXCLUDED",
     "GROUP_MANUFACTURING",
+    "GROUP_MIXED",
     "GROUP_RETAIL",
     "GROUP_SERVICE",
     "GROUP_UNDECIDED",
@@ -41,6 +42,7 @@ __all__ = [
     "STARTUP_MAX_EMPLOYEES_COMMERCE_SERVICE",
     "SmeThresholds",
     "corporate_number_check_digit",
+    "industry_needs_more_detail",
     "is_startup",
     "is_valid_corporate_number",
     "is_valid_industry",
@@ -271,6 +273,8 @@ GROUP_SERVICE = "service"  # サービス業
 GROUP_RETAIL = "retail"  # 小売業 (incl. eating and drinking places)
 GROUP_EXCLUDED = "excluded"  # 対象外 (S 公務: not an enterprise)
 GROUP_UNDECIDED = "undecided"  # 要判断 (T 分類不能: classify by hand)
+# A code whose sub-codes fall in different groups (a bare "I"): ask for more detail.
+GROUP_MIXED = "mixed"
 
 _GROUP_BY_LABEL = {
     "製造業その他": GROUP_MANUFACTURING,
@@ -280,7 +284,7 @@ _GROUP_BY_LABEL = {
     "対象外": GROUP_EXCLUDED,
     "要判断": GROUP_UNDECIDED,
 }
-_LEVELS = ("大分類", "中分類", "小分類")
+_LEVELS = ("大分類", "中分類", "小分類", "細分類")
 
 JSIC_SME_RULES_PATH = (
     Path(__file__).resolve().parent.parent / "seeds" / "data" / "jsic_sme_rules.csv"
@@ -300,21 +304,58 @@ _MAJOR_STARTS: tuple[tuple[int, str], ...] = (
 _JSIC_CODE = re.compile(r"(?P<letter>[A-T])?(?P<digits>[0-9]{2,4})?")
 
 
+class _Rule(NamedTuple):
+    """One row of jsic_sme_rules.csv: its SME group and the limits it applies."""
+
+    group: str
+    thresholds: SmeThresholds | None  # None for GROUP_EXCLUDED / GROUP_UNDECIDED
+
+
 @functools.cache
-def _sme_rules() -> dict[str, dict[str, str]]:
-    """Load jsic_sme_rules.csv as ``{level: {code: group}}``.
+def _sme_rules() -> dict[str, dict[str, _Rule]]:
+    """Load jsic_sme_rules.csv as ``{level: {code: rule}}``.
+
+    A row's limits are its group's (SME_THRESHOLDS) unless the optional columns
+    ``capital_max_yen``, ``employees_max`` or ``micro_employees_max`` replace them:
+    the special cases of the cabinet orders (ゴム製品製造業, 旅館業, ソフトウェア業・
+    情報処理サービス業; 宿泊業・娯楽業 for 小規模) are rows of the file, not code.
 
     Raises:
-        ValueError: on an unknown level or group label, so a bad edit fails loudly.
+        ValueError: on an unknown level or group label, a bad limit, or limits on
+            a group that has none, so a bad edit fails loudly.
     """
-    rules: dict[str, dict[str, str]] = {level: {} for level in _LEVELS}
+    rules: dict[str, dict[str, _Rule]] = {level: {} for level in _LEVELS}
     with JSIC_SME_RULES_PATH.open(encoding="utf-8-sig", newline="") as f:
         for row in csv.DictReader(f):
             level, code, label = row["level"], row["code"], row["sme_group"]
             if level not in rules or label not in _GROUP_BY_LABEL:
                 raise ValueError(f"bad row in {JSIC_SME_RULES_PATH.name}: {row}")
-            rules[level][code] = _GROUP_BY_LABEL[label]
+            group = _GROUP_BY_LABEL[label]
+            thresholds = SME_THRESHOLDS.get(group)
+            overrides = {
+                field: int(row[column])
+                for column, field in _OVERRIDE_COLUMNS.items()
+                if (row.get(column) or "").strip()
+            }
+            if overrides:
+                if thresholds is None:
+                    raise ValueError(
+                        f"limits on a group without limits in "
+                        f"{JSIC_SME_RULES_PATH.name}: {row}"
+                    )
+                thresholds = thresholds._replace(**overrides)
+            rules[level][code] = _Rule(group, thresholds)
     return rules
+
+
+# Optional columns of jsic_sme_rules.csv and the SmeThresholds field each replaces.
+_OVERRIDE_COLUMNS = {
+    "capital_max_yen": "capital_yen",
+    "employees_max": "employees",
+    "micro_employees_max": "micro_employees",
+}
+# Digits of each level below 大分類 (中分類 2, 小分類 3, 細分類 4), most specific first.
+_DIGIT_LEVELS = (("細分類", 4), ("小分類", 3), ("中分類", 2))
 
 
 def _major_of(middle: int) -> str | None:
@@ -324,14 +365,15 @@ def _major_of(middle: int) -> str | None:
     return next(letter for start, letter in reversed(_MAJOR_STARTS) if middle >= start)
 
 
-def sme_industry_group(industry: str | None) -> str | None:
-    """Return the SME industry group of a JSIC code, or None if it is not a code.
+def _middles_of(major: str) -> range:
+    """Return the 中分類 numbers of a 大分類 letter (I → 50–61)."""
+    starts = dict((letter, start) for start, letter in _MAJOR_STARTS)
+    following = [start for start, _letter in _MAJOR_STARTS if start > starts[major]]
+    return range(starts[major], following[0] if following else 100)
 
-    The most specific rule of jsic_sme_rules.csv wins (小分類 > 中分類 > 大分類;
-    reference/jsic.md): 7611 → 中分類 76 → retail, 4111 → 小分類 411 → service,
-    3711 → 大分類 G → manufacturing. Returns ``GROUP_EXCLUDED`` for S and
-    ``GROUP_UNDECIDED`` for T; callers decide what those mean.
-    """
+
+def _parse_industry(industry: str | None) -> tuple[str, str] | None:
+    """Return ``(大分類 letter, digits)`` of a JSIC code ("" digits for a letter)."""
     if industry is None:
         return None
     code = unicodedata.normalize("NFKC", industry).strip().upper()
@@ -339,16 +381,86 @@ def sme_industry_group(industry: str | None) -> str | None:
     if not code or match is None:
         return None
     letter, digits = match["letter"], match["digits"]
-    rules = _sme_rules()
     if digits is None:
-        return rules["大分類"].get(letter)
+        return (letter, "") if letter in _sme_rules()["大分類"] else None
     major = _major_of(int(digits[:2]))
     if major is None or (letter is not None and letter != major):
         return None
-    for level, prefix_length in (("小分類", 3), ("中分類", 2)):
-        if len(digits) >= prefix_length and digits[:prefix_length] in rules[level]:
-            return rules[level][digits[:prefix_length]]
-    return rules["大分類"].get(major)
+    return major, digits
+
+
+def _candidate_rules(industry: str | None) -> set[_Rule] | None:
+    """Return the rules that may apply to a company coded *industry*, or None.
+
+    The most specific rule of the code itself wins (細分類 > 小分類 > 中分類 >
+    大分類), and so do the rules of every more specific code under it: a company
+    coded "I" may be a wholesaler (50–55) or a retailer (56–61), one coded "39" a
+    software house (391, special limits) or another 情報サービス業. One rule means
+    the code decides; several mean it needs a more specific code when they disagree.
+    A 大分類 letter counts as several only when its 中分類 fall in different groups
+    (issue 16: G, I, K, M, N); E decides with the manufacturing limits, and the
+    ゴム製品 special case needs 中分類 19 or finer.
+    """
+    parsed = _parse_industry(industry)
+    if parsed is None:
+        return None
+    major, digits = parsed
+    rules = _sme_rules()
+    own = rules["大分類"][major]
+    for level, length in _DIGIT_LEVELS:
+        if len(digits) >= length and digits[:length] in rules[level]:
+            own = rules[level][digits[:length]]
+            break
+    candidates = {own}
+    if not digits and all(
+        f"{middle:02d}" in rules["中分類"] for middle in _middles_of(major)
+    ):
+        # Every 中分類 of the letter has its own rule (I: 50–61): the letter's
+        # default applies to none of its companies.
+        candidates = set()
+    for level, length in _DIGIT_LEVELS:
+        if length <= len(digits):
+            continue
+        for code, rule in rules[level].items():
+            under = (
+                code.startswith(digits) if digits else _major_of(int(code[:2])) == major
+            )
+            if under:
+                candidates.add(rule)
+    if not digits and len({rule.group for rule in candidates}) == 1:
+        # A letter whose 中分類 all share one group (E 製造業) decides with its own
+        # rule; a special case under it (ゴム製品 19) needs its 中分類 to apply.
+        return {own}
+    return candidates
+
+
+def sme_industry_group(industry: str | None) -> str | None:
+    """Return the SME industry group of a JSIC code, or None if it is not a code.
+
+    The most specific rule of jsic_sme_rules.csv wins (細分類 > 小分類 > 中分類 >
+    大分類; reference/jsic.md): 7611 → 中分類 76 → retail, 4111 → 小分類 411 →
+    service, 3711 → 大分類 G → manufacturing. A code whose sub-codes fall in
+    different groups (I 卸売業，小売業: 50–55 wholesale, 56–61 retail; G, K, M, N,
+    中分類 79) does not decide the group: the answer is ``GROUP_MIXED`` and a more
+    specific code is needed. Returns ``GROUP_EXCLUDED`` for S and
+    ``GROUP_UNDECIDED`` for T; callers decide what those mean.
+    """
+    candidates = _candidate_rules(industry)
+    if candidates is None:
+        return None
+    groups = {rule.group for rule in candidates}
+    return groups.pop() if len(groups) == 1 else GROUP_MIXED
+
+
+def industry_needs_more_detail(industry: str | None) -> bool:
+    """Return whether *industry* is too coarse to decide the SME limits.
+
+    True for a code whose sub-codes have different groups or limits (a bare "I",
+    "G", "39" 情報サービス業, "19" ゴム製品製造業, …): the company's size class
+    may then be ``unknown`` until a more specific code is stored.
+    """
+    candidates = _candidate_rules(industry)
+    return candidates is not None and len(candidates) > 1
 
 
 def is_valid_industry(industry: str) -> bool:
@@ -379,9 +491,10 @@ class SmeThresholds(NamedTuple):
 
 
 # 中小企業基本法 第2条第1項 (capital or employees) and 第2条第5項 (小規模企業者,
-# employees only); reference/sme_definitions.md §1–2. Cabinet-order carve-outs
-# (旅館業, ソフトウェア業, ゴム製品製造業, 宿泊業・娯楽業 for 小規模) belong to other
-# laws and are not applied.
+# employees only); reference/sme_definitions.md §1–2. The cabinet-order special
+# cases (ゴム製品製造業, 旅館業, ソフトウェア業・情報処理サービス業; 宿泊業・娯楽業 for
+# 小規模) replace these limits for their JSIC codes: rows of jsic_sme_rules.csv with
+# their own limits (seeds/data/README.md).
 SME_THRESHOLDS: dict[str, SmeThresholds] = {
     GROUP_MANUFACTURING: SmeThresholds(300_000_000, 300, 20),
     GROUP_WHOLESALE: SmeThresholds(100_000_000, 100, 5),
@@ -413,11 +526,13 @@ def size_class(
     """Return the size class (micro, sme, midsize, large or unknown) of a company.
 
     Recipe of reference/sme_definitions.md §6: SME if capital or employees are within
-    the industry group's limits; micro if an SME with employees within the 小規模 limit;
+    the limits of the JSIC code's most specific rule (its group's, or a cabinet-order
+    special case such as ソフトウェア業 3億円/300人); micro if an SME with employees within the 小規模 limit;
     otherwise midsize up to 2,000 employees and large above. Only corporations (会社)
     and sole proprietors (個人) are covered by 中小企業基本法; a sole proprietor has no
     capital, so only the employee test applies. Whenever the data needed for the answer
-    is missing the result is "unknown" rather than a guess.
+    is missing the result is "unknown" rather than a guess, and so is it when the
+    industry code is too coarse for the figures (``industry_needs_more_detail``).
 
     Raises:
         ValueError: if *capital_yen* or *employees* is negative.
@@ -425,12 +540,25 @@ def size_class(
     _check_not_negative(capital_yen=capital_yen, employees=employees)
     if kind not in (KIND_CORPORATION, KIND_SOLE_PROPRIETOR):
         return SIZE_UNKNOWN
-    thresholds = SME_THRESHOLDS.get(sme_industry_group(industry) or "")
-    if thresholds is None:
+    candidates = _candidate_rules(industry)
+    if not candidates or any(rule.thresholds is None for rule in candidates):
         return SIZE_UNKNOWN
-
     if kind == KIND_SOLE_PROPRIETOR:
         capital_yen = None
+    # A code too coarse to pick one rule (a bare "I") decides only when every rule
+    # it may stand for gives the same answer.
+    answers = {
+        _size_under(rule.thresholds, kind, capital_yen, employees)
+        for rule in candidates
+        if rule.thresholds is not None
+    }
+    return answers.pop() if len(answers) == 1 else SIZE_UNKNOWN
+
+
+def _size_under(
+    thresholds: SmeThresholds, kind: str, capital_yen: int | None, employees: int | None
+) -> str:
+    """Return the size class under one rule's limits (size_class's recipe)."""
     capital_ok = None if capital_yen is None else capital_yen <= thresholds.capital_yen
     employees_ok = None if employees is None else employees <= thresholds.employees
 

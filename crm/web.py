@@ -97,6 +97,7 @@ def company_detail(request, pk: int):
     cases = selectors.company_cases_visible_to(actor, company)
     context = {"company": company, "cases": cases}
     if company.has_private_access:
+        context["size_class_hint"] = services.size_class_hint(company)
         context["contacts"] = selectors.contacts_visible_to(actor).filter(
             company=company
         )

@@ -24,7 +24,7 @@ from crm import rules as company_rules
 from crm.choices import CompanyKind, IpType, SizeClass
 from crm.models import Case, Company
 from crm.selectors import cases_visible_to, companies_visible_to
-from crm.services import audit_record
+from crm.services import audit_record, size_class_hint
 from crm.services.referrals import referral_send
 from programs.choices import EnrolmentStatus, ProgramKind, Scheme, TeamRole
 from programs.models import (
@@ -227,7 +227,9 @@ def _company_refusal(program: Program, company: Company, *, today: date) -> str 
             "size": company.get_size_class_display(),
         }
         if company.size_class == SizeClass.UNKNOWN:
-            message += _("資本金・従業員数・業種を登録すると規模区分を判定できます。")
+            message += size_class_hint(company) or _(
+                "資本金・従業員数・業種を登録すると規模区分を判定できます。"
+            )
         return message
     return None
 

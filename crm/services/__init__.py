@@ -20,6 +20,7 @@ from crm.services.companies import (
     company_update,
     company_validate,
     corporate_number_clean,
+    size_class_hint,
 )
 from crm.services.consents import consent_record, consent_withdraw
 from crm.services.contacts import contact_create, contact_update
@@ -72,4 +73,5 @@ __all__ = [
     "referral_expire",
     "referral_send",
     "reminders_sweep",
+    "size_class_hint",
 ]

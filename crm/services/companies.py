@@ -57,7 +57,9 @@ def company_validate(company: Company, *, today: date) -> None:
         raise ValidationFailed(_("種別が正しくありません。"), field="kind")
     if company.industry and not rules.is_valid_industry(company.industry):
         raise ValidationFailed(
-            _("業種は日本標準産業分類のコード（例: E, 56, 411）で入力してください。"),
+            _(
+                "業種は日本標準産業分類のコード（例: 56, 391, 3911）で入力してください。"
+            ),
             field="industry",
         )
     if company.capital_yen is not None and company.capital_yen < 0:
@@ -72,6 +74,25 @@ def company_validate(company: Company, *, today: date) -> None:
         raise ValidationFailed(
             _("設立・創業日に未来の日付は入力できません。"), field="founded_on"
         )
+
+
+def size_class_hint(company: Company) -> str:
+    """Return why the size class is unknown when a finer industry code would decide it.
+
+    A bare 大分類 letter whose 中分類 fall in different SME groups (I: 卸売業 50–55 or
+    小売業 56–61; G, K, M, N) or a code with a special case under it (39 情報サービス業,
+    19 ゴム製品製造業, 75 宿泊業) decides nothing when its rules disagree for the
+    company's figures; the hint asks for the 中分類 or 小分類. "" otherwise.
+    """
+    if company.size_class != SizeClass.UNKNOWN or not rules.industry_needs_more_detail(
+        company.industry or None
+    ):
+        return ""
+    return _(
+        "業種コード「%(code)s」には中小企業者の基準が異なる業種が含まれるため、"
+        "規模区分を判定できません。中分類・小分類のコード（例: 卸売業 50〜55、"
+        "小売業 56〜61、ソフトウェア業 391）を登録してください。"
+    ) % {"code": company.industry}
 
 
 def company_derive_keys(company: Company) -> None:

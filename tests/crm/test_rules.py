@@ -16,6 +16,7 @@ from stdnum.jp import cn as stdnum_cn
 from crm.rules import (
     GROUP_EXCLUDED,
     GROUP_MANUFACTURING,
+    GROUP_MIXED,
     GROUP_RETAIL,
     GROUP_SERVICE,
     GROUP_UNDECIDED,
@@ -403,22 +404,22 @@ def test_search_keys_return_name_key_and_kana_key() -> None:
         (" M7611 ", GROUP_RETAIL),
         ("77", GROUP_RETAIL),
         ("75", GROUP_SERVICE),  # 宿泊業
-        ("M", GROUP_SERVICE),
+        ("M", GROUP_MIXED),  # 75 service, 76–77 retail
         ("411", GROUP_SERVICE),
         ("4111", GROUP_SERVICE),  # via 小分類 411
         ("413", GROUP_MANUFACTURING),  # 新聞業: G default
         ("38", GROUP_SERVICE),
         ("39", GROUP_SERVICE),
         ("3711", GROUP_MANUFACTURING),  # 通信業: G default
-        ("G", GROUP_MANUFACTURING),
+        ("G", GROUP_MIXED),  # 37 manufacturing, 38–39 service
         ("791", GROUP_MANUFACTURING),  # 旅行業 overrides N
         ("7911", GROUP_MANUFACTURING),
         ("78", GROUP_SERVICE),  # N default
-        ("N", GROUP_SERVICE),
+        ("N", GROUP_MIXED),  # 791 旅行業 manufacturing
         ("50", GROUP_WHOLESALE),
         ("5511", GROUP_WHOLESALE),
         ("61", GROUP_RETAIL),
-        ("I", GROUP_MANUFACTURING),
+        ("I", GROUP_MIXED),  # 50–55 wholesale, 56–61 retail
         ("693", GROUP_SERVICE),  # 駐車場業
         ("691", GROUP_MANUFACTURING),  # 不動産賃貸業: K default
         ("70", GROUP_SERVICE),  # 物品賃貸業
@@ -524,7 +525,7 @@ def test_sme_thresholds_match_the_sme_basic_act() -> None:
 
 # (industry code, capital limit, employee limit, 小規模 employee limit)
 GROUP_LIMITS = [
-    pytest.param("E", 300_000_000, 300, 20, id="manufacturing"),
+    pytest.param("09", 300_000_000, 300, 20, id="manufacturing"),  # 食料品
     pytest.param("50", 100_000_000, 100, 5, id="wholesale"),
     pytest.param("L", 50_000_000, 100, 5, id="service"),
     pytest.param("56", 50_000_000, 50, 5, id="retail"),
@@ -569,7 +570,7 @@ def test_sme_with_employees_at_the_micro_limit_is_micro(
 def test_non_sme_is_midsize_up_to_two_thousand_employees(
     employees: int, expected: str
 ) -> None:
-    assert _corporation_size("E", 300_000_001, employees) == expected
+    assert _corporation_size("09", 300_000_001, employees) == expected
 
 
 @pytest.mark.parametrize(
@@ -609,7 +610,7 @@ def test_sole_proprietor_is_classified_by_employees_only(
     assert (
         size_class(
             kind="sole_proprietor",
-            industry="E",
+            industry="09",
             capital_yen=capital,
             employees=employees,
         )
