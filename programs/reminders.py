@@ -46,6 +46,7 @@ from django.utils.translation import gettext_lazy
 from crm.models import AuditEvent
 from crm.services.notifications import (
     NotificationItem,
+    notification_audience_register,
     notification_link_register,
     notification_subject_register,
     notify_many,
@@ -459,3 +460,14 @@ def register() -> None:
     for kind, subject in SUBJECTS.items():
         notification_subject_register(kind, subject)
     notification_link_register("enrolment", enrolment_path)
+    # Only who may see the enrolment is told of it (issue 26): the applying
+    # organisation and the program's operator always may.
+    from programs.selectors import enrolments_visible_to
+
+    notification_audience_register(
+        "enrolment",
+        enrolments_visible_to,
+        sure=lambda m, e: (
+            m.organisation_id in (e.organisation_id, e.program.operator_id)
+        ),
+    )

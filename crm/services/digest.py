@@ -127,6 +127,20 @@ def digest_message(digest: Digest) -> str:
             _("■ 期日を過ぎたフォローアップ: %(n)s件") % {"n": digest.follow_up_count},
         ]
         for f in digest.follow_ups:
+            if f.case.is_confidential:
+                # Rule 4: no company, title or note of a confidential case.
+                lines.append(
+                    _(
+                        "・%(org)s 機密案件（案件 No.%(case)s）期日 %(due)s（担当: %(who)s）"
+                    )
+                    % {
+                        "org": f.organisation.short_name or f.organisation.name,
+                        "case": f.case_id,
+                        "due": _md(f.due_on),
+                        "who": f.assignee.get_full_name() or f.assignee.get_username(),
+                    }
+                )
+                continue
             lines.append(
                 _("・%(org)s %(company)s「%(note)s」期日 %(due)s（担当: %(who)s）")
                 % {
@@ -154,7 +168,11 @@ def digest_message(digest: Digest) -> str:
                     "sender": r.from_organisation.short_name
                     or r.from_organisation.name,
                     "receiver": r.to_organisation.short_name or r.to_organisation.name,
-                    "company": r.case.company.name,
+                    "company": (
+                        _("機密案件（案件 No.%(case)s）") % {"case": r.case_id}
+                        if r.case.is_confidential
+                        else r.case.company.name
+                    ),
                     "due": _md(r.respond_by),
                 }
             )

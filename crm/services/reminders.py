@@ -53,7 +53,12 @@ from django.utils.translation import gettext as _
 from crm.choices import FollowUpStatus, ReferralStatus
 from crm.models import AuditEvent, FollowUp, Notification, Referral
 from crm.services.audit import audit_record
-from crm.services.notifications import NotificationItem, enqueue_emails, notify_many
+from crm.services.notifications import (
+    NotificationItem,
+    enqueue_emails,
+    notify_many,
+    recipients_who_may_see,
+)
 from crm.services.referrals import referral_expire, referral_receivers_to_notify
 from support_network.calendar import JST, is_business_day, local_date
 from support_network.choices import NATIONAL_HUB_KINDS, Role
@@ -350,7 +355,15 @@ def follow_up_reminders(
     _claim_batches(
         due.select_related("case", "assignee").only(
             "case__title",
+            # who may see it (notifications.sees_own_case) and whether the
+            # text must stay neutral (a confidential case)
+            "case__organisation",
+            "case__assignee",
+            "case__is_confidential",
             "assignee__id",
+            "assignee__username",
+            "assignee__first_name",
+            "assignee__last_name",
             "due_on",
             "note",
             "reminded_count",
@@ -388,10 +401,23 @@ def follow_up_escalations(
             raise _Contended
         leads = members({f.organisation_id for f in batch}, roles)
         fallback = members({f.organisation_id for f in batch}, [Role.ORG_ADMIN])
+        # Only leads who may see the follow-up (issue 26): on a confidential
+        # case that is its managers (and a coordinator assigned to the case),
+        # never the other coordinators; the org admins when none of them may.
+        seen_by_leads = recipients_who_may_see(
+            (f, leads.get(f.organisation_id, [])) for f in batch
+        )
+        seen_by_admins = recipients_who_may_see(
+            (f, fallback.get(f.organisation_id, [])) for f in batch
+        )
+        told = {
+            f.pk: lead or admin
+            for f, lead, admin in zip(batch, seen_by_leads, seen_by_admins, strict=True)
+        }
         items = [
             (
                 f"followup:{f.pk}:escalate",
-                leads.get(f.organisation_id) or fallback.get(f.organisation_id, []),
+                told[f.pk],
                 _(
                     "%(assignee)s さんのフォローアップが期日（%(due)s）を過ぎても"
                     "完了していません: %(case)s %(note)s"
@@ -417,11 +443,16 @@ def follow_up_escalations(
     )
 
 
+# Who in the receiving organisation hears that it has not answered.
+REFERRAL_ESCALATE_RECEIVER_ROLES = (Role.COORDINATOR, Role.MANAGER)
+
+
 def _region_coordinators(referral: Referral) -> list:
     """Return the coordinators of the hubs of the receiver's region.
 
     National hubs are left out: they cover every prefecture and would get
-    every escalation of the country.
+    every escalation of the country. Whether each may see the referral's
+    case is checked by the caller (recipients_who_may_see).
     """
     prefecture = referral.to_organisation.prefecture
     hubs = hub_organisations_for_prefecture(
@@ -487,7 +518,16 @@ def referral_escalations(
     result: SweepResult,
     scope: Q = Q(),  # noqa: B008 (Q() is immutable here)
 ) -> None:
-    """Tell the receiver's regional hub coordinators after 3 business days."""
+    """Escalate a referral unanswered after 3 business days.
+
+    Told: the receiving organisation's own coordinators and managers (its
+    org admins when it has none), and the coordinators of the receiver's
+    regional hubs only when the hub may see the case (DESIGN.md "Who sees
+    what" rules 3–5: the company's network-wide consent, never a
+    confidential case). Every recipient is checked with the visibility
+    selectors (recipients_who_may_see), one query per hub membership and
+    batch, not per referral.
+    """
     cutoff = _sent_before(day, int(rules["REFERRAL_ESCALATE_AFTER_BUSINESS_DAYS"]))
     due = Referral.objects.filter(
         scope,
@@ -507,10 +547,28 @@ def referral_escalations(
         for r in batch:
             if r.to_organisation_id not in coordinators:
                 coordinators[r.to_organisation_id] = _region_coordinators(r)
+        receiving = {r.to_organisation_id for r in batch}
+        own = members(receiving, REFERRAL_ESCALATE_RECEIVER_ROLES)
+        admins = members(receiving, [Role.ORG_ADMIN])
+        candidates = [
+            (
+                r,
+                (own.get(r.to_organisation_id) or admins.get(r.to_organisation_id, []))
+                + coordinators[r.to_organisation_id],
+            )
+            for r in batch
+        ]
+        told = dict(
+            zip(
+                [r.pk for r in batch],
+                recipients_who_may_see(candidates),
+                strict=True,
+            )
+        )
         items = [
             (
                 f"referral:{r.pk}:escalate",
-                coordinators[r.to_organisation_id],
+                told[r.pk],
                 # No company name: a region coordinator may not see the case
                 # (no network-wide consent); the referral number is enough
                 # to chase the receiver.
@@ -532,7 +590,7 @@ def referral_escalations(
         result.counts["referral.escalation"] += len(batch)
 
     _claim_batches(
-        due.select_related("from_organisation", "to_organisation__prefecture"),
+        due.select_related("from_organisation", "to_organisation__prefecture", "case"),
         batch_size=batch_size,
         process=process,
         label="referral.escalation",
