@@ -153,6 +153,25 @@ def not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+def server_error(request):
+    """handler500: JSON under /api/, the Japanese page (templates/500.html) elsewhere.
+
+    Rendered without the request's context, so nothing here can fail again
+    on what broke the request (the database, a context processor).
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "detail": _(
+                    "サーバーでエラーが発生しました。しばらく待ってからもう一度お試しください。"
+                ),
+                "code": "server_error",
+            },
+            status=500,
+        )
+    return defaults.server_error(request)
+
+
 def keyset_pagination(*ordering: str) -> type[KeysetPagination]:
     """Return a KeysetPagination ordered by `ordering` (last field unique)."""
     return type("KeysetPagination", (KeysetPagination,), {"ordering": ordering})

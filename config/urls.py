@@ -63,6 +63,7 @@ admin.site.site_title = "知財経営支援 CRM"
 admin.site.index_title = "管理"
 
 handler404 = "config.api.not_found"
+handler500 = "config.api.server_error"
 handler400 = "config.input_cleaning.bad_request"
 
 urlpatterns = [

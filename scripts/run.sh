@@ -15,6 +15,17 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PORT="${PORT:-8000}"
+# DEBUG off, so that a mistyped URL shows the Japanese 404 page (and an error
+# the Japanese 500 page), never Django's technical pages listing every URL
+# pattern or settings. This is plain http on 127.0.0.1, so the HTTPS switches
+# that DEBUG off would turn on stay off (README "Security settings"). Each
+# variable set in the environment wins.
+export DJANGO_DEBUG="${DJANGO_DEBUG:-false}"
+export DJANGO_SECURE_SSL_REDIRECT="${DJANGO_SECURE_SSL_REDIRECT:-false}"
+export DJANGO_SECURE_COOKIES="${DJANGO_SECURE_COOKIES:-false}"
+export DJANGO_SECURE_HSTS_SECONDS="${DJANGO_SECURE_HSTS_SECONDS:-0}"
+export DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="${DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS:-false}"
+export DJANGO_SECURE_HSTS_PRELOAD="${DJANGO_SECURE_HSTS_PRELOAD:-false}"
 VENV=.venv
 PY="$VENV/bin/python"
 VAR_DIR="${CRM_VAR_DIR:-var}"

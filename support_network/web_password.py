@@ -9,21 +9,14 @@ other sessions (Django's session hash) and their API tokens.
 
 from __future__ import annotations
 
-import importlib.util
-
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 
 from support_network.services_accounts import password_reset_request
+from support_network.tokens import user_tokens_revoke
 
 
 def _tokens_revoke(user) -> None:
-    # support_network.tokens (API tokens with a lifetime) may not be wired
-    # in every checkout yet; a password change ends them when it is.
-    if importlib.util.find_spec("support_network.tokens") is None:
-        return
-    from support_network.tokens import user_tokens_revoke
-
     user_tokens_revoke(user=user)
 
 

@@ -127,7 +127,11 @@ def test_production_settings_turn_on_https_headers_and_secure_cookies(tmp_path):
 
 
 def test_embedded_default_stays_plain_http_on_loopback(tmp_path):
-    """scripts/run.sh serves http://127.0.0.1 with DEBUG on: no redirect, no HSTS."""
+    """manage.py with no environment: DEBUG on, plain http, no redirect, no HSTS.
+
+    scripts/run.sh runs with DEBUG off and the HTTPS switches off
+    (tests/config/test_error_pages.py).
+    """
     values = settings_of(
         tmp_path,
         {},
