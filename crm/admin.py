@@ -101,9 +101,7 @@ class CompanyAdmin(NtaImportAdminMixin, admin.ModelAdmin):
             if name in form.cleaned_data
         }
         if change:
-            services.company_update(
-                actor=actor, company=obj, has_private_access=True, **fields
-            )
+            services.company_update(actor=actor, company=obj, **fields)
         else:
             obj.pk = services.company_create(actor=actor, **fields).pk
 

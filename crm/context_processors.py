@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crm.models import Notification
-from crm.services.assignment import ASSIGNING_ROLES
+from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from support_network.errors import DomainError
 from support_network.web import web_actor
 

@@ -2,6 +2,8 @@
 
 import django_filters
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
 
 from crm.choices import (
     CaseStatus,
@@ -100,6 +102,18 @@ class OutcomeFilter(django_filters.FilterSet):
 # --- Referrals (issue 4) -----------------------------------------------------
 
 
+def filter_by_assignee(queryset, value: str, user):
+    """Filter on `assignee`: `me` or a user id; anything else matches nothing.
+
+    One reading of `assignee=` for every list that takes it.
+    """
+    if value == "me":
+        return queryset.filter(assignee_id=user.pk)
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        return queryset.filter(assignee_id=int(value))
+    raise ValidationError({"assignee": [_("me またはユーザーIDを指定してください。")]})
+
+
 class ReferralFilter(django_filters.FilterSet):
     """GET referrals/?direction=in|out&status= (API.md).
 
@@ -121,10 +135,17 @@ class ReferralFilter(django_filters.FilterSet):
     escalated = django_filters.BooleanFilter(
         field_name="escalated_at", lookup_expr="isnull", exclude=True
     )
+    assignee = django_filters.CharFilter(
+        method="filter_assignee",
+        label="me = 自分の担当 / ユーザーID（紹介先の担当者）",
+    )
 
     class Meta:
         model = Referral
-        fields = ["direction", "status", "case", "overdue", "escalated"]
+        fields = ["direction", "status", "case", "overdue", "escalated", "assignee"]
+
+    def filter_assignee(self, queryset, name, value):
+        return filter_by_assignee(queryset, value, self.request.user)
 
     def filter_direction(self, queryset, name, value):
         return queryset.filter(direction=value)

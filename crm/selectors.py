@@ -49,7 +49,7 @@ def _referred_to_actor(actor: Actor, case_ref: str) -> Exists:
     )
 
 
-def _own_case_q(actor: Actor, prefix: str, *, confidential: bool) -> Q:
+def own_case_q(actor: Actor, prefix: str, *, confidential: bool) -> Q:
     """Return the rule for cases of the actor's own organisation.
 
     Experts see only what is assigned to them; confidential cases only the
@@ -96,7 +96,7 @@ def case_visibility_q(
     admins, and organisations the case was referred to.
     """
     case_ref = f"{prefix}id" if prefix else "id"
-    visible = _own_case_q(actor, prefix, confidential=confidential) | Q(
+    visible = own_case_q(actor, prefix, confidential=confidential) | Q(
         _referred_to_actor(actor, case_ref)
     )
     if not confidential:

@@ -164,6 +164,8 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "due_on",
             "note",
             "status",
+            "done_at",
+            "done_by",
             "reminded_count",
             "escalated",
         ]
@@ -479,6 +481,7 @@ class ReferralSerializer(serializers.ModelSerializer):
             "answered_at",
             "answered_by",
             "answer_note",
+            "assignee",
             "completed_at",
             "completed_by",
             "outcome_note",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.forms import CheckboxSelectMultiple
 from django.http import Http404
@@ -18,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import search, selectors, services
-from crm.choices import CaseStatus
+from crm import permissions, search, selectors, services
+from crm.choices import CaseStatus, FollowUpStatus
 from crm.forms import (
     CompanyForm,
     ConsultationForm,
@@ -29,7 +30,7 @@ from crm.forms import (
     attendee_choices,
 )
 from crm.models import Company
-from support_network.errors import Conflict, DomainError
+from support_network.errors import Conflict, DomainError, PermissionDenied
 from support_network.web import web_actor
 
 # How many companies a search page and the typeahead show.
@@ -175,8 +176,11 @@ def _company_error(form, exc: DomainError) -> None:
 def _case_choices(actor, company: Company | None) -> list[tuple[str, str]]:
     if company is None:
         return []
+    # Only the cases the actor may write on (crm.permissions): a hub sees
+    # others' cases, it does not log consultations on them.
     cases = selectors.company_cases_visible_to(actor, company).filter(
-        status=CaseStatus.OPEN
+        status=CaseStatus.OPEN,
+        pk__in=permissions.cases_writable_by(actor).values("pk"),
     )
     return [
         (str(c.pk), f"#{c.pk} {c.title}（{c.organisation.name}）") for c in cases[:30]
@@ -359,9 +363,19 @@ def case_detail(request, pk: int):
 
 
 def _case_context(actor, case, outcome_form: OutcomeForm) -> dict:
+    timeline = selectors.case_timeline(actor, case)
     return {
         "case": case,
-        "timeline": selectors.case_timeline(actor, case),
+        "timeline": timeline,
+        # The page shows no button for what the user may not do.
+        "can_write": permissions.can_write_case(actor, case),
+        "completable": {
+            e.obj.pk
+            for e in timeline
+            if e.kind == "follow_up"
+            and e.obj.status == FollowUpStatus.OPEN
+            and permissions.can_change_record(actor, e.obj)
+        },
         "other_cases": selectors.company_cases_visible_to(actor, case.company).exclude(
             pk=case.pk
         ),
@@ -381,6 +395,8 @@ def outcome_create(request, pk: int):
     """Record an outcome of a case from its timeline page."""
     actor = web_actor(request)
     case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    if not permissions.can_write_case(actor, case):
+        raise DjangoPermissionDenied(_("この案件は閲覧のみです。"))
     form = OutcomeForm(request.POST)
     if form.is_valid():
         try:
@@ -402,6 +418,8 @@ def follow_up_complete(request, pk: int):
     follow_up = get_object_or_404(selectors.follow_ups_visible_to(actor), pk=pk)
     try:
         services.follow_up_complete(actor=actor, follow_up=follow_up)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.detail) from exc
     except DomainError as exc:
         messages.warning(request, exc.detail)
     else:

@@ -34,9 +34,10 @@ from crm.choices import (
 from crm.forms import add_domain_error
 from crm.forms_referrals import AssignForm, InlineConsentForm, ReferralForm
 from crm.models import Case, ConsultationTopic, FollowUp, Notification, Referral
+from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
+from crm.permissions import can_write_case
 from crm.routing import referral_suggestions
 from crm.selectors import referral_records_visible_to
-from crm.services.assignment import ASSIGNING_ROLES
 from support_network.actors import Actor
 from support_network.errors import Conflict, DomainError, ValidationFailed
 from support_network.models import ExpertiseTag, Membership, Organisation
@@ -118,6 +119,8 @@ def referral_create(request, pk: int):
     """
     actor = web_actor(request)
     case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    if not can_write_case(actor, case):
+        raise DjangoPermissionDenied(_("この案件は閲覧のみです。"))
     data = request.POST if request.method == "POST" else None
     action = data.get("action", "send") if data else ""
     topics = data.getlist("topics") if data else _case_topics(actor, case)

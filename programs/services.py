@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from crm import rules as company_rules
 from crm.choices import CompanyKind, IpType, SizeClass
 from crm.models import Case, Company
+from crm.permissions import case_require_writable
 from crm.selectors import cases_visible_to, companies_visible_to
 from crm.services import audit_record, size_class_hint
 from crm.services.referrals import referral_send
@@ -150,6 +151,8 @@ def _case_for(actor: Actor, case: Case | int | str, company: Company) -> Case:
         raise ValidationFailed(
             _("案件の企業等が申込の企業等と一致しません。"), field="case"
         )
+    # Applying from a case writes on it: only organisations working on it.
+    case_require_writable(actor, found)
     return found
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,6 +28,7 @@ from crm.choices import ConsentScope
 from crm.forms import add_domain_error
 from crm.forms_referrals import InlineConsentForm
 from crm.models import Case
+from crm.permissions import can_write_case
 from programs import selectors, services
 from programs.choices import EnrolmentStatus, ProgramKind, TeamRole
 from programs.forms import (
@@ -136,10 +138,13 @@ def _apply_error(request, form, exc: DomainError, actor) -> None:
 
 
 def _case_for_apply(actor, case_id: int) -> Case:
-    return get_object_or_404(
+    case = get_object_or_404(
         crm_selectors.cases_visible_to(actor).select_related("company", "organisation"),
         pk=case_id,
     )
+    if not can_write_case(actor, case):
+        raise DjangoPermissionDenied(_("この案件は閲覧のみです。"))
+    return case
 
 
 @login_required

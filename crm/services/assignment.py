@@ -14,16 +14,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Case
-from crm.selectors import cases_visible_to
+from crm.permissions import case_require_manageable
 from crm.services.audit import audit_record
 from crm.services.notifications import notify
 from support_network.actors import Actor
-from support_network.choices import Role
-from support_network.errors import NotVisible, PermissionDenied, ValidationFailed
+from support_network.errors import ValidationFailed
 from support_network.models import Membership
 
-# Roles that distribute the work of their organisation.
-ASSIGNING_ROLES = (Role.COORDINATOR, Role.ORG_ADMIN, Role.MANAGER)
+
+def is_active_member(user_id: int | None, organisation_id: int) -> bool:
+    """Return True when the user is an active member of the organisation."""
+    return Membership.objects.filter(
+        user_id=user_id,
+        organisation_id=organisation_id,
+        is_active=True,
+        user__is_active=True,
+    ).exists()
 
 
 @transaction.atomic
@@ -36,26 +42,16 @@ def case_assign(
     """
     actor.require_membership()
     now = now or timezone.now()
-    if not cases_visible_to(actor).filter(pk=case.pk).exists():
-        raise NotVisible(_("見つかりません。"))
+    case_require_manageable(
+        actor,
+        case,
+        _(
+            "案件を担当する組織のコーディネーター・管理者・組織管理者だけが"
+            "担当者を割り当てられます。"
+        ),
+    )
     case = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
-    if case.organisation_id != actor.organisation_id or not actor.has_role(
-        *ASSIGNING_ROLES
-    ):
-        raise PermissionDenied(
-            _(
-                "案件を担当する組織のコーディネーター・管理者・組織管理者だけが"
-                "担当者を割り当てられます。"
-            ),
-            code="not_allowed_to_assign",
-        )
-    is_member = Membership.objects.filter(
-        user_id=getattr(assignee, "pk", None),
-        organisation_id=case.organisation_id,
-        is_active=True,
-        user__is_active=True,
-    ).exists()
-    if not is_member:
+    if not is_active_member(getattr(assignee, "pk", None), case.organisation_id):
         raise ValidationFailed(
             _("担当者は案件を担当する組織の職員から選んでください。"),
             field="assignee",
@@ -71,12 +67,15 @@ def case_assign(
         obj=case,
         now=now,
         data={"from": previous, "to": assignee.pk},
+        changes={"assignee": [previous, assignee.pk]},
     )
     if assignee.pk != actor.user.pk:
         notify(
             recipients=[assignee],
             kind="case.assigned",
-            message=_("%(who)s さんが案件「%(title)s」（%(company)s）の担当者にあなたを割り当てました。")
+            message=_(
+                "%(who)s さんが案件「%(title)s」（%(company)s）の担当者にあなたを割り当てました。"
+            )
             % {
                 "who": actor.user.get_full_name() or actor.user.get_username(),
                 "title": case.title,

@@ -20,18 +20,20 @@ from crm.models import (
     FollowUp,
     Outcome,
 )
+from crm.permissions import case_require_writable, record_require_changeable
 from crm.selectors import cases_visible_to, follow_ups_visible_to
 from crm.services.audit import audit_record
 from crm.services.facts import consultation_facts_refresh
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year, local_date
-from support_network.errors import Conflict, ValidationFailed
+from support_network.errors import Conflict, NotVisible, ValidationFailed
 from support_network.models import Organisation
 
 # A consultation lasts at most a working day; longer is a typo.
 MAX_DURATION_MINUTES = 8 * 60
-# How far ahead a follow-up may be set (a year covers every program cycle).
-MAX_FOLLOW_UP_DAYS = 366
+# How far ahead a follow-up may be set: a yearly review 「1年後の確認」 set a
+# few days late must fit, so five years (a patent's examination request).
+MAX_FOLLOW_UP_DAYS = 5 * 366
 
 
 # No savepoint when nested: consultation_create opens a case inside its own
@@ -148,7 +150,7 @@ def consultation_create(
             )
         if (follow_up_on - today).days > MAX_FOLLOW_UP_DAYS:
             raise ValidationFailed(
-                _("フォローアップ日は1年以内の日付にしてください。"),
+                _("フォローアップ日は5年以内の日付にしてください。"),
                 field="follow_up_on",
             )
     attendee_orgs = _attendee_organisations(actor, attendees)
@@ -167,6 +169,7 @@ def consultation_create(
         case = cases_visible_to(actor).filter(pk=case.pk).first()
         if case is None:
             raise ValidationFailed(_("案件が見つかりません。"), field="case")
+        case_require_writable(actor, case)
         if case.company_id != company.pk:
             raise ValidationFailed(
                 _("案件の企業等と相談の企業等が一致しません。"), field="case"
@@ -258,20 +261,33 @@ def company_first_consultation_refresh(*, company_ids: Iterable[int]) -> None:
 def follow_up_complete(
     *, actor: Actor, follow_up: FollowUp, now: datetime | None = None
 ) -> FollowUp:
-    """Mark a follow-up done; this stops its reminders and escalations."""
+    """Mark a follow-up done; this stops its reminders and escalations.
+
+    Only the organisation that set it may (its assignee, the consultation's
+    author, or its coordinators, managers and org admins), and only while
+    that organisation still works on the case (crm.permissions).
+    """
     now = now or timezone.now()
+    visible = follow_ups_visible_to(actor).filter(pk=follow_up.pk).first()
+    if visible is None:
+        raise NotVisible(_("見つかりません。"))
+    record_require_changeable(actor, visible)
     # Conditional update: a second completion (or a concurrent one) changes nothing.
-    updated = (
-        follow_ups_visible_to(actor)
-        .filter(pk=follow_up.pk, status=FollowUpStatus.OPEN)
-        .update(status=FollowUpStatus.DONE, done_at=now)
-    )
+    updated = FollowUp.objects.filter(
+        pk=follow_up.pk, status=FollowUpStatus.OPEN
+    ).update(status=FollowUpStatus.DONE, done_at=now, done_by=actor.user)
     if updated != 1:
         raise Conflict(
             _("このフォローアップは既に完了しています。"), code="invalid_transition"
         )
     follow_up.refresh_from_db()
-    audit_record(actor=actor, action="follow_up.complete", obj=follow_up, now=now)
+    audit_record(
+        actor=actor,
+        action="follow_up.complete",
+        obj=follow_up,
+        now=now,
+        changes={"status": [FollowUpStatus.OPEN, FollowUpStatus.DONE]},
+    )
     return follow_up
 
 
@@ -290,6 +306,7 @@ def outcome_record(
 ) -> Outcome:
     """Record an outcome (filing, registration, licence, financing, subsidy) of a case."""
     actor.require_membership()
+    case_require_writable(actor, case)
     today = today or timezone.localdate()
     if kind not in OutcomeKind.values:
         raise ValidationFailed(_("成果の種類が正しくありません。"), field="kind")

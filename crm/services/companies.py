@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from crm import rules
 from crm.choices import CompanyKind, SizeClass
 from crm.models import Company
-from crm.services.audit import audit_record
+from crm.permissions import company_require_workable
+from crm.services.audit import audit_record, changes_between
 from support_network.actors import Actor
-from support_network.errors import Conflict, PermissionDenied, ValidationFailed
+from support_network.errors import Conflict, ValidationFailed
 from support_network.models import Prefecture
 
 # Fields a caller may set on a company (API.md POST/PATCH companies/).
@@ -174,22 +175,25 @@ def company_update(
     *,
     actor: Actor,
     company: Company,
-    has_private_access: bool,
     today: date | None = None,
     **fields: Any,
 ) -> Company:
-    """Change a company's data; only organisations that work with it may."""
+    """Change a company's data; only organisations that work with it may.
+
+    That is the organisation that registered it, one that owns one of its
+    cases or holds an accepted referral on one (crm.permissions); hubs that
+    only see its cases through consent read, they do not edit.
+    """
     today = today or timezone.localdate()
-    if not has_private_access:
-        raise PermissionDenied(
-            _(
-                "この企業等の情報を変更できるのは、登録した組織か案件を担当する組織だけです。"
-            )
-        )
+    company_require_workable(actor, company)
     unknown = set(fields) - set(COMPANY_FIELDS)
     if unknown:
         raise ValueError(f"unknown company fields: {sorted(unknown)}")
     company = Company.objects.select_for_update().get(pk=company.pk)
+    before = {
+        name: getattr(company, name) for name in COMPANY_FIELDS if name != "prefecture"
+    }
+    before["prefecture"] = company.prefecture_id
     if "corporate_number" in fields:
         number = corporate_number_clean(fields.pop("corporate_number"))
         if (
@@ -214,7 +218,15 @@ def company_update(
         if company.corporate_number:
             raise _duplicate_conflict(company.corporate_number) from exc
         raise
+    after = {
+        name: getattr(company, name) for name in COMPANY_FIELDS if name != "prefecture"
+    }
+    after["prefecture"] = company.prefecture_id
     audit_record(
-        actor=actor, action="company.update", obj=company, data={"fields": changed}
+        actor=actor,
+        action="company.update",
+        obj=company,
+        data={"fields": changed},
+        changes=changes_between(before, after),
     )
     return company

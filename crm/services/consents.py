@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 from crm.choices import ConsentMethod, ConsentScope
 from crm.lock_objects import company_lock_active
 from crm.models import Company, Consent, Contact
+from crm.permissions import company_require_workable
+from crm.selectors import consents_visible_to, contacts_visible_to
 from crm.services.audit import audit_record
 from support_network.actors import Actor
-from support_network.errors import Conflict, ValidationFailed
+from support_network.errors import Conflict, NotVisible, ValidationFailed
 from support_network.models import Organisation
 
 
@@ -60,7 +62,11 @@ def consent_record(
             _("ネットワーク全体への同意では組織を指定しません。"), field="organisations"
         )
     company = company_lock_active(company.pk)
-    if contact is not None and contact.company_id != company.pk:
+    company_require_workable(actor, company)
+    if contact is not None and (
+        contact.company_id != company.pk
+        or not contacts_visible_to(actor).filter(pk=contact.pk).exists()
+    ):
         raise ValidationFailed(
             _("担当者がこの企業等のものではありません。"), field="contact"
         )
@@ -88,11 +94,20 @@ def consent_withdraw(
     Data already provided under an accepted referral stays with its recipient.
     """
     now = now or timezone.now()
+    if not consents_visible_to(actor).filter(pk=consent.pk).exists():
+        raise NotVisible(_("見つかりません。"))
+    company_require_workable(actor, consent.company)
     updated = Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
         withdrawn_at=now, withdrawn_by=actor.user
     )
     if updated != 1:
         raise Conflict(_("この同意は既に撤回されています。"), code="already_withdrawn")
     consent.refresh_from_db()
-    audit_record(actor=actor, action="consent.withdraw", obj=consent, now=now)
+    audit_record(
+        actor=actor,
+        action="consent.withdraw",
+        obj=consent,
+        now=now,
+        changes={"withdrawn_at": [None, consent.withdrawn_at.isoformat()]},
+    )
     return consent

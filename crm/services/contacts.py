@@ -18,9 +18,11 @@ from django.utils.translation import gettext as _
 
 from crm.lock_objects import company_lock_active
 from crm.models import Company, Contact
-from crm.services.audit import audit_record
+from crm.permissions import company_require_workable, not_permitted
+from crm.selectors import contacts_visible_to
+from crm.services.audit import audit_record, changes_between
 from support_network.actors import Actor
-from support_network.errors import PermissionDenied, ValidationFailed
+from support_network.errors import NotVisible, ValidationFailed
 
 # Fields a caller may set on a contact (POST companies/{id}/contacts/,
 # PATCH contacts/{id}/).
@@ -86,6 +88,7 @@ def contact_create(*, actor: Actor, company: Company, **fields: Any) -> Contact:
     actor.require_membership()
     _check_fields(fields)
     company = company_lock_active(company.pk)
+    company_require_workable(actor, company)
     contact = Contact(company=company, organisation=actor.organisation, **fields)
     contact_validate(contact)
     contact.save()
@@ -97,11 +100,14 @@ def contact_create(*, actor: Actor, company: Company, **fields: Any) -> Contact:
 def contact_update(*, actor: Actor, contact: Contact, **fields: Any) -> Contact:
     """Change a contact; only its recording organisation (or a superuser) may."""
     _check_fields(fields)
+    if not contacts_visible_to(actor).filter(pk=contact.pk).exists():
+        raise NotVisible(_("見つかりません。"))
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     if not actor.is_superuser and contact.organisation_id != actor.organisation_id:
-        raise PermissionDenied(
+        raise not_permitted(
             _("この担当者の情報を変更できるのは、登録した組織だけです。")
         )
+    before = {name: getattr(contact, name) for name in CONTACT_FIELDS}
     for name, value in fields.items():
         setattr(contact, name, value)
     contact_validate(contact)
@@ -111,5 +117,8 @@ def contact_update(*, actor: Actor, contact: Contact, **fields: Any) -> Contact:
         action="contact.update",
         obj=contact,
         data={"fields": sorted(fields)},
+        changes=changes_between(
+            before, {name: getattr(contact, name) for name in CONTACT_FIELDS}
+        ),
     )
     return contact

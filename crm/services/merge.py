@@ -20,16 +20,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Company
+from crm.permissions import company_require_mergeable
 from crm.services.audit import audit_record
 from crm.services.cases import company_first_consultation_refresh
 from crm.services.companies import company_derive_keys
 from support_network.actors import Actor
-from support_network.choices import Role
-from support_network.errors import Conflict, PermissionDenied, ValidationFailed
-
-# Roles that may merge companies: merging rewrites other organisations'
-# records, so it is kept to the people who look after data quality.
-MERGE_ROLES = (Role.ORG_ADMIN, Role.COORDINATOR)
+from support_network.errors import Conflict, ValidationFailed
 
 # Every relation to Company, as "<app_label>.<model_name>.<field>", that a
 # merge re-points from the source to the target with one UPDATE. Re-pointing
@@ -96,16 +92,6 @@ def company_relations() -> list[CompanyRelation]:
     return sorted(relations, key=lambda r: r.key)
 
 
-def _check_permission(actor: Actor) -> None:
-    if actor.is_superuser or actor.has_role(*MERGE_ROLES):
-        return
-    raise PermissionDenied(
-        _(
-            "企業等の統合は、組織管理者・コーディネーターまたはシステム管理者だけが行えます。"
-        )
-    )
-
-
 def _is_empty(value: Any) -> bool:
     return value is None or value == ""
 
@@ -125,7 +111,7 @@ def company_merge(
     法人番号 differ.
     """
     now = now or timezone.now()
-    _check_permission(actor)
+    company_require_mergeable(actor, source, target)
     if source.pk == target.pk:
         raise ValidationFailed(
             _("同じ企業等どうしは統合できません。統合先に別の企業等を選んでください。"),

@@ -35,7 +35,9 @@ from crm.models import (
     Referral,
     ReferralTopic,
 )
-from crm.selectors import cases_visible_to, referral_records_visible_to
+from crm.permissions import MANAGING_ROLES, NOT_PERMITTED, case_require_writable
+from crm.selectors import referral_records_visible_to
+from crm.services.assignment import is_active_member
 from crm.services.audit import audit_record
 from crm.services.facts import yorozu_link_marks_refresh
 from crm.services.notifications import notify
@@ -169,8 +171,7 @@ def referral_send(
     actor.require_membership()
     now = now or timezone.now()
     today = local_date(now)
-    if not cases_visible_to(actor).filter(pk=case.pk).exists():
-        raise NotVisible(_("案件が見つかりません。"))
+    case_require_writable(actor, case)
     reason = (reason or "").strip()
     topics = list(dict.fromkeys(topics))
     contacts = list(contacts)
@@ -328,7 +329,7 @@ def _require_receiver(actor: Actor, referral: Referral) -> None:
     ):
         raise PermissionDenied(
             _("紹介先の組織の職員だけが、受入・辞退・完了を記録できます。"),
-            code="not_receiver",
+            code=NOT_PERMITTED,
         )
 
 
@@ -337,7 +338,7 @@ def _require_sender(actor: Actor, referral: Referral) -> None:
         actor.organisation_id != referral.from_organisation_id
     ):
         raise PermissionDenied(
-            _("紹介元の組織の職員だけが紹介を取り消せます。"), code="not_sender"
+            _("紹介元の組織の職員だけが紹介を取り消せます。"), code=NOT_PERMITTED
         )
 
 
@@ -428,6 +429,8 @@ def referral_accept(
         ),
         answered_by=actor.user,
         answer_note=note,
+        # The accepting member takes it until a coordinator assigns it.
+        assignee=actor.user,
     )
     audit_record(
         actor=actor,
@@ -435,6 +438,10 @@ def referral_accept(
         obj=referral,
         now=now,
         data={"note": note},
+        changes={
+            "status": [ReferralStatus.SENT, ReferralStatus.ACCEPTED],
+            "assignee": [None, actor.user.pk],
+        },
     )
     _notify_sender(
         referral,
@@ -476,6 +483,7 @@ def referral_decline(
         obj=referral,
         now=now,
         data={"note": note},
+        changes={"status": [ReferralStatus.SENT, ReferralStatus.DECLINED]},
     )
     message = _("%(receiver)s が紹介を辞退しました: %(company)s") % {
         "receiver": referral.to_organisation.name,
@@ -518,6 +526,7 @@ def referral_complete(
         obj=referral,
         now=now,
         data={"outcome_note": outcome_note},
+        changes={"status": [ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED]},
     )
     _notify_sender(
         referral,
@@ -542,6 +551,7 @@ def referral_cancel(
     referral = _visible_referral(actor, referral)
     _require_sender(actor, referral)
     note = _clean_note(note)
+    status_before = referral.status
     referral = _claim(
         referral=referral,
         action="cancel",
@@ -558,6 +568,7 @@ def referral_cancel(
         obj=referral,
         now=now,
         data={"note": note},
+        changes={"status": [status_before, ReferralStatus.CANCELLED]},
     )
     message = _("%(sender)s が紹介を取り消しました: %(company)s") % {
         "sender": referral.from_organisation.name,
@@ -576,6 +587,65 @@ def referral_cancel(
         dedupe_key=f"referral:{referral.pk}:cancelled",
         now=now,
     )
+    return referral
+
+
+@transaction.atomic
+def referral_assign(
+    *, actor: Actor, referral: Referral, assignee, now: datetime | None = None
+) -> Referral:
+    """Assign the receiving side of an accepted referral to one of its members.
+
+    The receiving organisation's coordinators, managers and org admins
+    assign anyone of its active members; window staff may take it
+    themselves (DESIGN.md "Who may change what" rule 4).
+    """
+    now = now or timezone.now()
+    referral = _visible_referral(actor, referral)
+    _require_receiver(actor, referral)
+    assignee_id = getattr(assignee, "pk", None)
+    if not actor.has_role(*MANAGING_ROLES) and not (
+        actor.has_role(Role.WINDOW_STAFF) and assignee_id == actor.user.pk
+    ):
+        raise PermissionDenied(
+            _(
+                "紹介先の担当者を割り当てられるのは、紹介先の組織のコーディネーター・"
+                "管理者・組織管理者です（窓口職員は自分を担当者にできます）。"
+            ),
+            code=NOT_PERMITTED,
+        )
+    if not is_active_member(assignee_id, referral.to_organisation_id):
+        raise ValidationFailed(
+            _("担当者は紹介先の組織の職員から選んでください。"), field="assignee"
+        )
+    referral = Referral.objects.select_for_update(no_key=True).get(pk=referral.pk)
+    if referral.status != ReferralStatus.ACCEPTED:
+        raise Conflict(
+            _("担当者を割り当てられるのは、受け入れた紹介だけです。"),
+            code="invalid_transition",
+            status=referral.status,
+        )
+    previous = referral.assignee_id
+    if previous == assignee_id:
+        return referral
+    referral.assignee = assignee
+    referral.save(update_fields=["assignee", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="referral.assign",
+        obj=referral,
+        now=now,
+        changes={"assignee": [previous, assignee_id]},
+    )
+    if assignee_id != actor.user.pk:
+        notify(
+            recipients=[assignee],
+            kind="referral.assigned",
+            message=_("紹介（%(sender)s から）の担当者にあなたが割り当てられました。")
+            % {"sender": referral.from_organisation.name},
+            obj=referral,
+            now=now,
+        )
     return referral
 
 

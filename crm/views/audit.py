@@ -50,11 +50,29 @@ class AuditEventSerializer(serializers.ModelSerializer):
     )
     object = serializers.SerializerMethodField()
     data = serializers.JSONField(read_only=True)
+    changes = serializers.SerializerMethodField(
+        help_text=_("変更イベントの変更内容 {項目: [変更前, 変更後]}（変更以外は {}）")
+    )
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "at", "action", "actor", "organisation", "object", "data"]
+        fields = [
+            "id",
+            "at",
+            "action",
+            "actor",
+            "organisation",
+            "object",
+            "data",
+            "changes",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {"type": "object", "additionalProperties": {"type": "array", "items": {}}}
+    )
+    def get_changes(self, obj) -> dict:
+        return (obj.data or {}).get("changes", {})
 
     @extend_schema_field(AUDIT_OBJECT)
     def get_object(self, obj):

@@ -81,7 +81,6 @@ class CompanyViewSet(
         services.company_update(
             actor=self.actor,
             company=company,
-            has_private_access=company.has_private_access,
             **serializer.validated_data,
         )
         return Response(CompanySerializer(self.get_queryset().get(pk=company.pk)).data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Case as CaseWhen
 from django.db.models import CharField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Cast
@@ -25,6 +26,7 @@ from crm.filters import ReferralFilter
 from crm.models import AuditEvent, Notification, ProvisionRecord
 from crm.selectors import referral_records_visible_to
 from crm.serializers import (
+    CaseAssignInputSerializer,
     NotificationSerializer,
     ProvisionRecordSerializer,
     ReferralCompleteSerializer,
@@ -201,6 +203,30 @@ class ReferralViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         return self._transition(pk, ReferralNoteSerializer, services.referral_cancel)
+
+    @_transition_schema(
+        "紹介先の担当者を割り当てる（紹介先のコーディネーター・管理者・組織管理者、"
+        "窓口職員は自分を）",
+        CaseAssignInputSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        referral = self._get(pk)
+        serializer = CaseAssignInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignee = (
+            get_user_model()
+            .objects.filter(pk=serializer.validated_data["assignee"])
+            .first()
+        )
+        if assignee is None:
+            raise ValidationFailed(
+                _("担当者は紹介先の組織の職員から選んでください。"), field="assignee"
+            )
+        referral = services.referral_assign(
+            actor=self.actor, referral=referral, assignee=assignee
+        )
+        return self._answer(referral)
 
 
 # --- Provision records (APPI art. 29) -----------------------------------------

@@ -431,20 +431,26 @@ def test_referring_back_to_the_owning_organisation_or_a_closed_case_is_refused(
     assert "case" in closed.json()
 
 
-def test_any_member_who_sees_the_case_may_send_even_a_receiver(
+def test_a_receiver_refers_on_only_once_it_has_accepted(
     network, sender, receiver, case
 ):
     consent_for(case, network, scope="network")
     first = send(sender, case, network)
 
-    # The receiver sees the case while the referral is live, so it may refer on.
+    # While the referral is only sent, the receiver reads and answers it:
+    # it may not refer the case on (DESIGN.md "Who may change what" rule 1).
+    with pytest.raises(PermissionDenied) as refused:
+        send(receiver, case, network, to="jpaa-kanto")
+    assert refused.value.code == "not_permitted"
+    assert Referral.objects.filter(from_organisation__code=RECEIVER).count() == 0
+
+    services.referral_accept(actor=receiver, referral=first)
     onward = send(receiver, case, network, to="jpaa-kanto")
 
     assert onward.from_organisation.code == RECEIVER
     assert set(
         ReferralTopic.objects.filter(referral=onward).values_list("topic", flat=True)
     ) == {"patent"}
-    assert first.status == "sent"
 
 
 # --- Transitions ------------------------------------------------------------
@@ -602,7 +608,7 @@ class TestWhoMayAnswer:
         response = post(api(sender), f"/api/v1/referrals/{referral.pk}/{action}/")
 
         assert response.status_code == 403
-        assert response.json()["code"] == "not_receiver"
+        assert response.json()["code"] == "not_permitted"
 
     def test_a_hub_coordinator_who_sees_the_case_cannot_answer(
         self, api, hub_coordinator, referral
@@ -636,7 +642,7 @@ class TestWhoMayAnswer:
         response = post(api(receiver), f"/api/v1/referrals/{referral.pk}/cancel/")
 
         assert response.status_code == 403
-        assert response.json()["code"] == "not_sender"
+        assert response.json()["code"] == "not_permitted"
         referral.refresh_from_db()
         assert referral.status == "sent"
 

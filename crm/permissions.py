@@ -1,0 +1,250 @@
+"""Who may change what (DESIGN.md "Who may change what"): seeing is not writing.
+
+Visibility (crm.selectors) decides what exists for a user; these functions
+decide what they may change. Every service that writes calls one of the
+`*_require_*` checks below, so the API, the web UI, the admin and the
+commands share one rule. A record the actor may not see raises NotVisible
+(404); one they see but may not change raises PermissionDenied with the
+code `not_permitted` (403). The `can_*` twins answer the same question for
+the web UI, which shows no button for what the user may not do.
+
+In short:
+1. A case's records are written by the organisations working on it: the
+   owning organisation (experts only on cases assigned to them), and an
+   organisation while it holds an **accepted** referral on the case. A
+   receiver of a referral still `sent` reads and answers it; after
+   `completed` it reads only. Hub coordinators who see through consent
+   write nothing.
+2. A consultation, outcome or follow-up is changed only by the organisation
+   that wrote it: its author (a follow-up also its assignee), or that
+   organisation's coordinators, managers and org admins.
+3. Closing, reopening and assigning a case are the owning organisation's
+   coordinators, managers and org admins.
+4. A company's consents, contacts and master data are recorded by the
+   organisations working with the company: the one that registered it, one
+   that owns one of its cases, or one holding an accepted referral on one.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from crm.choices import ReferralStatus
+from crm.models import Case, Company, Consultation, FollowUp, Outcome, Referral
+from crm.selectors import cases_visible_to, own_case_q
+from support_network.actors import Actor
+from support_network.choices import Role
+from support_network.errors import NotVisible, PermissionDenied
+
+# Roles that run their organisation's work: they change colleagues' records,
+# close, reopen and assign cases.
+MANAGING_ROLES = (Role.COORDINATOR, Role.MANAGER, Role.ORG_ADMIN)
+# Roles that may merge duplicate companies (master-data work).
+MERGE_ROLES = (Role.COORDINATOR, Role.ORG_ADMIN)
+
+NOT_PERMITTED = "not_permitted"
+
+
+def not_permitted(message: str | None = None) -> PermissionDenied:
+    """Return the 403 for a visible record the actor may not change."""
+    return PermissionDenied(
+        message or _("この操作を行う権限がありません。"), code=NOT_PERMITTED
+    )
+
+
+def _accepted_referral_to(actor: Actor, case_ref: str) -> Exists:
+    return Exists(
+        Referral.objects.filter(
+            case_id=OuterRef(case_ref),
+            to_organisation_id=actor.organisation_id,
+            status=ReferralStatus.ACCEPTED,
+        )
+    )
+
+
+def case_writable_q(actor: Actor, prefix: str = "") -> Q:
+    """Return a Q selecting the cases (at `prefix`) whose records the actor may write.
+
+    Rule 1: the owning organisation (within its own visibility rules: experts
+    only assigned cases, confidential ones only assigned staff, managers and
+    org admins) and an organisation holding an accepted referral on it.
+    """
+    case_ref = f"{prefix}id" if prefix else "id"
+    return own_case_q(actor, prefix, confidential=False) | Q(
+        _accepted_referral_to(actor, case_ref)
+    )
+
+
+def cases_writable_by(actor: Actor) -> QuerySet[Case]:
+    """Return the cases on which the actor may write records."""
+    if actor.is_superuser:
+        return Case.objects.all()
+    if actor.membership is None:
+        return Case.objects.none()
+    return Case.objects.filter(case_writable_q(actor))
+
+
+def can_write_case(actor: Actor, case: Case) -> bool:
+    """Return True when the actor may write records on case."""
+    return cases_writable_by(actor).filter(pk=case.pk).exists()
+
+
+def case_require_writable(actor: Actor, case: Case) -> None:
+    """Refuse (404 unseen, 403 seen) unless the actor may write on case."""
+    if can_write_case(actor, case):
+        return
+    if not cases_visible_to(actor).filter(pk=case.pk).exists():
+        raise NotVisible(_("案件が見つかりません。"))
+    raise not_permitted(
+        _(
+            "この案件に記録できるのは、案件を担当する組織と、紹介を受け入れた組織だけです。"
+        )
+    )
+
+
+def can_manage_case(actor: Actor, case: Case) -> bool:
+    """Return True when the actor may close, reopen or assign case (rule 3)."""
+    if actor.is_superuser:
+        return True
+    return (
+        actor.organisation_id == case.organisation_id
+        and actor.has_role(*MANAGING_ROLES)
+        and cases_visible_to(actor).filter(pk=case.pk).exists()
+    )
+
+
+def case_require_manageable(
+    actor: Actor, case: Case, message: str | None = None
+) -> None:
+    """Refuse unless the actor may close, reopen or assign case."""
+    if can_manage_case(actor, case):
+        return
+    if not cases_visible_to(actor).filter(pk=case.pk).exists():
+        raise NotVisible(_("案件が見つかりません。"))
+    raise not_permitted(
+        message
+        or _(
+            "案件を担当する組織のコーディネーター・管理者・組織管理者だけが"
+            "この操作を行えます。"
+        )
+    )
+
+
+def _record_author_id(record: Consultation | Outcome | FollowUp) -> int | None:
+    if isinstance(record, Consultation):
+        return record.author_id
+    if isinstance(record, Outcome):
+        return record.recorded_by_id
+    if record.consultation_id is not None:
+        return (
+            Consultation.objects.filter(pk=record.consultation_id)
+            .values_list("author_id", flat=True)
+            .first()
+        )
+    return None
+
+
+def can_change_record(actor: Actor, record: Consultation | Outcome | FollowUp) -> bool:
+    """Return True when the actor may edit, void or complete record (rule 2).
+
+    The record's organisation must still be working on the case (rule 1):
+    after a referral is completed, the receiver's records are read only.
+    """
+    if actor.is_superuser:
+        return True
+    if actor.organisation_id is None or record.organisation_id != actor.organisation_id:
+        return False
+    user_id = actor.user.pk
+    mine = _record_author_id(record) == user_id or (
+        isinstance(record, FollowUp) and record.assignee_id == user_id
+    )
+    if not mine and (actor.is_expert or not actor.has_role(*MANAGING_ROLES)):
+        return False
+    return cases_writable_by(actor).filter(pk=record.case_id).exists()
+
+
+def record_require_changeable(
+    actor: Actor, record: Consultation | Outcome | FollowUp
+) -> None:
+    """Refuse with 403 `not_permitted` unless the actor may change record.
+
+    The caller has already found record through its visibility selector.
+    """
+    if can_change_record(actor, record):
+        return
+    raise not_permitted(
+        _(
+            "この記録を変更できるのは、記録した組織の記録者・担当者と、"
+            "その組織のコーディネーター・管理者・組織管理者だけです。"
+        )
+    )
+
+
+def _working_with_company_q(actor: Actor) -> Q:
+    """Return a Q over companies: registered by, or worked on by, the actor's org."""
+    org = actor.organisation_id
+    owns_case = Exists(
+        Case.objects.filter(company_id=OuterRef("pk"), organisation_id=org)
+    )
+    accepted = Exists(
+        Referral.objects.filter(
+            case__company_id=OuterRef("pk"),
+            to_organisation_id=org,
+            status=ReferralStatus.ACCEPTED,
+        )
+    )
+    return Q(registered_by_id=org) | Q(owns_case) | Q(accepted)
+
+
+def companies_workable_by(actor: Actor) -> QuerySet[Company]:
+    """Return the companies whose consents, contacts and data the actor may record."""
+    qs = Company.objects.filter(merged_into__isnull=True)
+    if actor.is_superuser:
+        return qs
+    if actor.membership is None:
+        return qs.none()
+    return qs.filter(_working_with_company_q(actor))
+
+
+def can_work_with_company(actor: Actor, company: Company) -> bool:
+    """Return True when the actor's organisation works with company (rule 4)."""
+    if actor.is_expert:
+        return False
+    return companies_workable_by(actor).filter(pk=company.pk).exists()
+
+
+def company_require_workable(actor: Actor, company: Company) -> None:
+    """Refuse with 403 unless the actor's organisation works with company."""
+    if can_work_with_company(actor, company):
+        return
+    raise not_permitted(
+        _(
+            "この企業等の同意・担当者・登録情報を記録できるのは、登録した組織、"
+            "案件を担当する組織、紹介を受け入れた組織だけです。"
+        )
+    )
+
+
+def company_require_mergeable(actor: Actor, source: Company, target: Company) -> None:
+    """Refuse a merge unless the actor may merge these two companies.
+
+    Superusers (the network's data stewards) merge any two; otherwise a
+    coordinator or org admin of an organisation working with both.
+    """
+    if actor.is_superuser:
+        return
+    if not actor.has_role(*MERGE_ROLES):
+        raise not_permitted(
+            _(
+                "企業等の統合は、組織管理者・コーディネーターまたはシステム管理者だけが行えます。"
+            )
+        )
+    workable = companies_workable_by(actor).filter(pk__in=[source.pk, target.pk])
+    if workable.count() != len({source.pk, target.pk}):
+        raise not_permitted(
+            _(
+                "統合できるのは、統合する両方の企業等を担当している組織だけです"
+                "（それ以外はシステム管理者に依頼してください）。"
+            )
+        )
