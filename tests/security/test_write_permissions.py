@@ -171,23 +171,31 @@ def state() -> tuple:
 
 
 def _consultation(w, actor):
-    return "post", "/api/v1/consultations/", {
-        "company": w["company"].pk,
-        "case": w["case"].pk,
-        "occurred_at": timezone.now().isoformat(),
-        "channel": "phone",
-        "duration_minutes": 15,
-        "topics": ["patent"],
-        "summary": "追加の相談",
-    }
+    return (
+        "post",
+        "/api/v1/consultations/",
+        {
+            "company": w["company"].pk,
+            "case": w["case"].pk,
+            "occurred_at": timezone.now().isoformat(),
+            "channel": "phone",
+            "duration_minutes": 15,
+            "topics": ["patent"],
+            "summary": "追加の相談",
+        },
+    )
 
 
 def _outcome(w, actor):
-    return "post", "/api/v1/outcomes/", {
-        "case": w["case"].pk,
-        "kind": "licence",
-        "occurred_on": timezone.localdate().isoformat(),
-    }
+    return (
+        "post",
+        "/api/v1/outcomes/",
+        {
+            "case": w["case"].pk,
+            "kind": "licence",
+            "occurred_on": timezone.localdate().isoformat(),
+        },
+    )
 
 
 def _follow_up_complete(w, actor):
@@ -199,12 +207,16 @@ def _case_assign(w, actor):
 
 
 def _referral_send(w, actor):
-    return "post", "/api/v1/referrals/", {
-        "case": w["case"].pk,
-        "to_organisation": "yorozu-46",
-        "reason": "さらに紹介",
-        "topics": ["patent"],
-    }
+    return (
+        "post",
+        "/api/v1/referrals/",
+        {
+            "case": w["case"].pk,
+            "to_organisation": "yorozu-46",
+            "reason": "さらに紹介",
+            "topics": ["patent"],
+        },
+    )
 
 
 def _referral_accept(w, actor):
@@ -213,15 +225,19 @@ def _referral_accept(w, actor):
 
 def _referral_assign(w, actor):
     referral = w["referrals"]["accepted"]
-    return "post", f"/api/v1/referrals/{referral.pk}/assign/", {
-        "assignee": actor.user.pk
-    }
+    return (
+        "post",
+        f"/api/v1/referrals/{referral.pk}/assign/",
+        {"assignee": actor.user.pk},
+    )
 
 
 def _contact_create(w, actor):
-    return "post", f"/api/v1/companies/{w['company'].pk}/contacts/", {
-        "name": "佐藤 花子"
-    }
+    return (
+        "post",
+        f"/api/v1/companies/{w['company'].pk}/contacts/",
+        {"name": "佐藤 花子"},
+    )
 
 
 def _contact_update(w, actor):
@@ -233,12 +249,16 @@ def _company_update(w, actor):
 
 
 def _consent_record(w, actor):
-    return "post", f"/api/v1/companies/{w['company'].pk}/consents/", {
-        "scope": "organisations",
-        "organisations": ["yorozu-46"],
-        "obtained_on": timezone.localdate().isoformat(),
-        "method": "written",
-    }
+    return (
+        "post",
+        f"/api/v1/companies/{w['company'].pk}/consents/",
+        {
+            "scope": "organisations",
+            "organisations": ["yorozu-46"],
+            "obtained_on": timezone.localdate().isoformat(),
+            "method": "written",
+        },
+    )
 
 
 def _consent_withdraw(w, actor):
@@ -247,9 +267,11 @@ def _consent_withdraw(w, actor):
 
 
 def _company_merge(w, actor):
-    return "post", f"/api/v1/companies/{w['company'].pk}/merge/", {
-        "into": w["other_company"].pk
-    }
+    return (
+        "post",
+        f"/api/v1/companies/{w['company'].pk}/merge/",
+        {"into": w["other_company"].pk},
+    )
 
 
 #                       owner  owner  sent   acc.   compl. hub    unrel. deact.
@@ -295,9 +317,12 @@ def test_every_api_write_answers_as_the_write_rules_say(api, world, who):
         if got >= 400:
             if state() != before:
                 problems.append(f"{where}: a refused write changed the database")
-            if got == 403 and who != "deactivated":
-                if response.json().get("code") != "not_permitted":
-                    problems.append(f"{where}: code {response.json()}")
+            if (
+                got == 403
+                and who != "deactivated"
+                and response.json().get("code") != "not_permitted"
+            ):
+                problems.append(f"{where}: code {response.json()}")
         if got == 403 and who == "deactivated":
             assert response.json()["code"] == "no_membership"
 
@@ -352,15 +377,15 @@ def test_change_events_carry_old_and_new_values(api, world):
     events = api(admin).get("/api/v1/audit-events/", {"page_size": 200}).json()
     by_action = {e["action"]: e for e in events["results"]}
     assert by_action["company.update"]["changes"] == {"city": ["", "新宿区"]}
-    assert by_action["contact.update"]["changes"] == {"name": ["山田 太郎", "山田 次郎"]}
-    assert AuditEvent.objects.get(action="referral.accept", object_id=str(
-        world["referrals"]["accepted"].pk
-    )).data["changes"]["status"] == ["sent", "accepted"]
+    assert by_action["contact.update"]["changes"] == {
+        "name": ["山田 太郎", "山田 次郎"]
+    }
+    assert AuditEvent.objects.get(
+        action="referral.accept", object_id=str(world["referrals"]["accepted"].pk)
+    ).data["changes"]["status"] == ["sent", "accepted"]
 
 
-def test_accepting_assigns_the_accepting_member_and_the_list_filters_by_it(
-    api, world
-):
+def test_accepting_assigns_the_accepting_member_and_the_list_filters_by_it(api, world):
     receiver = world["people"]["sent_receiver"]
     api(receiver).post(
         f"/api/v1/referrals/{world['referrals']['sent'].pk}/accept/", {}, format="json"
@@ -415,16 +440,22 @@ def _web(actor) -> Client:
 
 
 def _web_outcome(w, actor):
-    return "post", reverse("crm:outcome-create", args=[w["case"].pk]), {
-        "kind": "licence",
-        "occurred_on": timezone.localdate().isoformat(),
-    }
+    return (
+        "post",
+        reverse("crm:outcome-create", args=[w["case"].pk]),
+        {
+            "kind": "licence",
+            "occurred_on": timezone.localdate().isoformat(),
+        },
+    )
 
 
 def _web_follow_up(w, actor):
-    return "post", reverse("crm:follow-up-complete", args=[w["follow_up"].pk]), {
-        "next": "case"
-    }
+    return (
+        "post",
+        reverse("crm:follow-up-complete", args=[w["follow_up"].pk]),
+        {"next": "case"},
+    )
 
 
 def _web_refer_page(w, actor):
@@ -436,9 +467,11 @@ def _web_enrol_page(w, actor):
 
 
 def _web_assign(w, actor):
-    return "post", reverse("crm:case-assign", args=[w["case"].pk]), {
-        "assignee": actor.user.pk
-    }
+    return (
+        "post",
+        reverse("crm:case-assign", args=[w["case"].pk]),
+        {"assignee": actor.user.pk},
+    )
 
 
 # 302: done (redirect back); 200 for a page that may be used.
