@@ -33,3 +33,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "user": "1000000/hour",
     "anon": "1000000/hour",
 }
+
+# The suite logs members in with force_login and no second factor; the
+# requirement for managers and org admins (CRM_MFA_REQUIRED_ROLES) is on in
+# tests/support_network/test_mfa.py, which turns it on itself. A user who
+# has a TOTP device is asked for the code whatever this says.
+CRM_MFA_REQUIRED_ROLES: list[str] = []

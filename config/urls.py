@@ -37,6 +37,7 @@ from support_network.views_auth import (
 from support_network.views_members import MemberViewSet
 from support_network.views_password import PasswordResetRequestView
 from support_network.web import organisation_switch
+from support_network.web_mfa import admin_login
 
 router = ApiRouter()
 router.register("prefectures", PrefectureViewSet, basename="prefecture")
@@ -61,6 +62,9 @@ router.register("members", MemberViewSet, basename="member")
 admin.site.site_header = "知財経営支援 CRM 管理画面"
 admin.site.site_title = "知財経営支援 CRM"
 admin.site.index_title = "管理"
+# One login for the site and the admin: the admin's form would skip the
+# second factor (support_network/web_mfa.py).
+admin.site.login = admin_login
 
 handler404 = "config.api.not_found"
 handler500 = "config.api.server_error"
@@ -72,7 +76,8 @@ urlpatterns = [
     path("", include("crm.urls")),
     path("", include("programs.urls_web")),
     path("", include("support_network.urls_web")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    # The login (with its second step for users with TOTP) and /account/mfa/.
+    path("", include("support_network.urls_mfa")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

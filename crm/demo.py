@@ -55,10 +55,16 @@ from crm.services.facts import consultation_facts_refresh
 from support_network import calendar
 from support_network.choices import OrganisationKind, Role
 from support_network.errors import DomainError
+from support_network.mfa import totp_device_install
 from support_network.models import Organisation, Prefecture
 from support_network.services import user_create_or_update
 
 DEMO_PASSWORD = "demo-pass-2026"
+# The demo managers and org admins (who must have a second factor) share
+# this TOTP secret (README "Tokens and second factor"): add it to an
+# authenticator app, or print the current code with
+# `python -c "import base64; from django_otp.oath import totp; print('%06d' % totp(base64.b32decode('<secret>')))"`.
+DEMO_TOTP_SECRET = "CHIZAIDEMOTOTPSECRETFORDEMOUSERS"
 # The audit event that marks a database as already holding demo data.
 MARKER_ACTION = "demo_data.load"
 BATCH_SIZE = 500
@@ -479,6 +485,8 @@ class _Generator:
             user.save(
                 update_fields=["last_name", "first_name", "is_staff", "is_superuser"]
             )
+            if demo.role in (Role.MANAGER, Role.ORG_ADMIN):
+                totp_device_install(user=user, secret=DEMO_TOTP_SECRET)
             self.counts["users"] += created
             if demo.role in (Role.WINDOW_STAFF, Role.EXPERT):
                 self.staff[demo.organisation_code].append(user)

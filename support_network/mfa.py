@@ -15,7 +15,7 @@ Users whose role in any active membership is in CRM_MFA_REQUIRED_ROLES
 
 from __future__ import annotations
 
-from base64 import b32encode
+from base64 import b32decode, b32encode
 
 from django.conf import settings
 from django.db import transaction
@@ -141,6 +141,20 @@ def user_otp_verify(*, user, code: str | None):
     if not code or len(code) > 16 or not user_has_device(user, confirmed=True):
         return None
     return match_token(user, code)
+
+
+@transaction.atomic
+def totp_device_install(*, user, secret: str) -> TOTPDevice:
+    """Give user a confirmed TOTP device with a known base32 secret (demo data only).
+
+    Replaces the user's devices; no recovery codes.
+    """
+    key = b32decode(secret.upper()).hex()
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    return TOTPDevice.objects.create(
+        user=user, name=TOTP_NAME, key=key, confirmed=True, step=30, digits=6, t0=0
+    )
 
 
 def user_second_factor_remove(*, user) -> None:

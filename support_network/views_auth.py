@@ -12,6 +12,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_otp import login as otp_login
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -279,7 +280,10 @@ class TotpConfirmView(APIView):
     def post(self, request, *args, **kwargs):
         serializer = TotpConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        mfa.totp_device_confirm(
+        device = mfa.totp_device_confirm(
             user=request.user, code=serializer.validated_data["code"]
         )
+        if request.auth is None and hasattr(request._request, "session"):
+            # A web session confirming through the API stays verified.
+            otp_login(request._request, device)
         return Response({"detail": _("二要素認証を有効にしました。")})
