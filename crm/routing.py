@@ -25,6 +25,7 @@ from support_network.choices import OrganisationKind as Kind
 from support_network.choices import Role
 from support_network.errors import NotVisible, ValidationFailed
 from support_network.models import ExpertiseTag, Membership, Organisation, Prefecture
+from support_network.people import person_name
 
 # A referral in these states counts against the receiver's capacity.
 OPEN_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
@@ -153,7 +154,7 @@ class ExpertSuggestion:
     @property
     def name(self) -> str:
         user = self.membership.user
-        return user.get_full_name() or user.get_username()
+        return person_name(user)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from support_network.actors import Actor
 from support_network.calendar import local_date
 from support_network.choices import Role
 from support_network.models import Membership
+from support_network.people import person_name
 from support_network.selectors import hub_prefecture_codes
 
 logger = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def digest_message(digest: Digest) -> str:
                         "org": f.organisation.short_name or f.organisation.name,
                         "case": f.case_id,
                         "due": _md(f.due_on),
-                        "who": f.assignee.get_full_name() or f.assignee.get_username(),
+                        "who": person_name(f.assignee),
                     }
                 )
                 continue
@@ -148,7 +149,7 @@ def digest_message(digest: Digest) -> str:
                     "company": f.case.company.name,
                     "note": f.note or f.case.title,
                     "due": _md(f.due_on),
-                    "who": f.assignee.get_full_name() or f.assignee.get_username(),
+                    "who": person_name(f.assignee),
                 }
             )
         if digest.follow_up_count > len(digest.follow_ups):

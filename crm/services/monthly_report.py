@@ -48,6 +48,7 @@ from support_network.calendar import (
 )
 from support_network.choices import Role
 from support_network.models import Membership
+from support_network.people import person_name
 
 logger = logging.getLogger(__name__)
 
@@ -362,7 +363,7 @@ def _message(user, memberships: list[Membership], month: date, fy: int) -> Email
         "同じ数値は CRM の「統計」ページでも確認できます。\n\n"
         "— 知財経営支援 CRM（このメールは自動送信です）\n"
     ) % {
-        "name": user.get_full_name() or user.get_username(),
+        "name": person_name(user),
         "month": month_label(month),
         "orgs": names,
         "fy": fiscal_year_label(fy),
