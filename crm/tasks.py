@@ -99,16 +99,20 @@ def monthly_report_send_task(now: str | None = None) -> dict:
 def notification_email_task(ids: list[int]) -> int:
     """E-mail the notifications with these ids; retry those that failed.
 
-    `notification_email_send` claims each row (emailed_at) so a redelivered
-    or retried task mails nobody twice; it releases the claim of a failed
-    send, and this task then raises to be retried with backoff.
+    `notification_email_send` leases each row (email_claimed_at) and marks
+    it sent (emailed_at) after the server accepted it, so a redelivered or
+    retried task mails nobody twice; it releases the lease of a failed send,
+    and this task then raises to be retried with backoff. A row another
+    worker holds a live lease on is that worker's, not a failure here.
     """
+    from django.utils import timezone
+
     from crm.models import Notification
-    from crm.services.notifications import notification_email_send
+    from crm.services.notifications import email_unsent_q, notification_email_send
 
     sent = notification_email_send(ids=ids)
     failed = list(
-        Notification.objects.filter(pk__in=ids, emailed_at__isnull=True)
+        Notification.objects.filter(email_unsent_q(timezone.now()), pk__in=ids)
         .exclude(recipient__email="")
         .values_list("pk", flat=True)
     )

@@ -45,12 +45,13 @@ import logging
 import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -541,13 +542,53 @@ def enqueue_emails(ids: list[int]) -> bool:
     return True
 
 
+def email_lease() -> timedelta:
+    """Return how long a worker holds an e-mail it is sending.
+
+    Longer than a send can take (EMAIL_TIMEOUT per SMTP step), so a live
+    worker is never overtaken; once it has run out, a mail whose worker died
+    between claiming and sending is sent by the next one.
+    settings.CRM_EMAIL_LEASE_SECONDS, default 300.
+    """
+    return timedelta(seconds=int(getattr(settings, "CRM_EMAIL_LEASE_SECONDS", 300)))
+
+
+def email_unsent_q(now: datetime) -> Q:
+    """Return 'not e-mailed yet, and nobody holds a live lease on it'."""
+    return Q(emailed_at__isnull=True) & (
+        Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - email_lease())
+    )
+
+
+def _email_message(notification: Notification, address: str) -> EmailMessage:
+    domain = (
+        str(getattr(settings, "DEFAULT_FROM_EMAIL", "")).rpartition("@")[2].strip(">")
+        or "localhost"
+    )
+    return EmailMessage(
+        _subject(notification.kind),
+        _body(notification),
+        None,  # DEFAULT_FROM_EMAIL
+        [address],
+        # The same Message-ID on every attempt: in the rare case of a second
+        # delivery (a worker killed after the server accepted the mail but
+        # before it recorded so), mail clients show one message.
+        headers={"Message-ID": f"<crm-notification-{notification.pk}@{domain}>"},
+    )
+
+
 def notification_email_send(*, ids: Iterable[int], now: datetime | None = None) -> int:
     """E-mail the notifications with these ids that were not e-mailed yet.
 
-    Called by the task `crm.notification_email`. Each e-mail is claimed first
-    with a conditional UPDATE of `emailed_at` (row count 1 wins), so a
-    notification queued twice, or a retried job, is mailed once; a failed
-    send releases its claim for the retry. Return how many e-mails were sent.
+    Called by the task `crm.notification_email`. Each e-mail is taken on a
+    lease first (a conditional UPDATE of `email_claimed_at`: row count 1
+    wins), so a notification queued twice, or a retried job, is mailed once
+    while the lease holds; `emailed_at` is written only after the mail
+    server accepted the message. A failed send releases its lease for the
+    retry; a worker killed mid-send leaves a lease that runs out
+    (`email_lease`), after which the sweep's backlog (`email_unsent_q`)
+    queues the mail again: at least once, never lost. Return how many
+    e-mails were sent.
     """
     sent = 0
     for notification in (
@@ -558,24 +599,27 @@ def notification_email_send(*, ids: Iterable[int], now: datetime | None = None) 
         address = getattr(notification.recipient, "email", "")
         if not address:
             continue  # in-app only; the row stays unmailed
-        claimed = Notification.objects.filter(
-            pk=notification.pk, emailed_at__isnull=True
-        ).update(emailed_at=now or timezone.now())
+        claimed_at = timezone.now()
+        claimed = (
+            Notification.objects.filter(pk=notification.pk)
+            .filter(email_unsent_q(claimed_at))
+            .update(email_claimed_at=claimed_at)
+        )
         if claimed != 1:
-            continue
+            continue  # sent already, or another worker is sending it
         try:
-            send_mail(
-                _subject(notification.kind),
-                _body(notification),
-                None,  # DEFAULT_FROM_EMAIL
-                [address],
-            )
+            _email_message(notification, address).send()
         except (smtplib.SMTPException, OSError):
-            # Release the claim so a later run can retry; the in-app row
+            # Release the lease so a later run can retry; the in-app row
             # already tells the recipient.
-            Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
+            Notification.objects.filter(
+                pk=notification.pk, email_claimed_at=claimed_at
+            ).update(email_claimed_at=None)
             logger.warning("notification %s: e-mail failed", notification.pk)
             continue
+        Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+            emailed_at=now or timezone.now()
+        )
         logger.info(
             "e-mailed %s notification %s to user %s",
             notification.kind,

@@ -55,6 +55,7 @@ from crm.models import AuditEvent, FollowUp, Notification, Referral
 from crm.services.audit import audit_record
 from crm.services.notifications import (
     NotificationItem,
+    email_unsent_q,
     enqueue_emails,
     notify_many,
     recipients_who_may_see,
@@ -626,13 +627,17 @@ def _email_backlog(now: datetime, batch_size: int, result: SweepResult) -> None:
     """Queue again the recent e-mails that were never sent.
 
     They are left over when the broker was down at commit time (any
-    notification: reminders, referral answers, assignments, milestones), or
-    when the task's retries ran out; `notification_email_send` claims each
-    row, so a copy queued twice is still mailed once.
+    notification: reminders, referral answers, assignments, milestones),
+    when the task's retries ran out, or when a worker died between taking
+    the e-mail's lease and sending it (the lease has run out);
+    `notification_email_send` leases each row, so a copy queued twice is
+    still mailed once.
     """
     ids = list(
         Notification.objects.filter(
-            emailed_at__isnull=True,
+            # unsent, and not held by a live worker (a lease that ran out is
+            # a worker that died mid-send: its mail is sent again)
+            email_unsent_q(now),
             created_at__gte=now - EMAIL_BACKLOG_WINDOW,
             created_at__lt=now - timedelta(minutes=1),
         )
