@@ -134,6 +134,21 @@ class ConsentAdmin(admin.ModelAdmin):
     ]
     filter_horizontal = ["organisations"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Withdrawal goes through consent_withdraw (audited, hubs lose sight);
+        # a recorded consent's scope and company are what provisions relied on.
+        if obj is None:
+            return ["withdrawn_at", "withdrawn_by"]
+        return [
+            "company",
+            "scope",
+            "organisations",
+            "organisation",
+            "recorded_by",
+            "withdrawn_at",
+            "withdrawn_by",
+        ]
+
 
 class ConsultationTopicInline(admin.TabularInline):
     model = models.ConsultationTopic
@@ -224,6 +239,31 @@ class ReferralAdmin(admin.ModelAdmin):
         "consent",
     ]
     inlines = [ReferralTopicInline]
+    # The life cycle moves only through the services (consent check, APPI
+    # provision record, transitions, notifications): the admin corrects the
+    # free text of a referral, nothing of its state (DESIGN.md "Who may
+    # change what").
+    readonly_fields = [
+        "case",
+        "from_organisation",
+        "to_organisation",
+        "sent_by",
+        "status",
+        "consent",
+        "sent_at",
+        "respond_by",
+        "answered_at",
+        "answered_by",
+        "assignee",
+        "completed_at",
+        "closed_at",
+        "closed_by",
+        "reminded_at",
+        "escalated_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -248,6 +288,16 @@ class ProvisionRecordAdmin(admin.ModelAdmin):
     autocomplete_fields = ["referral", "provider", "recipient", "company", "consent"]
     filter_horizontal = ["contacts"]
 
+    # APPI art. 29 records are kept as written: no one adds, edits or deletes them.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(models.FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
@@ -262,6 +312,8 @@ class FollowUpAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     autocomplete_fields = ["case", "consultation", "organisation", "assignee"]
+    # Completion goes through follow_up_complete (who completed it, audited).
+    readonly_fields = ["status", "done_at", "done_by", "reminded_count", "escalated_at"]
 
 
 @admin.register(models.Outcome)
