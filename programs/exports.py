@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.db.models import Case as SqlCase
+from django.db.models import F, QuerySet, When
 
 from crm.services.exports import (
     CHUNK_SIZE,
@@ -57,15 +58,22 @@ _FIELDS = (
     "ends_on",
     "period",
     "days_used",
-    "case_id",
+    "export_case_id",
 )
 
 
 def enrolment_export_queryset(actor: Actor, fiscal_year: int) -> QuerySet:
     """Return the visible enrolments of the fiscal year's rounds, in id order."""
+    # The case id only where the requester may see the case (an operator
+    # exports the applications, docs/visibility.md "Enrolments").
     return (
         enrolments_visible_to(actor)
         .filter(round__fiscal_year=fiscal_year)
+        .annotate(
+            export_case_id=SqlCase(
+                When(case_is_visible=True, then=F("case_id")), default=None
+            )
+        )
         .order_by("id")
     )
 

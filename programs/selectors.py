@@ -12,8 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case as SqlCase
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
     IntegerField,
@@ -24,6 +24,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models import Case as SqlCase
 
 from crm.choices import OutcomeKind
 from crm.models import Company, Outcome
@@ -55,31 +56,45 @@ SEATED_STATUSES = (
 
 
 def enrolments_visible_to(actor: Actor) -> QuerySet[Enrolment]:
-    """Return the enrolments the actor may see.
+    """Return the enrolments the actor may see, each with `case_is_visible`.
 
-    Members of the applying organisation and of the program's operator see
-    an enrolment, and so do the experts on its support team (they log its
-    support days) and whoever may see the case it belongs to; superusers
-    see all.
+    docs/visibility.md "Enrolments": whoever may see the enrolment's case
+    sees the enrolment with its case (DESIGN.md rules 3–4: a confidential
+    case only its assigned staff, managers, org admins and the organisations
+    it was referred to). The applying organisation's members (experts
+    excepted) see its enrolments without a case; the experts on the support
+    team see the enrolments they work on; the program's operator (its
+    members except experts) sees every enrolment of the programs it runs,
+    as the application: `case_is_visible` is False where the actor may not
+    see the case, and nothing of the case (its id, its referral) is shown
+    then. Superusers see all.
     """
     qs = Enrolment.objects.select_related(
         "program", "round", "company", "organisation", "case"
     )
     if actor.is_superuser:
-        return qs
+        return qs.annotate(case_is_visible=Value(True))
     if actor.membership is None:
-        return qs.none()
+        return qs.none().annotate(case_is_visible=Value(False))
+    sees_case = case_visibility_q(actor, "case__")
     # Exists, not a join: a join over the team would repeat enrolments.
-    on_team = Exists(
-        TeamMember.objects.filter(
-            enrolment_id=OuterRef("pk"), membership_id=actor.membership.pk
+    on_team = Q(
+        Exists(
+            TeamMember.objects.filter(
+                enrolment_id=OuterRef("pk"), membership_id=actor.membership.pk
+            )
         )
     )
-    return qs.filter(
-        Q(organisation_id=actor.organisation_id)
-        | Q(program__operator_id=actor.organisation_id)
-        | Q(on_team)
-        | case_visibility_q(actor, "case__")
+    visible = sees_case | on_team
+    if actor.role != Role.EXPERT:
+        visible |= Q(case__isnull=True, organisation_id=actor.organisation_id)
+        visible |= Q(program__operator_id=actor.organisation_id)
+    return qs.filter(visible).annotate(
+        case_is_visible=SqlCase(
+            When(sees_case, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
     )
 
 

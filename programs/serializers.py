@@ -85,6 +85,15 @@ class EnrolmentInputSerializer(serializers.Serializer):
             "iNat: 国プロ（競争的研究費による研究開発プロジェクト）を推進する申込であること"
         ),
     )
+    confirmed_conditions = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=10,
+        help_text=_(
+            "事業の確認条件（rules.conditions の code）のうち、申込者が該当すると"
+            "確認したもの（例: VC-IPAS の startup_supporter）"
+        ),
+    )
     referral = EnrolmentReferralInputSerializer(
         required=False,
         allow_null=True,
@@ -179,6 +188,12 @@ class EnrolmentSerializer(serializers.ModelSerializer):
         max_digits=5, decimal_places=1, coerce_to_string=False, read_only=True
     )
     plan = serializers.SerializerMethodField()
+    case = serializers.SerializerMethodField(
+        help_text=_("案件 ID。実施機関が閲覧できない案件（秘匿案件など）のときは null")
+    )
+    referral = serializers.SerializerMethodField(
+        help_text=_("実施機関への紹介 ID。案件を閲覧できないときは null")
+    )
 
     class Meta:
         model = Enrolment
@@ -206,6 +221,16 @@ class EnrolmentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    # docs/visibility.md "Enrolments": an operator who may not see the case
+    # sees the application, not the case (enrolments_visible_to).
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_case(self, obj) -> int | None:
+        return obj.case_id if getattr(obj, "case_is_visible", False) else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_referral(self, obj) -> int | None:
+        return obj.referral_id if getattr(obj, "case_is_visible", False) else None
+
     @extend_schema_field(
         serializers.ChoiceField(choices=Scheme.choices, allow_null=True)
     )
@@ -229,6 +254,12 @@ class EstimateItemInputSerializer(serializers.Serializer):
     renewal = serializers.BooleanField(
         required=False, default=False, error_messages=BOOLEAN_ERRORS
     )
+    squatting_countermeasure = serializers.BooleanField(
+        required=False,
+        default=False,
+        error_messages=BOOLEAN_ERRORS,
+        help_text=_("冒認対策商標の出願（1件上限が別: 外国出願では30万円）"),
+    )
 
 
 class EstimateInputSerializer(serializers.Serializer):
@@ -237,12 +268,22 @@ class EstimateInputSerializer(serializers.Serializer):
     company = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     fiscal_year = serializers.IntegerField(min_value=2000, max_value=2100)
     items = EstimateItemInputSerializer(many=True, allow_empty=False, max_length=100)
+    confirmed_conditions = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=10,
+        help_text=_(
+            "事業の確認条件（rules.conditions の code）のうち、企業等が該当すると"
+            "確認したもの（例: 海外知財訴訟保険の association_member）"
+        ),
+    )
 
 
 class EstimateItemSerializer(serializers.Serializer):
     right = serializers.CharField()
     cost_yen = serializers.IntegerField()
     renewal = serializers.BooleanField()
+    squatting_countermeasure = serializers.BooleanField()
     rate = serializers.CharField(help_text=_("補助率（例: 1/2）"))
     eligible_yen = serializers.IntegerField(help_text=_("補助見込額（円、切り捨て）"))
     explanation = serializers.CharField()

@@ -156,7 +156,9 @@ def enrolment_with_case(network):
         ("staff_a", True),  # the applying organisation
         ("staff_a2", True),
         ("manager_a", True),
-        ("expert_a", True),
+        # Experts see what is assigned to them or their support team only
+        # (docs/visibility.md "Enrolments", issue 24).
+        ("expert_a", False),
         ("inpit_coordinator", True),  # the operator
         ("superuser_actor", True),
         ("staff_b", False),
