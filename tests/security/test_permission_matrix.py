@@ -169,7 +169,7 @@ REFUSED = {400, 403, 404}  # a write naming A's objects: refused, never done
 @dataclass(frozen=True)
 class Rule:
     pattern: str  # over "METHOD /path/template/"
-    expect: str  # hidden | refused | public | empty_list | company | company_list | csv | statistics
+    expect: str  # hidden | refused | public | own | empty_list | company | company_list | csv | statistics
     obj: str | None = None  # the object of A whose id fills {pk}
     body: object = None  # a dict, a function of Foreign, or "assignee"
     cid: str | None = None  # the object of A whose id fills {cid}
@@ -230,6 +230,13 @@ RULES: list[Rule] = [
     Rule(rf"GET /api/v1/{NETWORK}/{{code}}/", "public"),
     Rule(r"GET /api/(schema|docs)/", "public"),
     Rule(r"POST /api/v1/auth/token/", "refused", body={}),
+    # One's own login (support_network/views_auth.py): they act on the caller
+    # alone. Revoke needs a token (a session gets 400); the others refuse an
+    # empty body; starting a TOTP enrolment is the caller's own (201).
+    Rule(r"POST /api/v1/auth/token/revoke/", "refused", body={}),
+    Rule(r"POST /api/v1/auth/password/change/", "refused", body={}),
+    Rule(r"POST /api/v1/auth/mfa/totp/confirm/", "refused", body={}),
+    Rule(r"POST /api/v1/auth/mfa/totp/", "own"),
     # Company master data is shared (rule 2); the rest of the company is not.
     Rule(r"GET /api/v1/companies/", "company_list"),
     Rule(r"GET /api/v1/companies/{pk}/", "company", obj="company"),
@@ -419,6 +426,9 @@ def _check(response, method, path, rule: Rule, role: str) -> list[str]:
                 problems.append(
                     f"{where}: lists {len(rows)} rows of another organisation"
                 )
+    elif rule.expect == "own":
+        if response.status_code not in (200, 201):
+            problems.append(f"{where}: expected 200/201 (the caller's own)")
     elif rule.expect == "csv":
         if response.status_code not in (200, 403):
             problems.append(f"{where}: expected 200 or 403")
