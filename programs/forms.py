@@ -48,10 +48,28 @@ class EnrolmentApplyForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, program_choices=(), fiscal_year_choices=(), **kwargs):
+    confirmed_conditions = forms.MultipleChoiceField(
+        label=_("確認事項"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("申込者が該当することを確認した条件に印を付けてください。"),
+    )
+
+    def __init__(
+        self,
+        *args,
+        program_choices=(),
+        fiscal_year_choices=(),
+        condition_choices=(),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["program"].choices = [("", _("選択してください")), *program_choices]
         self.fields["fiscal_year"].choices = list(fiscal_year_choices)
+        if condition_choices:
+            self.fields["confirmed_conditions"].choices = list(condition_choices)
+        else:
+            del self.fields["confirmed_conditions"]
 
 
 class ProgramReferralForm(EnrolmentApplyForm):
@@ -141,9 +159,20 @@ class EstimateForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, fiscal_year_choices=(), **kwargs):
+    confirmed_conditions = forms.MultipleChoiceField(
+        label=_("確認事項"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("企業等が該当することを確認した条件に印を付けてください。"),
+    )
+
+    def __init__(self, *args, fiscal_year_choices=(), condition_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["fiscal_year"].choices = list(fiscal_year_choices)
+        if condition_choices:
+            self.fields["confirmed_conditions"].choices = list(condition_choices)
+        else:
+            del self.fields["confirmed_conditions"]
 
 
 class EstimateItemForm(forms.Form):
@@ -158,13 +187,25 @@ class EstimateItemForm(forms.Form):
         widget=YEN_WIDGET,
     )
     renewal = forms.BooleanField(label=_("更新"), required=False)
+    squatting_countermeasure = forms.BooleanField(
+        label=_("冒認対策商標"), required=False
+    )
 
-    def __init__(self, *args, right_choices=None, has_renewal=True, **kwargs):
+    def __init__(
+        self,
+        *args,
+        right_choices=None,
+        has_renewal=True,
+        has_squatting_countermeasure=False,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         if right_choices:
             self.fields["right"].choices = list(right_choices)
         if not has_renewal:
             del self.fields["renewal"]
+        if not has_squatting_countermeasure:
+            del self.fields["squatting_countermeasure"]
 
 
 EstimateItemFormSet = forms.formset_factory(

@@ -11,6 +11,7 @@ DomainError subclasses with Japanese messages (STYLE.md §2).
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -190,17 +191,95 @@ def _require_support_staff(actor: Actor, enrolment: Enrolment) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _company_refusal(program: Program, company: Company, *, today: date) -> str | None:
-    """Return why company may not use program (kind, startup, size), or None."""
+def _eligible_kinds(rules: dict[str, Any], fiscal_year: int | None) -> list[str]:
+    """Return the company kinds a program admits in fiscal_year.
+
+    `eligible_company_kinds_from_fiscal_year` ({"2025": [...]}) widens the kinds
+    from a year on (VC-IPAS admits accelerators and ecosystem builders from FY2025);
+    without a year the base list applies.
+    """
+    kinds = list(rules.get("eligible_company_kinds") or [])
+    widened = rules.get("eligible_company_kinds_from_fiscal_year") or {}
+    if fiscal_year is not None:
+        for year in sorted(widened, key=int):
+            if fiscal_year >= int(year):
+                kinds = list(widened[year])
+    return kinds
+
+
+def program_conditions(
+    program: Program, *, kind: str | None = None, fiscal_year: int | None = None
+) -> list[dict[str, Any]]:
+    """Return the checked eligibility conditions of program that apply.
+
+    `rules.conditions` lists {code, label, kinds?, from_fiscal_year?}: facts the
+    CRM does not hold (membership of 日商・全国連・中央会 for 海外知財訴訟保険, being
+    an accelerator for VC-IPAS) that the applicant confirms (confirmed_conditions).
+    With kind / fiscal_year only the conditions that apply to them.
+    """
+    found = []
+    for condition in program.rules.get("conditions") or []:
+        kinds = condition.get("kinds")
+        if kind is not None and kinds and kind not in kinds:
+            continue
+        since = condition.get("from_fiscal_year")
+        if fiscal_year is not None and since is not None and fiscal_year < since:
+            continue
+        found.append(condition)
+    return found
+
+
+def _conditions_refusal(
+    program: Program,
+    company: Company,
+    *,
+    fiscal_year: int | None,
+    confirmed_conditions: Iterable[str] | None,
+) -> NotEligible | None:
+    """Return the refusal for the first applying condition not confirmed, or None."""
+    confirmed = set(confirmed_conditions or ())
+    for condition in program_conditions(
+        program, kind=company.kind, fiscal_year=fiscal_year
+    ):
+        if condition["code"] not in confirmed:
+            return NotEligible(
+                _(
+                    "%(program)sの対象は、%(condition)s企業等です。"
+                    "該当することを確認してください（confirmed_conditions: %(code)s）。"
+                )
+                % {
+                    "program": _program_name(program),
+                    "condition": condition["label"].removesuffix("であること")
+                    + "である",
+                    "code": condition["code"],
+                },
+                about="confirmed_conditions",
+            )
+    return None
+
+
+def _company_refusal(
+    program: Program,
+    company: Company,
+    *,
+    today: date,
+    fiscal_year: int | None = None,
+) -> str | None:
+    """Return why company may not use program (kind, みなし大企業, startup, size)."""
     rules = program.rules
     name = _program_name(program)
-    kinds = rules.get("eligible_company_kinds")
+    kinds = _eligible_kinds(rules, fiscal_year)
     if kinds and company.kind not in kinds:
         return _("%(program)sの対象は%(kinds)sです（この企業等の種別: %(kind)s）。") % {
             "program": name,
             "kinds": "、".join(str(CompanyKind(k).label) for k in kinds),
             "kind": company.get_kind_display(),
         }
+    if rules.get("excludes_deemed_large") and company.controlled_by_large_company:
+        return _(
+            "%(program)sは、大企業の支配下にある中小企業（みなし大企業: 大企業が"
+            "株式の1/2以上を保有している等）を対象としていません。"
+        ) % {"program": name}
     if rules.get("requires_startup") and not company_rules.is_startup(
         kind=company.kind,
         founded_on=company.founded_on,
@@ -336,6 +415,7 @@ def enrolment_apply(
     joint_research_yen_per_year: int | None = None,
     case: Case | int | None = None,
     is_national_project: bool = False,
+    confirmed_conditions: Iterable[str] | None = None,
     today: date | None = None,
 ) -> Enrolment:
     """Apply for a program round on a client's behalf; return the applied enrolment.
@@ -393,9 +473,17 @@ def enrolment_apply(
         )
 
     scheme = _validate_scheme(program, scheme, joint_research_yen_per_year)
-    reason = _company_refusal(program, company, today=today)
+    reason = _company_refusal(program, company, today=today, fiscal_year=fiscal_year)
     if reason is not None:
         raise _not_eligible(reason)
+    refusal = _conditions_refusal(
+        program,
+        company,
+        fiscal_year=fiscal_year,
+        confirmed_conditions=confirmed_conditions,
+    )
+    if refusal is not None:
+        raise refusal
     if program.rules.get("requires_national_project") and not is_national_project:
         raise _not_eligible(
             _(
@@ -888,6 +976,7 @@ def enrolment_refer(
     scheme: str | None = None,
     joint_research_yen_per_year: int | None = None,
     is_national_project: bool = False,
+    confirmed_conditions: Iterable[str] | None = None,
     today: date | None = None,
     now: datetime | None = None,
 ) -> Enrolment:
@@ -925,6 +1014,7 @@ def enrolment_refer(
         scheme=scheme,
         joint_research_yen_per_year=joint_research_yen_per_year,
         is_national_project=is_national_project,
+        confirmed_conditions=confirmed_conditions,
         today=today,
     )
     referral = referral_send(
@@ -972,7 +1062,7 @@ def _right_label(right: str) -> str:
 
 def _clean_items(
     items: list[dict[str, Any]], subsidy: dict[str, Any]
-) -> list[tuple[str, int, bool]]:
+) -> list[tuple[str, int, bool, bool]]:
     if not items:
         raise ValidationFailed(
             _("見積もる費用を1件以上入力してください。"), field="items"
@@ -983,6 +1073,7 @@ def _clean_items(
         right = item.get("right")
         cost = item.get("cost_yen")
         renewal = bool(item.get("renewal") or False)
+        squatting = bool(item.get("squatting_countermeasure") or False)
         if right not in allowed:
             raise ValidationFailed(
                 _(
@@ -1008,8 +1099,33 @@ def _clean_items(
                 % {"number": number},
                 field="items",
             )
-        cleaned.append((right, cost, renewal))
+        special = subsidy.get("squatting_countermeasure")
+        if squatting and special is None:
+            raise ValidationFailed(
+                _("%(number)s件目: この補助金には冒認対策の区分がありません。")
+                % {"number": number},
+                field="items",
+            )
+        if squatting and special.get("right") != right:
+            raise ValidationFailed(
+                _("%(number)s件目: 冒認対策の区分は%(right)sだけです。")
+                % {"number": number, "right": _right_label(special["right"])},
+                field="items",
+            )
+        cleaned.append((right, cost, renewal, squatting))
     return cleaned
+
+
+def _round_down_unit(subsidy: dict[str, Any]) -> int:
+    """Return the yen unit a subsidy rounds down to (`round_down_to`, default 1).
+
+    1円未満切り捨て is the default; some implementing bodies round to 千円
+    (`"round_down_to": 1000`).
+    """
+    unit = subsidy.get("round_down_to") or 1
+    if isinstance(unit, bool) or not isinstance(unit, int) or unit < 1:
+        raise ValueError(f"round_down_to must be a positive integer, got {unit!r}")
+    return unit
 
 
 def subsidy_estimate(
@@ -1020,12 +1136,16 @@ def subsidy_estimate(
     company: Company | int | None = None,
     actor: Actor | None = None,
     already_granted_yen: int | None = None,
+    confirmed_conditions: Iterable[str] | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
     """Estimate the subsidy of program for cost items; nothing is written.
 
-    Amounts are integer yen rounded down (cost × numerator // denominator),
-    then capped per case (`cap_per_case_yen` by right) and per company: a
+    Amounts are integer yen rounded down (cost × numerator // denominator; to
+    a multiple of `round_down_to` yen when the program sets it, e.g. 1,000),
+    then capped per case (`cap_per_case_yen` by right; an item flagged
+    `squatting_countermeasure` — 冒認対策商標 — by `squatting_countermeasure.
+    cap_per_case_yen` instead) and per company: a
     `cap_per_company_per_fiscal_year_yen` counts grants of fiscal_year, a
     `cap_per_company_yen` grants of any year (the seeds do not scope it).
     Grants are crm outcomes of kind "subsidy" whose reference is the program
@@ -1033,7 +1153,7 @@ def subsidy_estimate(
     is given. With company (an id resolved through actor's visibility, or a
     Company) its kind and size must be eligible (400 not_eligible).
 
-    Return {"items": [{right, cost_yen, renewal, rate, eligible_yen,
+    Return {"items": [{right, cost_yen, renewal, squatting_countermeasure, rate, eligible_yen,
     explanation}], "total_yen", "company_cap_yen", "already_granted_yen",
     "company_cap_remaining_yen"}; the remaining cap is before this estimate
     (None without a per-company cap).
@@ -1052,9 +1172,19 @@ def subsidy_estimate(
             company = _company_for(actor, company)
         elif not isinstance(company, Company):
             raise ValueError("a company id needs the actor to resolve it")
-        reason = _company_refusal(program, company, today=today)
+        reason = _company_refusal(
+            program, company, today=today, fiscal_year=fiscal_year
+        )
         if reason is not None:
             raise _not_eligible(reason)
+        refusal = _conditions_refusal(
+            program,
+            company,
+            fiscal_year=fiscal_year,
+            confirmed_conditions=confirmed_conditions,
+        )
+        if refusal is not None:
+            raise refusal
     cleaned = _clean_items(items, subsidy)
 
     if "cap_per_company_per_fiscal_year_yen" in subsidy:
@@ -1076,14 +1206,18 @@ def subsidy_estimate(
     )
 
     per_case = subsidy.get("cap_per_case_yen") or {}
+    squatting_rule = subsidy.get("squatting_countermeasure") or {}
+    unit = _round_down_unit(subsidy)
     room = remaining
     results = []
-    for right, cost, renewal in cleaned:
+    for right, cost, renewal, squatting in cleaned:
         numerator, denominator = subsidy["renewal_rate" if renewal else "rate"]
-        amount = cost * numerator // denominator
+        amount = cost * numerator // denominator // unit * unit
         label = _right_label(right)
         if renewal:
             label = _("%(label)s（更新）") % {"label": label}
+        if squatting:
+            label = _("冒認対策%(label)s") % {"label": label}
         explanation = _("%(label)s: %(cost)s × %(n)s/%(d)s = %(amount)s") % {
             "label": label,
             "cost": _yen(cost),
@@ -1091,7 +1225,11 @@ def subsidy_estimate(
             "d": denominator,
             "amount": _yen(amount),
         }
-        case_cap = per_case.get(right)
+        if unit > 1:
+            explanation += _("（%(unit)s未満切り捨て）") % {"unit": _yen(unit)}
+        case_cap = (
+            squatting_rule["cap_per_case_yen"] if squatting else per_case.get(right)
+        )
         if case_cap is not None:
             if amount > case_cap:
                 amount = case_cap
@@ -1114,6 +1252,7 @@ def subsidy_estimate(
                 "right": right,
                 "cost_yen": cost,
                 "renewal": renewal,
+                "squatting_countermeasure": squatting,
                 "rate": f"{numerator}/{denominator}",
                 "eligible_yen": amount,
                 "explanation": explanation,

@@ -76,6 +76,10 @@ def eligibility_text(program: Program) -> str:
     described = rules.get("eligible_description", "")
     if rules.get("requires_national_project") and "国プロ" not in described:
         parts.append(_("国プロ（競争的研究費による研究開発）を推進する機関"))
+    if rules.get("excludes_deemed_large"):
+        parts.append(_("みなし大企業（大企業の支配下にある中小企業）は対象外"))
+    for condition in rules.get("conditions") or []:
+        parts.append(_("要確認: %(label)s") % {"label": condition["label"]})
     return " ／ ".join(parts) or "—"
 
 
@@ -147,7 +151,13 @@ def rules_summary(program: Program) -> list[tuple[str, str]]:
         rows.append((_("類型%(label)s") % {"label": label}, text))
     subsidy = rules.get("subsidy")
     if subsidy:
-        text = _("%(rate)s（円未満切り捨て）") % {"rate": _rate_text(subsidy["rate"])}
+        unit = subsidy.get("round_down_to") or 1
+        text = (
+            _("%(rate)s（%(unit)s未満切り捨て）")
+            % {"rate": _rate_text(subsidy["rate"]), "unit": yen_text(unit)}
+            if unit > 1
+            else _("%(rate)s（円未満切り捨て）") % {"rate": _rate_text(subsidy["rate"])}
+        )
         if subsidy.get("renewal_rate"):
             text += _("、更新時 %(rate)s") % {
                 "rate": _rate_text(subsidy["renewal_rate"])
@@ -163,6 +173,16 @@ def rules_summary(program: Program) -> list[tuple[str, str]]:
                         for r, v in sorted(
                             per_case.items(), key=lambda kv: (-kv[1], kv[0])
                         )
+                    )
+                    + (
+                        _("、冒認対策商標 %(yen)s")
+                        % {
+                            "yen": yen_text(
+                                subsidy["squatting_countermeasure"]["cap_per_case_yen"]
+                            )
+                        }
+                        if subsidy.get("squatting_countermeasure")
+                        else ""
                     ),
                 )
             )
@@ -296,12 +316,16 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
     form_kwargs = {
         "right_choices": [(r, IpType(r).label) for r in rights if r in IpType.values],
         "has_renewal": bool(subsidy.get("renewal_rate")),
+        "has_squatting_countermeasure": bool(subsidy.get("squatting_countermeasure")),
     }
     data = request.POST if request.method == "POST" else None
     form = EstimateForm(
         data,
         initial={"fiscal_year": fy_now},
         fiscal_year_choices=fiscal_year_choices([fy_now - 1, fy_now, fy_now + 1]),
+        condition_choices=[
+            (c["code"], c["label"]) for c in services.program_conditions(program)
+        ],
     )
     items = EstimateItemFormSet(data, prefix="items", form_kwargs=form_kwargs)
     context: dict[str, Any] = {
@@ -321,6 +345,9 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
             "right": f.cleaned_data["right"],
             "cost_yen": f.cleaned_data["cost_yen"],
             "renewal": bool(f.cleaned_data.get("renewal")),
+            "squatting_countermeasure": bool(
+                f.cleaned_data.get("squatting_countermeasure")
+            ),
         }
         for f in items.forms
         if f.cleaned_data.get("cost_yen") is not None
@@ -334,6 +361,7 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
             company=company,
             actor=actor if company is not None else None,
             already_granted_yen=granted if company is None else None,
+            confirmed_conditions=form.cleaned_data.get("confirmed_conditions") or (),
             today=today,
         )
     except DomainError as exc:
@@ -351,12 +379,16 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
 def _estimate_lines(program: Program, result: dict, cleaned: dict) -> list[str]:
     """Return the estimate explained in Japanese sentences, one per step."""
     subsidy = program.rules["subsidy"]
+    unit = subsidy.get("round_down_to") or 1
     lines = [
         _(
             "補助率 %(rate)s を費用に掛け、1円未満は切り捨てます"
             "（例: 1,000,001円 × 1/2 = 500,000円）。"
         )
         % {"rate": _rate_text(subsidy["rate"])}
+        if unit == 1
+        else _("補助率 %(rate)s を費用に掛け、%(unit)s未満は切り捨てます。")
+        % {"rate": _rate_text(subsidy["rate"]), "unit": yen_text(unit)}
     ]
     if subsidy.get("renewal_rate"):
         lines.append(

@@ -70,11 +70,22 @@ NOT_ELIGIBLE_FIELDS = {
     "scheme": "scheme",
     "joint_research_yen_per_year": "joint_research_yen_per_year",
     "is_national_project": "is_national_project",
+    "confirmed_conditions": "confirmed_conditions",
 }
 APPLY_FIELD_ALIASES = {"company": "program", "to_organisation": "program"}
 
 
 # --- Applying for a program from a case -----------------------------------------------
+
+
+def _condition_choices(programs) -> list[tuple[str, str]]:
+    """Return the checked conditions of the programs as (code, "事業: label")."""
+    seen: dict[str, str] = {}
+    for program in programs:
+        for condition in services.program_conditions(program):
+            name = program.short_name or program.name
+            seen.setdefault(condition["code"], f"{name}: {condition['label']}")
+    return list(seen.items())
 
 
 def _program_choices(programs) -> list[tuple[str, str]]:
@@ -162,6 +173,7 @@ def enrolment_apply(request, case_id: int):
             "fiscal_year": fiscal_year_of(today),
         },
         program_choices=_program_choices(programs),
+        condition_choices=_condition_choices(programs),
         fiscal_year_choices=_apply_fiscal_years(),
     )
     context = {
@@ -193,6 +205,7 @@ def enrolment_apply(request, case_id: int):
             scheme=cleaned["scheme"] or None,
             joint_research_yen_per_year=cleaned["joint_research_yen_per_year"],
             is_national_project=cleaned["is_national_project"],
+            confirmed_conditions=cleaned.get("confirmed_conditions") or (),
             today=today,
         )
     except DomainError as exc:
@@ -247,6 +260,7 @@ def enrolment_refer(request, case_id: int):
             "fiscal_year": fiscal_year_of(today),
         },
         program_choices=_program_choices(programs),
+        condition_choices=_condition_choices(programs),
         fiscal_year_choices=_apply_fiscal_years(),
     )
     consent_form = InlineConsentForm(data if action == "consent_send" else None)
@@ -283,6 +297,7 @@ def enrolment_refer(request, case_id: int):
                 scheme=cleaned["scheme"] or None,
                 joint_research_yen_per_year=cleaned["joint_research_yen_per_year"],
                 is_national_project=cleaned["is_national_project"],
+                confirmed_conditions=cleaned.get("confirmed_conditions") or (),
                 today=today,
             )
     except _ConsentInvalid:

@@ -348,8 +348,11 @@ def test_vc_ipas_accepts_an_investor(staff_a, company_of_a):
     assert enrolment.status == "applied"
 
 
-def test_vc_ipas_refuses_a_corporation(staff_a, company_of_a):
-    error = refusal(staff_a, "vc_ipas", company_of_a(kind="corporation"))
+def test_vc_ipas_refuses_a_corporation_before_fy2025(staff_a, company_of_a):
+    ProgramRoundFactory(program=program("vc_ipas"), fiscal_year=2024)
+    error = refusal(
+        staff_a, "vc_ipas", company_of_a(kind="corporation"), fiscal_year=2024
+    )
 
     assert error.detail == (
         "VC-IPASの対象は投資家・VCです（この企業等の種別: 法人（会社））。"

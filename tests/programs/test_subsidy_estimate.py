@@ -113,6 +113,7 @@ def test_overseas_filing_pays_half_rounded_down_within_the_per_case_cap(
             "right": right,
             "cost_yen": cost_yen,
             "renewal": False,
+            "squatting_countermeasure": False,
             "rate": "1/2",
             "eligible_yen": eligible_yen,
             "explanation": explanation,
@@ -381,12 +382,13 @@ def test_a_large_company_is_not_eligible_for_overseas_filing(network):
     assert "この企業等の規模区分: 大企業" in caught.value.detail
 
 
-def test_the_size_rule_of_overseas_filing_does_not_apply_to_universities(network):
-    university = CompanyFactory(
-        kind="university", industry="", capital_yen=None, employees=None
+def test_the_size_rule_of_overseas_filing_does_not_apply_to_sme_groups(network):
+    # 中小企業者のグループ / 商工会等 (地域団体商標): association, no size class.
+    group = CompanyFactory(
+        kind="association", industry="", capital_yen=None, employees=None
     )
 
-    result = estimate("overseas_filing", item("patent", 1_000_000), company=university)
+    result = estimate("overseas_filing", item("trademark", 1_000_000), company=group)
 
     assert result["total_yen"] == 500_000
 
@@ -420,6 +422,7 @@ def test_post_estimate_returns_200_with_items_total_and_remaining_cap(api, staff
                 "right": "patent",
                 "cost_yen": 2_000_000,
                 "renewal": False,
+                "squatting_countermeasure": False,
                 "rate": "1/2",
                 "eligible_yen": 1_000_000,
                 "explanation": "特許: 2,000,000円 × 1/2 = 1,000,000円（1件上限 1,500,000円）",
@@ -428,6 +431,7 @@ def test_post_estimate_returns_200_with_items_total_and_remaining_cap(api, staff
                 "right": "design",
                 "cost_yen": 1_000_000,
                 "renewal": False,
+                "squatting_countermeasure": False,
                 "rate": "1/2",
                 "eligible_yen": 0,
                 "explanation": (
