@@ -138,7 +138,9 @@ def user_otp_verify(*, user, code: str | None):
     also throttles repeated failures per device).
     """
     code = "".join((code or "").split()).lower()
-    if not code or len(code) > 16 or not user_has_device(user, confirmed=True):
+    if not (code.isascii() and code.isalnum()) or len(code) > 16:
+        return None
+    if not user_has_device(user, confirmed=True):
         return None
     return match_token(user, code)
 
