@@ -130,3 +130,14 @@ def test_error_pages_render_without_a_request(name):
 
     assert "ホームへ戻る" in html
     assert "<script>" not in html
+
+
+def test_a_form_sent_without_its_csrf_token_gets_the_japanese_403_page(db):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/password-reset/", {"email": "a@example.jp"})
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "送信を受け付けられません（403）" in html
+    assert "ホームへ戻る" in html

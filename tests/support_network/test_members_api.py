@@ -344,3 +344,56 @@ def test_the_schema_describes_members(api, admin_a):
         "is_active",
         "last_login",
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_org_admins_deactivating_each_other_at_once_leave_one(network, monkeypatch):
+    import threading
+    import time
+
+    from django.db import connection
+
+    from support_network import services_accounts
+    from support_network.errors import Conflict
+
+    first = make_actor(ORG_A, "org_admin", username="admin-a")
+    second = make_actor(ORG_A, "org_admin", username="admin-a2")
+    check = services_accounts._would_leave_no_org_admin
+
+    def slow_check(*args):
+        answer = check(*args)
+        time.sleep(0.3)  # both requests would pass an unlocked check
+        return answer
+
+    monkeypatch.setattr(services_accounts, "_would_leave_no_org_admin", slow_check)
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def deactivate(actor, target):
+        try:
+            start.wait(timeout=10)
+            services_accounts.member_update(
+                actor=actor, membership=target.membership, is_active=False
+            )
+            outcomes.append("deactivated")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=deactivate, args=(first, second)),
+        threading.Thread(target=deactivate, args=(second, first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["deactivated", "last_org_admin"]
+    assert (
+        Membership.objects.filter(
+            organisation__code=ORG_A, role="org_admin", is_active=True
+        ).count()
+        == 1
+    )
