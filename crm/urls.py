@@ -25,12 +25,19 @@ urlpatterns = [
         name="follow-up-complete",
     ),
     # Referrals, coordinator board and notifications (issue 4).
-    path("cases/<int:pk>/refer/", web_referrals.referral_create, name="referral-create"),
+    path(
+        "cases/<int:pk>/refer/", web_referrals.referral_create, name="referral-create"
+    ),
     path("referrals/", web_referrals.referral_list, name="referral-list"),
     path(
         "referrals/<int:pk>/accept/",
         web_referrals.referral_accept,
         name="referral-accept",
+    ),
+    path(
+        "referrals/<int:pk>/assign/",
+        web_referrals.referral_assign,
+        name="referral-assign",
     ),
     path(
         "referrals/<int:pk>/decline/",

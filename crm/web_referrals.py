@@ -56,9 +56,7 @@ def _case_topics(actor, case: Case) -> list[str]:
     """Return the topics of the case's consultations the actor may see."""
     return list(
         ConsultationTopic.objects.filter(
-            consultation__in=selectors.consultations_visible_to(actor).filter(
-                case=case
-            )
+            consultation__in=selectors.consultations_visible_to(actor).filter(case=case)
         )
         .order_by("topic")
         .values_list("topic", flat=True)
@@ -240,7 +238,11 @@ def referral_list(request):
         qs = qs.filter(status=status)
     referrals = list(
         qs.select_related(
-            "case__company", "from_organisation", "to_organisation", "sent_by"
+            "case__company",
+            "from_organisation",
+            "to_organisation",
+            "sent_by",
+            "assignee",
         )
         .prefetch_related("topics")
         .annotate(
@@ -264,6 +266,11 @@ def referral_list(request):
             "referrals": referrals,
             "limit": LIST_LIMIT,
             "today": today,
+            # The receiving side's coordinators assign their own staff;
+            # window staff take a referral themselves.
+            "members": _member_choices(actor.organisation_id)
+            if box == "in" and actor.has_role(*ASSIGNING_ROLES)
+            else [],
         },
     )
 
@@ -288,7 +295,9 @@ def _back(request, referral: Referral, action: str):
     if target == "case" and action != "decline":
         url = reverse("crm:case-detail", args=[referral.case_id])
         return redirect(f"{url}#referral-{referral.pk}")
-    if target.startswith(reverse("crm:referral-list")) and url_has_allowed_host_and_scheme(
+    if target.startswith(
+        reverse("crm:referral-list")
+    ) and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(target)
@@ -324,6 +333,39 @@ def _transition(request, pk: int, action: str):
 @require_POST
 def referral_accept(request, pk: int):
     return _transition(request, pk, "accept")
+
+
+@login_required
+@require_POST
+def referral_assign(request, pk: int):
+    """Assign the receiving side of an accepted referral (inbox)."""
+    actor = web_actor(request)
+    referral = get_object_or_404(referral_records_visible_to(actor), pk=pk)
+    assignee_id = request.POST.get("assignee", "")
+    assignee = (
+        Membership.objects.filter(
+            organisation_id=referral.to_organisation_id,
+            user_id=int(assignee_id) if assignee_id.isdigit() else None,
+            is_active=True,
+        )
+        .select_related("user")
+        .first()
+    )
+    try:
+        if assignee is None:
+            raise ValidationFailed(
+                _("担当者は紹介先の組織の職員から選んでください。"), field="assignee"
+            )
+        services.referral_assign(actor=actor, referral=referral, assignee=assignee.user)
+    except DomainError as exc:
+        messages.warning(request, exc.detail)
+    else:
+        messages.success(
+            request,
+            _("紹介の担当者を %(who)s に変更しました。")
+            % {"who": assignee.user.get_full_name() or assignee.user.get_username()},
+        )
+    return _back(request, referral, "assign")
 
 
 @login_required
@@ -389,9 +431,9 @@ def board(request):
     _require_board(actor)
     today = timezone.localdate()
     qs = selectors.cases_visible_to(actor).filter(status=CaseStatus.OPEN)
-    is_hub = actor.has_role("coordinator") and hub_prefecture_codes(
-        actor.organisation
-    ) != []
+    is_hub = (
+        actor.has_role("coordinator") and hub_prefecture_codes(actor.organisation) != []
+    )
     if not is_hub:
         qs = qs.filter(organisation_id=actor.organisation_id)
     open_follow_ups = FollowUp.objects.filter(
@@ -470,7 +512,10 @@ def case_assign(request, pk: int):
         messages.success(
             request,
             _("#%(case)s の担当者を %(who)s に変更しました。")
-            % {"case": case.pk, "who": assignee.get_full_name() or assignee.get_username()},
+            % {
+                "case": case.pk,
+                "who": assignee.get_full_name() or assignee.get_username(),
+            },
         )
     return _board_or_case(actor, case)
 

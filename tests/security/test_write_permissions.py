@@ -547,3 +547,31 @@ def test_the_consultation_form_offers_only_cases_the_user_may_write_on(world):
     )
     assert posted.status_code != 302
     assert state() == before
+
+
+def test_the_inbox_shows_and_assigns_the_receiving_side(world):
+    coordinator = world["people"]["accepted_receiver"]
+    colleague = make_actor(ACCEPTED_BY, "window_staff", username="accepted-staff")
+    referral = world["referrals"]["accepted"]
+    inbox = reverse("crm:referral-list") + "?box=in"
+
+    page = _web(coordinator).get(inbox).content.decode()
+    assert "accepted-coord" in page  # accepting assigned the accepting member
+    assert f'id="referral-assignee-{referral.pk}"' in page
+
+    _web(coordinator).post(
+        reverse("crm:referral-assign", args=[referral.pk]),
+        {"assignee": colleague.user.pk, "next": inbox},
+    )
+    referral.refresh_from_db()
+    assert referral.assignee_id == colleague.user.pk
+
+    # Window staff get no picker, and cannot hand the referral to someone else.
+    staff_page = _web(colleague).get(inbox).content.decode()
+    assert f'id="referral-assignee-{referral.pk}"' not in staff_page
+    _web(colleague).post(
+        reverse("crm:referral-assign", args=[referral.pk]),
+        {"assignee": coordinator.user.pk, "next": inbox},
+    )
+    referral.refresh_from_db()
+    assert referral.assignee_id == colleague.user.pk
