@@ -6,16 +6,16 @@ from django.urls import path
 from support_network import web_members, web_password
 
 urlpatterns = [
-    path("members/", web_members.member_list, name="member-list"),
-    path("members/invite/", web_members.member_invite_page, name="member-invite"),
-    path("members/<int:pk>/role/", web_members.member_role, name="member-role"),
-    path("members/<int:pk>/active/", web_members.member_active, name="member-active"),
+    path("members/", web_members.member_list, name="members"),
+    path("members/invite/", web_members.member_invite_page, name="members-invite"),
+    path("members/<int:pk>/role/", web_members.member_role, name="members-role"),
+    path("members/<int:pk>/active/", web_members.member_active, name="members-active"),
     path(
         "members/<int:pk>/unlock/",
         web_members.member_unlock_page,
-        name="member-unlock",
+        name="members-unlock",
     ),
-    path("members/<int:pk>/resend/", web_members.member_resend, name="member-resend"),
+    path("members/<int:pk>/resend/", web_members.member_resend, name="members-resend"),
     # Names are Django's: its views redirect to them.
     path(
         "password/change/",

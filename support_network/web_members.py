@@ -96,7 +96,7 @@ def member_invite_page(request):
                     "email": membership.user.email,
                 },
             )
-            return redirect("member-list")
+            return redirect("members")
     return render(
         request,
         "accounts/member_invite.html",
@@ -115,7 +115,7 @@ def _done(request, function, success: str):
         messages.error(request, exc.detail)
     else:
         messages.success(request, success)
-    return redirect("member-list")
+    return redirect("members")
 
 
 @login_required
@@ -126,7 +126,7 @@ def member_role(request, pk: int):
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("役割を選んでください。"))
-        return redirect("member-list")
+        return redirect("members")
     role = form.cleaned_data["role"]
     return _done(
         request,
@@ -144,7 +144,7 @@ def member_active(request, pk: int):
     form = MemberActiveForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("操作を選んでください。"))
-        return redirect("member-list")
+        return redirect("members")
     is_active = form.cleaned_data["is_active"]
     name = person_name(membership.user)
     return _done(
