@@ -18,6 +18,8 @@ ends earlier when
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.models import get_token_model
 from rest_framework import exceptions
@@ -83,3 +85,15 @@ def _failed(message, code) -> exceptions.AuthenticationFailed:
     exc = exceptions.AuthenticationFailed(message, code=code)
     exc._crm = True
     return exc
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI security scheme of these tokens (as DRF's `tokenAuth` was)."""
+
+    target_class = "support_network.tokens.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix="Token"
+        )
