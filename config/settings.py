@@ -189,6 +189,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=8, minute=0, day_of_week="mon"),  # JST
         "options": {"expires": 6 * 3600},
     },
+    # Re-queues export builds whose worker died (heartbeat silent) or whose
+    # message was lost, so each finishes or fails within minutes
+    # (crm/services/exports.py exports_reclaim).
+    "crm.exports_reclaim": {
+        "task": "crm.exports_reclaim",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Deletes export files and rows past their 7 days; re-queues lost builds
     # (crm/services/exports.py exports_cleanup).
     "crm.exports_cleanup": {
@@ -428,13 +436,17 @@ OTP_TOTP_ISSUER = "知財経営支援 CRM"
 # Per-user API rate limits (DRF throttling; 429 with a Japanese detail and
 # Retry-After). Generous defaults: a busy window or an integration stays far
 # below them, a runaway script does not.
+# Counted atomically; while the cache (Redis) is down they let requests
+# through and log a warning (config/throttling.py). `login` is auth/token/
+# per address, apart from other anonymous requests.
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "rest_framework.throttling.UserRateThrottle",
-    "rest_framework.throttling.AnonRateThrottle",
+    "config.throttling.UserRateThrottle",
+    "config.throttling.AnonRateThrottle",
 ]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "user": env_str("DJANGO_API_RATE_USER", "10000/hour"),
     "anon": env_str("DJANGO_API_RATE_ANON", "1000/hour"),
+    "login": env_str("DJANGO_API_RATE_LOGIN", "3000/hour"),
 }
 REST_FRAMEWORK["NUM_PROXIES"] = PROXY_COUNT
 # Bad input is a 400, never a 500 (found by the schemathesis fuzzing):

@@ -32,6 +32,7 @@ CACHES["default"]["KEY_PREFIX"] = DATABASES["default"]["TEST"]["NAME"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "user": "1000000/hour",
     "anon": "1000000/hour",
+    "login": "1000000/hour",
 }
 
 # The suite logs members in with force_login and no second factor; the

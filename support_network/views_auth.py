@@ -17,10 +17,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from config.api import throttled_response
+from config.throttling import LoginRateThrottle
 from support_network import mfa
 from support_network.services_auth import user_password_change
 from support_network.tokens import token_create, token_revoke
@@ -100,11 +100,13 @@ class TokenView(APIView):
     it); a missing one only says it is required. A token handed out is a
     login: `user_logged_in` lets axes clear the failures and crm write the
     audit event, as the web login does. Requests are rate-limited per
-    address like any anonymous API request.
+    address in the `login` scope (config/throttling.py).
     """
 
     permission_classes = ()
-    throttle_classes = [AnonRateThrottle]
+    # Its own scope (issue 26 item 9): other anonymous requests from an
+    # address do not lock its staff out of logging in.
+    throttle_classes = [LoginRateThrottle]
     serializer_class = TokenRequestSerializer
 
     def post(self, request, *args, **kwargs):
@@ -269,7 +271,14 @@ class TotpConfirmSerializer(serializers.Serializer):
     description="認証アプリの6桁のコードで登録中のデバイスを確認します。以後ログインにコードが必要です。",
     request=TotpConfirmSerializer,
     responses={
-        200: inline_serializer("TotpConfirmed", {"detail": serializers.CharField()})
+        200: inline_serializer("TotpConfirmed", {"detail": serializers.CharField()}),
+        400: OpenApiResponse(
+            response=inline_serializer(
+                "TotpConfirmError",
+                {"code": serializers.ListField(child=serializers.CharField())},
+            ),
+            description="確認コードが違う・ない（項目 code に日本語のメッセージ）",
+        ),
     },
 )
 class TotpConfirmView(APIView):

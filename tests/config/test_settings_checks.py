@@ -184,5 +184,6 @@ def test_api_rate_limits_are_generous_by_default_and_set_from_the_environment(
     assert defaults["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"] == {
         "user": "10000/hour",
         "anon": "1000/hour",
+        "login": "3000/hour",
     }
     assert tuned["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]["user"] == "50/minute"
