@@ -46,12 +46,37 @@ def coordinator_digest_task(now: str | None = None) -> dict:
 # Limits as crm/services/exports.py EXPORT_SOFT_TIME_LIMIT / EXPORT_TIME_LIMIT:
 # a national fiscal year in xlsx takes about a minute; the broker's
 # visibility timeout (3600 s) stays above the hard limit.
-@shared_task(name="crm.export_build", soft_time_limit=1800, time_limit=1900)
-def export_build_task(export_id: int) -> dict:
-    """Build an export's file (idempotent: only the call that claims it builds)."""
-    from crm.services.exports import export_build
+@shared_task(
+    name="crm.export_build",
+    bind=True,
+    soft_time_limit=1800,
+    time_limit=1900,
+    max_retries=30,
+)
+def export_build_task(self, export_id: int) -> dict:
+    """Build an export's file (idempotent: only the call that claims it builds).
 
-    return export_build(export_id=export_id)
+    A delivery that finds the export running elsewhere comes back once the
+    heartbeat would have gone stale: after a worker was killed, the
+    redelivered task is the one that builds it again, within minutes
+    (issue 26 item 7); while the other build lives it only waits.
+    """
+    from crm.services.exports import export_build, export_heartbeat_stale
+
+    result = export_build(export_id=export_id)
+    if not result["claimed"] and result["status"] == "running":
+        raise self.retry(countdown=export_heartbeat_stale().total_seconds() + 5)
+    return result
+
+
+@shared_task(name="crm.exports_reclaim")
+def exports_reclaim_task(now: str | None = None) -> dict:
+    """Queue again exports whose worker died or whose message was lost (every minute)."""
+    from datetime import datetime
+
+    from crm.services.exports import exports_reclaim
+
+    return exports_reclaim(now=datetime.fromisoformat(now) if now else None)
 
 
 @shared_task(name="crm.exports_cleanup")

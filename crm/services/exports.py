@@ -27,14 +27,16 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Aggregate, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import Aggregate, F, OuterRef, Q, QuerySet, Subquery, TextField
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -85,11 +87,18 @@ CHUNK_SIZE = 5000
 PROGRESS_EVERY = 5000
 # A requester may have this many exports waiting or running at once.
 MAX_ACTIVE_PER_USER = 3
-# Celery limits of crm.export_build (crm/tasks.py); a "running" export older
-# than EXPORT_STALE_AFTER lost its worker and may be claimed again.
+# Celery limits of crm.export_build (crm/tasks.py). A build also outliving
+# the hard limit by EXPORT_STALE_AFTER is dead whatever its heartbeat says.
 EXPORT_SOFT_TIME_LIMIT = 1800
 EXPORT_TIME_LIMIT = 1900
 EXPORT_STALE_AFTER = timedelta(seconds=EXPORT_TIME_LIMIT + 300)
+# A build whose worker was killed would stay 「作成中」 until EXPORT_STALE_AFTER
+# (issue 26 item 7); a heartbeat says sooner that it lost its worker: the
+# building worker writes `heartbeat_at` every export_heartbeat_every() and a
+# running export silent for export_heartbeat_stale() is claimed again by the
+# redelivered task or the minutely reclaim (`exports_reclaim`). After
+# MAX_EXPORT_ATTEMPTS builds it is failed with a clear message instead.
+MAX_EXPORT_ATTEMPTS = 3
 # A pending export whose message was lost is queued again after this.
 EXPORT_REQUEUE_AFTER = timedelta(minutes=10)
 # Fiscal years one may ask for.
@@ -266,6 +275,15 @@ def export_request(
     )
 
     with transaction.atomic():
+        # One requester's requests queue here (a row lock on their user), so
+        # the count below cannot be read by two of them at once: 20 parallel
+        # requests used to create 8 exports (issue 26 item 7).
+        list(
+            get_user_model()
+            .objects.select_for_update(no_key=True)
+            .filter(pk=actor.user.pk)
+            .values_list("pk", flat=True)
+        )
         active = Export.objects.filter(
             requested_by_id=actor.user.pk,
             status__in=[Export.Status.PENDING, Export.Status.RUNNING],
@@ -339,6 +357,70 @@ def export_enqueue(*, export_id: int) -> bool:
 
 
 # --- build ---------------------------------------------------------------------------
+
+
+def export_heartbeat_every() -> float:
+    """Seconds between two heartbeats of a build (CRM_EXPORT_HEARTBEAT_SECONDS, 10)."""
+    return float(getattr(settings, "CRM_EXPORT_HEARTBEAT_SECONDS", 10))
+
+
+def export_heartbeat_stale() -> timedelta:
+    """How long a silent build is taken for dead (CRM_EXPORT_HEARTBEAT_STALE_SECONDS, 90)."""
+    return timedelta(
+        seconds=float(getattr(settings, "CRM_EXPORT_HEARTBEAT_STALE_SECONDS", 90))
+    )
+
+
+def _lost_worker_q(now: datetime) -> Q:
+    """Return 'running, and its worker is gone' (heartbeat silent, or far too old)."""
+    silent = Q(heartbeat_at__lt=now - export_heartbeat_stale()) | Q(
+        heartbeat_at__isnull=True, started_at__lt=now - export_heartbeat_stale()
+    )
+    return Q(status=Export.Status.RUNNING) & (
+        silent | Q(started_at__lt=now - EXPORT_STALE_AFTER)
+    )
+
+
+class _Heartbeat:
+    """Write `heartbeat_at` of a running export every few seconds, in a thread.
+
+    Stops at `stop()` or when the export is no longer this build's (another
+    worker re-claimed it, or it finished). Its own database connection,
+    closed when it stops.
+    """
+
+    def __init__(self, export_id: int, started_at: datetime) -> None:
+        self.export_id = export_id
+        self.started_at = started_at
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"export-{export_id}-heartbeat", daemon=True
+        )
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(export_heartbeat_every()):
+                alive = Export.objects.filter(
+                    pk=self.export_id,
+                    status=Export.Status.RUNNING,
+                    started_at=self.started_at,
+                ).update(heartbeat_at=timezone.now())
+                if not alive:
+                    return
+        except Exception:  # a heartbeat must never break the build
+            logger.exception("export %s: heartbeat failed", self.export_id)
+        finally:
+            connection.close()
 
 
 def export_dir() -> Path:
@@ -428,16 +510,20 @@ def _claim(export_id: int, now: datetime) -> bool:
     """Move the export pending → running; True if this call won it.
 
     A conditional UPDATE, so two deliveries of the task build it once. A
-    "running" export older than EXPORT_STALE_AFTER lost its worker (acks_late
-    redelivery) and is claimed again.
+    "running" export whose heartbeat stopped lost its worker (a SIGKILL, an
+    OOM kill; acks_late redelivers the task) and is claimed again.
     """
     return bool(
         Export.objects.filter(pk=export_id)
-        .filter(
-            Q(status=Export.Status.PENDING)
-            | Q(status=Export.Status.RUNNING, started_at__lt=now - EXPORT_STALE_AFTER)
+        .filter(Q(status=Export.Status.PENDING) | _lost_worker_q(now))
+        .update(
+            status=Export.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            progress=0,
+            error="",
         )
-        .update(status=Export.Status.RUNNING, started_at=now, progress=0, error="")
     )
 
 
@@ -456,12 +542,27 @@ def export_build(*, export_id: int, now: datetime | None = None) -> dict:
         )
         return {"export": export_id, "claimed": False, "status": status}
     export = Export.objects.select_related("organisation").get(pk=export_id)
+    if export.attempts > MAX_EXPORT_ATTEMPTS:
+        # Killed every time (e.g. out of memory): stop trying, say so.
+        Export.objects.filter(
+            pk=export.pk, status=Export.Status.RUNNING, started_at=now
+        ).update(
+            status=Export.Status.FAILED,
+            error=_(
+                "作成処理が繰り返し中断されたため作成できませんでした。"
+                "条件を絞ってもう一度依頼してください。"
+            ),
+            finished_at=timezone.now(),
+        )
+        logger.warning("export %s failed after %s attempts", export.pk, export.attempts)
+        return {"export": export_id, "claimed": True, "status": "failed"}
     directory = export_dir()
     token = secrets.token_hex(8)
     final = directory / f"{export.pk}-{token}.{export.format}"
     temp = directory / f".tmp-{export.pk}-{token}.{export.format}"
     try:
-        result = _write(export, temp)
+        with _Heartbeat(export.pk, now):
+            result = _write(export, temp)
         os.replace(temp, final)
     except Exception as exc:  # any failure is recorded, never raised
         temp.unlink(missing_ok=True)
@@ -681,19 +782,33 @@ def exports_cleanup(*, now: datetime | None = None) -> dict:
         ):
             path.unlink(missing_ok=True)
             orphans += 1
-    requeued = 0
-    stale = Export.objects.filter(expires_at__gt=now).filter(
-        Q(status=Export.Status.PENDING, created_at__lt=now - EXPORT_REQUEUE_AFTER)
-        | Q(status=Export.Status.RUNNING, started_at__lt=now - EXPORT_STALE_AFTER)
-    )
-    for pk in stale.values_list("pk", flat=True):
-        requeued += export_enqueue(export_id=pk)
     return {
         "deleted": deleted,
         "temp_files_removed": temp_removed,
         "orphan_files_removed": orphans,
-        "requeued": requeued,
+        "requeued": exports_reclaim(now=now)["requeued"],
     }
+
+
+def exports_reclaim(*, now: datetime | None = None) -> dict:
+    """Queue again the builds that lost their worker or their queue message.
+
+    Every minute from beat (`crm.exports_reclaim`): a running export whose
+    heartbeat stopped (its worker was killed) and a pending one whose message
+    was lost (pending for more than EXPORT_REQUEUE_AFTER) are queued again;
+    their build claims them again (or fails them after MAX_EXPORT_ATTEMPTS),
+    so each finishes or fails clearly within minutes.
+    """
+    now = now or timezone.now()
+    stale = Export.objects.filter(expires_at__gt=now).filter(
+        Q(status=Export.Status.PENDING, created_at__lt=now - EXPORT_REQUEUE_AFTER)
+        | _lost_worker_q(now)
+    )
+    requeued = 0
+    for pk in stale.values_list("pk", flat=True):
+        logger.info("export %s: queued again (lost worker or message)", pk)
+        requeued += export_enqueue(export_id=pk)
+    return {"requeued": requeued}
 
 
 # --- helpers for providers ---------------------------------------------------------------
@@ -1044,6 +1159,7 @@ DIMENSION_HEADERS = {
     "size_class": "企業規模",
     "industry": "業種（日本標準産業分類）",
     "program": "支援事業",
+    "is_startup": "スタートアップ",
 }
 MEASURE_HEADERS = {
     "consultations": "相談件数",
@@ -1051,6 +1167,14 @@ MEASURE_HEADERS = {
     "new_companies": "新規企業数",
     "minutes": "相談時間（分）",
     "yorozu_links": "よろず連携件数",
+    "first_filers": "初めて出願した中小企業数",
+}
+# Outcome KPIs (crm.statistics.outcome_kpis) written under the 合計 row.
+OUTCOME_KPI_HEADERS = {
+    "filings_after_consultation": "（成果）相談後の出願件数",
+    "licences": "（成果）相談後のライセンス契約件数",
+    "financings": "（成果）相談後の資金調達件数",
+    "funds_raised_yen": "（成果）相談後の資金調達額（円）",
 }
 DEFAULT_GROUP_BY = ["prefecture", "topic"]
 
@@ -1141,13 +1265,22 @@ def consultation_statistics_export(
             )
         head = ("合計", *([""] * (len(group_by) - 1))) if group_by else ()
         yield (*head, *(totals.get(m) for m in measures))
+        # The outcome KPIs of the same year and reach: a label in the first
+        # column, the figure in the first measure column (issue 16 item 7).
+        if group_by:
+            for name, header in OUTCOME_KPI_HEADERS.items():
+                blanks = [""] * (len(group_by) - 1)
+                yield (header, *blanks, kpis[name], *([None] * (len(measures) - 1)))
 
+    kpis = statistics.outcome_kpis(
+        actor=actor, fiscal_year=fiscal_year, scope=args.get("scope")
+    )
     scope = (result.get("scope") or {}).get("label") or ""
     title = f"相談統計 {fiscal_year}年度"
     return ExportTable(
         columns=columns,
         rows=generate(),
-        total=len(rows) + 1,
+        total=len(rows) + 1 + (len(OUTCOME_KPI_HEADERS) if group_by else 0),
         sheet_title=f"{title} {scope}".strip(),
     )
 

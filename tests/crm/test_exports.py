@@ -663,12 +663,16 @@ def test_a_stale_running_export_is_claimed_again(data, staff_a):
     export = export_request(
         actor=staff_a, kind="consultations", fiscal_year=FY, format="csv"
     )
+    # Its worker beats (issue 26 item 7: a heartbeat, not only the age of
+    # started_at, tells a live build from a dead one).
     Export.objects.filter(pk=export.pk).update(
-        status="running", started_at=timezone.now() - timedelta(minutes=5)
+        status="running",
+        started_at=timezone.now() - timedelta(minutes=5),
+        heartbeat_at=timezone.now() - timedelta(seconds=5),
     )
     assert export_build(export_id=export.pk)["claimed"] is False  # still running
     Export.objects.filter(pk=export.pk).update(
-        started_at=timezone.now() - timedelta(hours=2)
+        heartbeat_at=timezone.now() - timedelta(minutes=3)
     )
     assert export_build(export_id=export.pk)["status"] == "done"
 
