@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -27,7 +27,12 @@ class PasswordResetRequestSerializer(serializers.Serializer):
     ),
     request=PasswordResetRequestSerializer,
     responses={
-        202: OpenApiResponse(description="受け付けた（登録の有無は答えない）"),
+        202: OpenApiResponse(
+            response=inline_serializer(
+                "PasswordResetAccepted", {"detail": serializers.CharField()}
+            ),
+            description="受け付けた（登録の有無は答えない）",
+        ),
         400: OpenApiResponse(description="メールアドレスの形式が正しくない"),
     },
 )
