@@ -45,11 +45,18 @@ def user_create_or_update(
     if not username:
         raise ValidationFailed(_("ユーザー名を入力してください。"), field="username")
     user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(username=username)
+    user = user_model.objects.filter(username=username).first()
+    created = user is None
+    if created:
+        user = user_model(username=username)  # saved only once all is checked
     if email is not None:
         user.email = email
     if password:
         if validate:
+            # Django's validators (settings.AUTH_PASSWORD_VALIDATORS: length,
+            # similarity to the user's name and e-mail, common, numeric), in
+            # Japanese; before anything is written, so a refused password
+            # creates no account.
             try:
                 validate_password(password, user)
             except ValidationError as exc:

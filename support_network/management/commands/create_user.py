@@ -1,6 +1,7 @@
 """manage.py create_user USERNAME --organisation CODE --role ROLE [--password PW] [--email E]."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from support_network.choices import Role
 from support_network.errors import DomainError
@@ -27,9 +28,16 @@ class Command(BaseCommand):
                 role=options["role"],
                 password=options["password"],
                 email=options["email"],
-                validate=False,
+                # The password validators apply here too (issue 26 item 9):
+                # `--password 1` is refused with their Japanese messages.
+                validate=True,
             )
         except DomainError as exc:
+            field = getattr(exc, "field", None)
+            if field == "password":
+                raise CommandError(
+                    _("パスワードを設定できません: %(reason)s") % {"reason": exc.detail}
+                ) from exc
             raise CommandError(exc.detail) from exc
         verb = "created" if created else "updated"
         self.stdout.write(
