@@ -39,14 +39,32 @@ class CompanyFilter(django_filters.FilterSet):
         return queryset.filter(size_class=value, has_private_access=True)
 
 
+def filter_by_assignee(queryset, value: str, user):
+    """Filter on `assignee`: `me` or a user id; anything else is a 400.
+
+    One reading of `assignee=` for every list that takes it.
+    """
+    if value == "me":
+        return queryset.filter(assignee_id=user.pk)
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        return queryset.filter(assignee_id=int(value))
+    raise ValidationError({"assignee": [_("me またはユーザーIDを指定してください。")]})
+
+
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
     company = django_filters.NumberFilter(field_name="company_id")
     organisation = django_filters.CharFilter(field_name="organisation__code")
+    assignee = django_filters.CharFilter(
+        method="filter_assignee", label="me = 自分の担当 / ユーザーID"
+    )
 
     class Meta:
         model = Case
-        fields = ["status", "company", "organisation"]
+        fields = ["status", "company", "organisation", "assignee"]
+
+    def filter_assignee(self, queryset, name, value):
+        return filter_by_assignee(queryset, value, self.request.user)
 
 
 class ConsultationFilter(django_filters.FilterSet):
@@ -102,18 +120,6 @@ class OutcomeFilter(django_filters.FilterSet):
 # --- Referrals (issue 4) -----------------------------------------------------
 
 
-def filter_by_assignee(queryset, value: str, user):
-    """Filter on `assignee`: `me` or a user id; anything else matches nothing.
-
-    One reading of `assignee=` for every list that takes it.
-    """
-    if value == "me":
-        return queryset.filter(assignee_id=user.pk)
-    if value.isascii() and value.isdigit() and len(value) <= 12:
-        return queryset.filter(assignee_id=int(value))
-    raise ValidationError({"assignee": [_("me またはユーザーIDを指定してください。")]})
-
-
 class ReferralFilter(django_filters.FilterSet):
     """GET referrals/?direction=in|out&status= (API.md).
 
@@ -151,5 +157,8 @@ class ReferralFilter(django_filters.FilterSet):
         return queryset.filter(direction=value)
 
     def filter_overdue(self, queryset, name, value):
-        overdue = {"status": ReferralStatus.SENT, "respond_by__lt": timezone.localdate()}
+        overdue = {
+            "status": ReferralStatus.SENT,
+            "respond_by__lt": timezone.localdate(),
+        }
         return queryset.filter(**overdue) if value else queryset.exclude(**overdue)

@@ -299,6 +299,15 @@ class Case(TimestampedModel):
     )
     opened_on = models.DateField(_("開始日"), default=timezone.localdate)
     closed_on = models.DateField(_("終了日"), null=True, blank=True)
+    closing_note = models.TextField(_("完了メモ"), blank=True)
+    closed_by = models.ForeignKey(
+        USER,
+        on_delete=models.SET_NULL,  # the trail (audit) outlives the account
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("完了にした人"),
+    )
 
     class Meta:
         verbose_name = _("案件")

@@ -206,6 +206,9 @@ class ReferralSummarySerializer(serializers.ModelSerializer):
             "status",
             "sent_at",
             "respond_by",
+            "answer_note",
+            "outcome_note",
+            "assignee",
         ]
         read_only_fields = fields
 
@@ -228,6 +231,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "assignee",
             "opened_on",
             "closed_on",
+            "closing_note",
             "created_at",
         ]
         read_only_fields = fields
@@ -297,6 +301,54 @@ class ConsultationInputSerializer(serializers.Serializer):
     confidential = serializers.BooleanField(required=False, default=False)
 
 
+class ConsultationUpdateSerializer(serializers.Serializer):
+    """PATCH consultations/{id}/ (API.md "Record upkeep"). Shape only."""
+
+    occurred_at = serializers.DateTimeField(required=False)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    duration_minutes = serializers.IntegerField(
+        min_value=1, max_value=MAX_DURATION_MINUTES, required=False
+    )
+    topics = serializers.ListField(
+        child=serializers.ChoiceField(choices=Topic.choices),
+        allow_empty=False,
+        max_length=18,
+        required=False,
+    )
+    ip_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=IpType.choices),
+        required=False,
+        max_length=9,
+    )
+    summary = serializers.CharField(max_length=5000, required=False)
+    advice = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    next_action = serializers.CharField(
+        required=False, allow_blank=True, max_length=200
+    )
+
+
+class VoidSerializer(serializers.Serializer):
+    """DELETE consultations/{id}/, outcomes/{id}/: why it is voided (optional)."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class FollowUpUpdateSerializer(serializers.Serializer):
+    """PATCH follow-ups/{id}/ (API.md "Record upkeep")."""
+
+    due_on = serializers.DateField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    assignee = serializers.IntegerField(
+        min_value=1, required=False, help_text=_("担当者のユーザーID")
+    )
+
+
+class CaseNoteSerializer(serializers.Serializer):
+    """POST cases/{id}/close/ and reopen/."""
+
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
 class ConsentInputSerializer(serializers.Serializer):
     """POST companies/{id}/consents/ (API.md)."""
 
@@ -332,6 +384,21 @@ class ConsentSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class OutcomeUpdateSerializer(serializers.Serializer):
+    """PATCH outcomes/{id}/: the fields of POST outcomes/, each optional."""
+
+    kind = serializers.ChoiceField(choices=OutcomeKind.choices, required=False)
+    occurred_on = serializers.DateField(required=False)
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    amount_yen = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=10**13
+    )
+    ip_type = serializers.ChoiceField(
+        choices=IpType.choices, required=False, allow_blank=True
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
 class OutcomeInputSerializer(serializers.Serializer):

@@ -8,7 +8,9 @@ API, the web UI, commands and tasks all share one implementation.
 from crm.services.assignment import case_assign
 from crm.services.audit import audit_record
 from crm.services.cases import (
+    case_close,
     case_open,
+    case_reopen,
     consultation_create,
     follow_up_complete,
     outcome_record,
@@ -24,6 +26,13 @@ from crm.services.companies import (
 )
 from crm.services.consents import consent_record, consent_withdraw
 from crm.services.contacts import contact_create, contact_update
+from crm.services.corrections import (
+    consultation_update,
+    consultation_void,
+    follow_up_update,
+    outcome_update,
+    outcome_void,
+)
 from crm.services.merge import company_merge
 from crm.services.notifications import (
     notification_email_send,
@@ -49,7 +58,9 @@ __all__ = [
     "SweepResult",
     "audit_record",
     "case_assign",
+    "case_close",
     "case_open",
+    "case_reopen",
     "company_create",
     "company_derive_keys",
     "company_merge",
@@ -59,14 +70,19 @@ __all__ = [
     "consent_record",
     "consent_withdraw",
     "consultation_create",
+    "consultation_update",
+    "consultation_void",
     "contact_create",
     "contact_update",
     "corporate_number_clean",
     "follow_up_complete",
+    "follow_up_update",
     "notification_email_send",
     "notification_read",
     "notify",
     "outcome_record",
+    "outcome_update",
+    "outcome_void",
     "referral_accept",
     "referral_assign",
     "referral_cancel",

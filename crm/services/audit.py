@@ -45,6 +45,8 @@ def audit_record(
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
     if hasattr(value, "pk"):
         return value.pk
     return str(value)

@@ -20,7 +20,11 @@ from crm.models import (
     FollowUp,
     Outcome,
 )
-from crm.permissions import case_require_writable, record_require_changeable
+from crm.permissions import (
+    case_require_manageable,
+    case_require_writable,
+    record_require_changeable,
+)
 from crm.selectors import cases_visible_to, follow_ups_visible_to
 from crm.services.audit import audit_record
 from crm.services.facts import consultation_facts_refresh
@@ -82,35 +86,22 @@ def _attendee_organisations(actor: Actor, codes: Iterable[str]) -> list[Organisa
     return [found[c] for c in codes]
 
 
-@transaction.atomic
-def consultation_create(
+def consultation_fields_validate(
     *,
-    actor: Actor,
-    company: Company,
     occurred_at: datetime,
     channel: str,
     duration_minutes: int,
-    topics: Iterable[str],
+    topics: list[str],
+    ip_types: list[str],
     summary: str,
-    case: Case | None = None,
-    ip_types: Iterable[str] = (),
-    advice: str = "",
-    next_action: str = "",
+    today: date,
     follow_up_on: date | None = None,
-    attendees: Iterable[str] = (),
-    confidential: bool = False,
-    now: datetime | None = None,
-) -> Consultation:
-    """Log a consultation; open a case when none is given; set its follow-up.
+) -> tuple[datetime, date]:
+    """Check a consultation's fields (create and edit share the rules).
 
-    `follow_up_on` creates a follow-up for the author (API.md). Everything
-    is written in one transaction, or nothing is.
+    Returns the aware `occurred_at` and its JST date; raises a field error
+    in Japanese.
     """
-    actor.require_membership()
-    now = now or timezone.now()
-    today = local_date(now)
-    topics = list(dict.fromkeys(topics))
-    ip_types = list(dict.fromkeys(ip_types))
     if timezone.is_naive(occurred_at):
         occurred_at = timezone.make_aware(occurred_at)
     occurred_on = local_date(occurred_at)
@@ -153,6 +144,48 @@ def consultation_create(
                 _("フォローアップ日は5年以内の日付にしてください。"),
                 field="follow_up_on",
             )
+    return occurred_at, occurred_on
+
+
+@transaction.atomic
+def consultation_create(
+    *,
+    actor: Actor,
+    company: Company,
+    occurred_at: datetime,
+    channel: str,
+    duration_minutes: int,
+    topics: Iterable[str],
+    summary: str,
+    case: Case | None = None,
+    ip_types: Iterable[str] = (),
+    advice: str = "",
+    next_action: str = "",
+    follow_up_on: date | None = None,
+    attendees: Iterable[str] = (),
+    confidential: bool = False,
+    now: datetime | None = None,
+) -> Consultation:
+    """Log a consultation; open a case when none is given; set its follow-up.
+
+    `follow_up_on` creates a follow-up for the author (API.md). Everything
+    is written in one transaction, or nothing is.
+    """
+    actor.require_membership()
+    now = now or timezone.now()
+    today = local_date(now)
+    topics = list(dict.fromkeys(topics))
+    ip_types = list(dict.fromkeys(ip_types))
+    occurred_at, occurred_on = consultation_fields_validate(
+        occurred_at=occurred_at,
+        channel=channel,
+        duration_minutes=duration_minutes,
+        topics=topics,
+        ip_types=ip_types,
+        summary=summary,
+        follow_up_on=follow_up_on,
+        today=today,
+    )
     attendee_orgs = _attendee_organisations(actor, attendees)
     company = company_lock_active(company.pk)
 
@@ -176,7 +209,12 @@ def consultation_create(
             )
         if case.status != CaseStatus.OPEN:
             raise ValidationFailed(
-                _("完了した案件には相談を記録できません。"), field="case"
+                _(
+                    "この案件は完了しています。相談を記録するには、"
+                    "案件を再開してください。"
+                ),
+                field="case",
+                code="case_closed",
             )
 
     first = (
@@ -291,6 +329,33 @@ def follow_up_complete(
     return follow_up
 
 
+def outcome_fields_validate(
+    *,
+    kind: str,
+    occurred_on: date,
+    reference: str,
+    amount_yen: int | None,
+    ip_type: str,
+    today: date,
+) -> None:
+    """Check an outcome's fields (record and edit share the rules)."""
+    if kind not in OutcomeKind.values:
+        raise ValidationFailed(_("成果の種類が正しくありません。"), field="kind")
+    if occurred_on > today:
+        raise ValidationFailed(_("未来の日付は入力できません。"), field="occurred_on")
+    if amount_yen is not None and amount_yen < 0:
+        raise ValidationFailed(
+            _("金額は0円以上で入力してください。"), field="amount_yen"
+        )
+    if ip_type and ip_type not in IpType.values:
+        raise ValidationFailed(_("知財の種類が正しくありません。"), field="ip_type")
+    if kind in (OutcomeKind.FILING, OutcomeKind.REGISTRATION) and not reference.strip():
+        raise ValidationFailed(
+            _("出願・登録には番号（例: 特願2025-012345）を入力してください。"),
+            field="reference",
+        )
+
+
 @transaction.atomic
 def outcome_record(
     *,
@@ -308,21 +373,14 @@ def outcome_record(
     actor.require_membership()
     case_require_writable(actor, case)
     today = today or timezone.localdate()
-    if kind not in OutcomeKind.values:
-        raise ValidationFailed(_("成果の種類が正しくありません。"), field="kind")
-    if occurred_on > today:
-        raise ValidationFailed(_("未来の日付は入力できません。"), field="occurred_on")
-    if amount_yen is not None and amount_yen < 0:
-        raise ValidationFailed(
-            _("金額は0円以上で入力してください。"), field="amount_yen"
-        )
-    if ip_type and ip_type not in IpType.values:
-        raise ValidationFailed(_("知財の種類が正しくありません。"), field="ip_type")
-    if kind in (OutcomeKind.FILING, OutcomeKind.REGISTRATION) and not reference.strip():
-        raise ValidationFailed(
-            _("出願・登録には番号（例: 特願2025-012345）を入力してください。"),
-            field="reference",
-        )
+    outcome_fields_validate(
+        kind=kind,
+        occurred_on=occurred_on,
+        reference=reference,
+        amount_yen=amount_yen,
+        ip_type=ip_type,
+        today=today,
+    )
     outcome = Outcome.objects.create(
         case=case,
         company=case.company,
@@ -337,3 +395,95 @@ def outcome_record(
     )
     audit_record(actor=actor, action="outcome.create", obj=outcome)
     return outcome
+
+
+# --- A case's life: close and reopen ---------------------------------------------
+
+
+MAX_CLOSING_NOTE = 2000
+
+
+@transaction.atomic
+def case_close(
+    *, actor: Actor, case: Case, note: str = "", now: datetime | None = None
+) -> Case:
+    """Close a case (open → closed) with a closing note; its organisation's managers do."""
+    now = now or timezone.now()
+    case_require_manageable(
+        actor,
+        case,
+        _(
+            "案件を完了にできるのは、案件を担当する組織のコーディネーター・"
+            "管理者・組織管理者です。"
+        ),
+    )
+    note = (note or "").strip()
+    if len(note) > MAX_CLOSING_NOTE:
+        raise ValidationFailed(
+            _("%(max)s文字以内で入力してください。") % {"max": MAX_CLOSING_NOTE},
+            field="note",
+        )
+    today = max(local_date(now), case.opened_on)
+    updated = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
+        status=CaseStatus.CLOSED,
+        closed_on=today,
+        closing_note=note,
+        closed_by=actor.user,
+        updated_at=now,
+    )
+    if updated != 1:
+        raise Conflict(
+            _("この案件は既に完了しています。"),
+            code="invalid_transition",
+            status=CaseStatus.CLOSED,
+        )
+    case.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="case.close",
+        obj=case,
+        now=now,
+        data={"note": note},
+        changes={"status": [CaseStatus.OPEN, CaseStatus.CLOSED]},
+    )
+    return case
+
+
+@transaction.atomic
+def case_reopen(
+    *, actor: Actor, case: Case, note: str = "", now: datetime | None = None
+) -> Case:
+    """Reopen a closed case (closed → open); the closing note stays in the audit trail."""
+    now = now or timezone.now()
+    case_require_manageable(
+        actor,
+        case,
+        _(
+            "案件を再開できるのは、案件を担当する組織のコーディネーター・"
+            "管理者・組織管理者です。"
+        ),
+    )
+    note = (note or "").strip()[:MAX_CLOSING_NOTE]
+    updated = Case.objects.filter(pk=case.pk, status=CaseStatus.CLOSED).update(
+        status=CaseStatus.OPEN,
+        closed_on=None,
+        closing_note="",
+        closed_by=None,
+        updated_at=now,
+    )
+    if updated != 1:
+        raise Conflict(
+            _("この案件は対応中です（再開の必要はありません）。"),
+            code="invalid_transition",
+            status=CaseStatus.OPEN,
+        )
+    case.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="case.reopen",
+        obj=case,
+        now=now,
+        data={"note": note},
+        changes={"status": [CaseStatus.CLOSED, CaseStatus.OPEN]},
+    )
+    return case

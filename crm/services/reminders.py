@@ -417,7 +417,7 @@ def follow_up_escalations(
         }
         items = [
             (
-                f"followup:{f.pk}:escalate",
+                f"followup:{f.pk}:escalate:{f.due_on.isoformat()}",
                 told[f.pk],
                 _(
                     "%(assignee)s さんのフォローアップが期日（%(due)s）を過ぎても"

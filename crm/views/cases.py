@@ -21,16 +21,35 @@ from crm.filters import (
 from crm.serializers import (
     CaseAssignInputSerializer,
     CaseDetailSerializer,
+    CaseNoteSerializer,
     CaseSerializer,
     ConsultationInputSerializer,
     ConsultationSerializer,
+    ConsultationUpdateSerializer,
     FollowUpSerializer,
+    FollowUpUpdateSerializer,
     OutcomeInputSerializer,
     OutcomeSerializer,
+    OutcomeUpdateSerializer,
     ReferralSuggestionSerializer,
+    VoidSerializer,
 )
 from crm.views.common import ERROR_RESPONSES, visible_or_400
 from support_network.errors import ValidationFailed
+
+FORBIDDEN = OpenApiResponse(
+    description="not_permitted: 閲覧はできるが、変更の権限がない（記録した組織だけが変更できる）"
+)
+CONFLICT_TRANSITION = OpenApiResponse(
+    description='invalid_transition: 現在の状態ではできない操作（"status" に現在の状態）'
+)
+
+
+def _user_or_400(user_id: int, message: str):
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise ValidationFailed(message, field="assignee")
+    return user
 
 
 @extend_schema(tags=["cases"], parameters=[ORGANISATION_HEADER])
@@ -108,6 +127,42 @@ class CaseViewSet(
             )
         case = services.case_assign(actor=self.actor, case=case, assignee=assignee)
         return Response(CaseSerializer(self.get_queryset().get(pk=case.pk)).data)
+
+    def _status_change(self, pk, service):
+        case = get_object_or_404(self.get_queryset(), pk=pk)
+        serializer = CaseNoteSerializer(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        case = service(actor=self.actor, case=case, **serializer.validated_data)
+        return Response(CaseSerializer(self.get_queryset().get(pk=case.pk)).data)
+
+    @extend_schema(
+        summary="案件を完了にする（完了メモ付き）",
+        description="案件を担当する組織のコーディネーター・管理者・組織管理者が行います。",
+        request=CaseNoteSerializer,
+        responses={
+            200: CaseSerializer,
+            **ERROR_RESPONSES,
+            403: FORBIDDEN,
+            409: CONFLICT_TRANSITION,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._status_change(pk, services.case_close)
+
+    @extend_schema(
+        summary="完了した案件を再開する",
+        request=CaseNoteSerializer,
+        responses={
+            200: CaseSerializer,
+            **ERROR_RESPONSES,
+            403: FORBIDDEN,
+            409: CONFLICT_TRANSITION,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        return self._status_change(pk, services.case_reopen)
 
     @extend_schema(
         summary="紹介先の候補",
@@ -192,6 +247,42 @@ class ConsultationViewSet(
         body = ConsultationSerializer(consultation).data
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        summary="相談記録を訂正する",
+        description=(
+            "記録した組織（記録者、その組織のコーディネーター・管理者・組織管理者）"
+            "だけが訂正できます。統計は同じトランザクションで追従します。"
+        ),
+        request=ConsultationUpdateSerializer,
+        responses={200: ConsultationSerializer, **ERROR_RESPONSES, 403: FORBIDDEN},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        consultation = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        serializer = ConsultationUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        consultation = services.consultation_update(
+            actor=self.actor, consultation=consultation, **serializer.validated_data
+        )
+        return Response(ConsultationSerializer(consultation).data)
+
+    @extend_schema(
+        summary="相談記録を取り消す（取消）",
+        description=(
+            "一覧・経過・統計・出力から除かれ、監査ログに取消前の全項目と理由が残ります。"
+            "本文の reason（任意）に取消の理由を入れられます。"
+        ),
+        request=VoidSerializer,
+        responses={204: None, **ERROR_RESPONSES, 403: FORBIDDEN},
+    )
+    def destroy(self, request, *args, **kwargs):
+        consultation = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        serializer = VoidSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.consultation_void(
+            actor=self.actor, consultation=consultation, **serializer.validated_data
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 @extend_schema(tags=["follow-ups"], parameters=[ORGANISATION_HEADER])
 class FollowUpViewSet(
@@ -218,6 +309,26 @@ class FollowUpViewSet(
     def complete(self, request, pk=None):
         follow_up = self.get_object()
         follow_up = services.follow_up_complete(actor=self.actor, follow_up=follow_up)
+        return Response(FollowUpSerializer(follow_up).data)
+
+    @extend_schema(
+        summary="フォローアップの期日・内容・担当者を変更する",
+        request=FollowUpUpdateSerializer,
+        responses={200: FollowUpSerializer, **ERROR_RESPONSES, 403: FORBIDDEN},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        follow_up = self.get_object()
+        serializer = FollowUpUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "assignee" in data:
+            data["assignee"] = _user_or_400(
+                data["assignee"],
+                _("担当者はフォローアップの組織の職員から選んでください。"),
+            )
+        follow_up = services.follow_up_update(
+            actor=self.actor, follow_up=follow_up, **data
+        )
         return Response(FollowUpSerializer(follow_up).data)
 
 
@@ -255,3 +366,31 @@ class OutcomeViewSet(
         )
         outcome = services.outcome_record(actor=self.actor, **data)
         return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="成果を訂正する",
+        request=OutcomeUpdateSerializer,
+        responses={200: OutcomeSerializer, **ERROR_RESPONSES, 403: FORBIDDEN},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        outcome = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        serializer = OutcomeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = services.outcome_update(
+            actor=self.actor, outcome=outcome, **serializer.validated_data
+        )
+        return Response(OutcomeSerializer(outcome).data)
+
+    @extend_schema(
+        summary="成果を取り消す",
+        request=VoidSerializer,
+        responses={204: None, **ERROR_RESPONSES, 403: FORBIDDEN},
+    )
+    def destroy(self, request, *args, **kwargs):
+        outcome = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        serializer = VoidSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.outcome_void(
+            actor=self.actor, outcome=outcome, **serializer.validated_data
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
