@@ -159,7 +159,8 @@ def totp_device_install(*, user, secret: str) -> TOTPDevice:
     )
 
 
+@transaction.atomic
 def user_second_factor_remove(*, user) -> None:
-    """Remove every second-factor device of user (an admin's reset)."""
+    """Remove every second-factor device of user (`manage.py mfa_reset`: a lost phone)."""
     for device in devices_for_user(user, confirmed=None):
         device.delete()

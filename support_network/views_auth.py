@@ -272,11 +272,23 @@ class TotpConfirmSerializer(serializers.Serializer):
     request=TotpConfirmSerializer,
     responses={
         200: inline_serializer("TotpConfirmed", {"detail": serializers.CharField()}),
+        # The field is named `code`, as the error kind of API.md "Errors" is:
+        # a wrong or missing code is {"code": ["<message>"]}, an unreadable
+        # body {"detail": "…", "code": "parse_error"}.
         400: OpenApiResponse(
-            response=inline_serializer(
-                "TotpConfirmError",
-                {"code": serializers.ListField(child=serializers.CharField())},
-            ),
+            response={
+                "type": "object",
+                "properties": {
+                    "detail": {"type": "string"},
+                    "code": {
+                        "oneOf": [
+                            {"type": "string"},
+                            {"type": "array", "items": {"type": "string"}},
+                        ]
+                    },
+                },
+                "additionalProperties": True,
+            },
             description="確認コードが違う・ない（項目 code に日本語のメッセージ）",
         ),
     },

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import random
 import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -441,3 +443,17 @@ def test_demo_managers_and_org_admins_have_the_documented_secret(network, clock)
             clock.step()
         else:
             assert login["Location"] == "/", demo
+
+
+def test_mfa_reset_removes_the_second_factor_of_a_user_who_lost_the_phone(staff, clock):
+    enrol(staff.user, clock)
+    assert token_request(staff.user.username).status_code == 401
+
+    out = io.StringIO()
+    call_command("mfa_reset", staff.user.username, stdout=out)
+
+    assert "second factor removed" in out.getvalue()
+    assert not mfa.user_has_second_factor(staff.user)
+    assert token_request(staff.user.username).status_code == 200
+    with pytest.raises(CommandError):
+        call_command("mfa_reset", "nobody-here")
