@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from support_network.errors import DomainError
 from support_network.models import (
     ExpertiseTag,
     Membership,
@@ -21,6 +22,7 @@ from support_network.reminder_rules import (
     reminder_rules_help,
 )
 from support_network.services import organisation_place_changed
+from support_network.services_accounts import last_org_admin_check
 
 
 @admin.register(Region)
@@ -41,8 +43,42 @@ class ExpertiseTagAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
 
 
+class MembershipAdminForm(forms.ModelForm):
+    """A membership in the admin: it may not remove an organisation's last org admin.
+
+    The same rule as the org admins' own pages (services_accounts), so the
+    admin site is no way around it. Moving a membership to another
+    organisation leaves the old one.
+    """
+
+    class Meta:
+        model = Membership
+        fields = "__all__"  # noqa: DJ007 (ModelAdmin.get_form picks the fields)
+
+    def clean(self):
+        cleaned = super().clean()
+        stored = self.instance
+        if stored.pk is None:
+            return cleaned
+        stored = Membership.objects.get(pk=stored.pk)
+        organisation = cleaned.get("organisation", stored.organisation)
+        moved = organisation is not None and organisation.pk != stored.organisation_id
+        try:
+            last_org_admin_check(
+                stored,
+                role=cleaned.get("role", stored.role),
+                is_active=False
+                if moved
+                else cleaned.get("is_active", stored.is_active),
+            )
+        except DomainError as exc:
+            raise forms.ValidationError(exc.detail, code=exc.code) from exc
+        return cleaned
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipAdminForm
     extra = 0
     autocomplete_fields = ["user"]
     filter_horizontal = ["expertise"]
@@ -113,6 +149,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipAdminForm
     list_display = ["user", "organisation", "role", "is_active", "capacity"]
     list_filter = ["role", "is_active", "organisation__kind"]
     search_fields = ["user__username", "organisation__code", "organisation__name"]

@@ -44,6 +44,7 @@ from support_network.errors import (
 from support_network.lock_objects import organisation_lock
 from support_network.models import Membership
 from support_network.people import name_split, person_name
+from support_network.selectors import active_memberships
 
 logger = logging.getLogger(__name__)
 
@@ -245,13 +246,27 @@ def _would_leave_no_org_admin(membership: Membership, role: str, is_active: bool
         return False
     if role == Role.ORG_ADMIN and is_active:
         return False
-    others = Membership.objects.filter(
-        organisation_id=membership.organisation_id,
-        role=Role.ORG_ADMIN,
-        is_active=True,
-        user__is_active=True,
-    ).exclude(pk=membership.pk)
-    return not others.exists()
+    others = active_memberships().filter(
+        organisation_id=membership.organisation_id, role=Role.ORG_ADMIN
+    )
+    return not others.exclude(pk=membership.pk).exists()
+
+
+def last_org_admin_check(membership: Membership, *, role: str, is_active: bool):
+    """Refuse (409 `last_org_admin`) a change leaving no active org admin.
+
+    membership holds the stored values; role and is_active the new ones.
+    member_update calls it under the organisation lock; the admin site's
+    membership forms call it too, so no path removes the last org admin.
+    """
+    if _would_leave_no_org_admin(membership, role, is_active):
+        raise Conflict(
+            _(
+                "組織管理者がいなくなるため変更できません。"
+                "先に別のメンバーを組織管理者にしてください。"
+            ),
+            code="last_org_admin",
+        )
 
 
 @transaction.atomic
@@ -281,14 +296,7 @@ def member_update(
     )
     new_role = membership.role if role is None else role
     new_active = membership.is_active if is_active is None else bool(is_active)
-    if _would_leave_no_org_admin(membership, new_role, new_active):
-        raise Conflict(
-            _(
-                "組織管理者がいなくなるため変更できません。"
-                "先に別のメンバーを組織管理者にしてください。"
-            ),
-            code="last_org_admin",
-        )
+    last_org_admin_check(membership, role=new_role, is_active=new_active)
     changes = {}
     if new_role != membership.role:
         changes["role"] = [membership.role, new_role]

@@ -193,3 +193,28 @@ def test_another_organisations_member_is_a_404(admin_web, staff_b):
     assert response.status_code == 404
     staff_b.membership.refresh_from_db()
     assert staff_b.membership.is_active is True
+
+
+def test_the_admin_site_cannot_remove_the_last_org_admin(admin_a, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "r@example.jp", "pw")
+    client = Client()
+    client.force_login(root)
+    url = f"/admin/support_network/membership/{admin_a.membership.pk}/change/"
+    form = {
+        "user": admin_a.user.pk,
+        "organisation": admin_a.organisation.pk,
+        "role": "manager",
+        "is_active": "on",
+        "capacity": 10,
+    }
+
+    refused = client.post(url, form)
+    second = make_actor(ORG_A, "org_admin", username="admin-a2")
+    allowed = client.post(url, form)
+
+    assert refused.status_code == 200
+    assert "組織管理者がいなくなるため変更できません。" in refused.content.decode()
+    assert allowed.status_code == 302
+    admin_a.membership.refresh_from_db()
+    assert admin_a.membership.role == "manager"
+    assert second.membership.role == "org_admin"
