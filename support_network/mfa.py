@@ -50,14 +50,19 @@ def user_has_second_factor(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def mfa_enrolment_required(user) -> bool:
+def mfa_enrolment_required(user, *, has_device: bool | None = None) -> bool:
     """Return whether user must enrol a second factor before using the site.
 
     True for a user without a confirmed device whose role in any active
-    membership is one of CRM_MFA_REQUIRED_ROLES.
+    membership is one of CRM_MFA_REQUIRED_ROLES. has_device spares the
+    query when the caller already knows.
     """
     roles = mfa_required_roles()
-    if not roles or user_has_second_factor(user):
+    if not roles:
+        return False
+    if has_device is None:
+        has_device = user_has_second_factor(user)
+    if has_device:
         return False
     from support_network.selectors import memberships_of
 

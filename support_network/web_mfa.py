@@ -269,7 +269,9 @@ class MfaMiddleware:
             return redirect(
                 reverse("login") + "?" + urlencode({"next": request.get_full_path()})
             )
-        if path.startswith(_ENROL_EXEMPT) or not mfa.mfa_enrolment_required(user):
+        if path.startswith(_ENROL_EXEMPT) or not mfa.mfa_enrolment_required(
+            user, has_device=False
+        ):
             return None
         if is_api:
             return JsonResponse(
