@@ -460,14 +460,18 @@ def register() -> None:
     for kind, subject in SUBJECTS.items():
         notification_subject_register(kind, subject)
     notification_link_register("enrolment", enrolment_path)
-    # Only who may see the enrolment is told of it (issue 26): the applying
-    # organisation and the program's operator always may.
+    # Only who may see the enrolment is told (issue 26; docs/visibility.md
+    # "Enrolments"): the operator's members (experts excepted) always may,
+    # the applying organisation's when there is no case; anyone else (e.g. a
+    # coordinator of the applying organisation on a confidential case) is
+    # asked of enrolments_visible_to.
     from programs.selectors import enrolments_visible_to
 
-    notification_audience_register(
-        "enrolment",
-        enrolments_visible_to,
-        sure=lambda m, e: (
-            m.organisation_id in (e.organisation_id, e.program.operator_id)
-        ),
-    )
+    def sure(m, e) -> bool:
+        if m.role == Role.EXPERT:
+            return False
+        if m.organisation_id == e.program.operator_id:
+            return True
+        return e.case_id is None and m.organisation_id == e.organisation_id
+
+    notification_audience_register("enrolment", enrolments_visible_to, sure=sure)

@@ -374,3 +374,50 @@ def test_the_digest_names_no_confidential_case(people, network):
     assert NOTE not in digest.message and "HUBTEST-SECRET" not in digest.message
     for n in Notification.objects.filter(kind="digest.coordinator"):
         assert may_open(n)
+
+
+# --- program milestones (programs registers its audience) -----------------------
+
+
+@pytest.mark.parametrize("confidential", [True, False])
+def test_a_program_milestone_tells_only_who_may_see_the_enrolment(
+    network, confidential
+):
+    from programs.models import Enrolment
+    from programs.selectors import enrolments_visible_to
+    from tests.programs.factories import (
+        EnrolmentFactory,
+        ProgramRoundFactory,
+        program,
+    )
+
+    SELECTORS["enrolment"] = enrolments_visible_to
+    applicant = "inpit-window-13"
+    staff = make_actor(applicant, "window_staff", "pm-staff")
+    make_actor(applicant, "coordinator", "pm-coordinator")
+    make_actor(applicant, "manager", "pm-manager")
+    make_actor("inpit", "coordinator", "pm-operator")
+    case = CaseFactory(
+        organisation=network[applicant],
+        created_by=staff.user,
+        assignee=staff.user,
+        is_confidential=confidential,
+    )
+    EnrolmentFactory(
+        round=ProgramRoundFactory(program=program("ipas"), fiscal_year=2026),
+        company=case.company,
+        case=case,
+        started_on=date(2026, 1, 12),
+        ends_on=date(2026, 6, 12),
+        status="active",
+    )
+
+    reminders_sweep(now=jst(2026, 5, 29, 9))  # IPAS ends in 14 days
+
+    expected = {"pm-operator", "pm-manager"}
+    if not confidential:
+        expected.add("pm-coordinator")  # sees the ordinary case
+    assert told("program.ipas_end") == expected
+    for n in Notification.objects.filter(kind="program.ipas_end"):
+        assert may_open(n), n.recipient.username
+    assert Enrolment.objects.count() == 1
