@@ -21,7 +21,11 @@ from crm.views import (
 )
 from crm.views.audit import AuditEventViewSet
 from crm.views.exports import ExportViewSet
-from crm.views.statistics import ConsultationStatisticsView, ReferralStatisticsView
+from crm.views.statistics import (
+    ConsultationStatisticsView,
+    OutcomeStatisticsView,
+    ReferralStatisticsView,
+)
 from crm.web import my_work
 from programs.urls import register as register_programs
 from programs.views import ProgramViewSet
@@ -110,6 +114,11 @@ urlpatterns = [
         "api/v1/statistics/referrals/",
         ReferralStatisticsView.as_view(),
         name="statistics-referrals",
+    ),
+    path(
+        "api/v1/statistics/outcomes/",
+        OutcomeStatisticsView.as_view(),
+        name="statistics-outcomes",
     ),
     path(
         "api/v1/statistics/programs/",

@@ -22,6 +22,17 @@ Definitions (also in the README):
   answer time is in business days from sending to accept/decline.
 - A consultation's `program` is each program its case is enrolled in (once
   per program, even with several enrolments in it).
+- `is_startup`: the company was a startup in the JPO sense (crm.rules.
+  is_startup) on the consultation's date, from its recorded kind, founding
+  date, employees, capital, industry and large-company control.
+- `first_filers` (知的財産推進計画2025: SMEs filing for the first time): the
+  distinct 中小企業者 (size micro or sme) among the counted consultations'
+  companies whose first filing outcome anywhere in the network (earliest
+  Outcome of kind filing) is on or after one of those consultations. A
+  year's figure grows as later first filings are recorded.
+- Outcome KPIs (`outcome_kpis`): filings, licences (ライセンス契約) and funds
+  raised (sum of 資金調達 amounts) of the fiscal year recorded by organisations
+  in reach on cases that had a consultation on or before the outcome.
 
 Reach (rule 6, aggregates only, no personal data): superusers and the
 national bodies (JPO, INPIT, 中小企業庁) see the nation; 経済産業局 and
@@ -44,10 +55,31 @@ from zoneinfo import ZoneInfo
 from django.apps import apps
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, ExtractMonth, ExtractYear, Substr
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import (
+    Coalesce,
+    ExtractDay,
+    ExtractMonth,
+    ExtractYear,
+    Substr,
+)
+from django.db.models.lookups import LessThan, LessThanOrEqual
 from django.utils.translation import gettext as _
 
+from crm import rules
 from crm.choices import (
     TOPIC_NUMBERS,
     Channel,
@@ -83,6 +115,7 @@ CONSULTATION_DIMENSIONS = (
     "size_class",
     "industry",
     "program",
+    "is_startup",
 )
 REFERRAL_DIMENSIONS = (
     "fiscal_year",
@@ -102,7 +135,7 @@ REFERRAL_DIMENSIONS = (
     "program",
 )
 CONSULTATION_MEASURES = ("consultations", "companies", "new_companies", "minutes")
-OPTIONAL_CONSULTATION_MEASURES = ("yorozu_links",)
+OPTIONAL_CONSULTATION_MEASURES = ("yorozu_links", "first_filers")
 MAX_GROUP_BY = 4
 
 # Child-table dimensions: a consultation appears once per value. Grouping by
@@ -238,6 +271,90 @@ def _consultation_expressions() -> dict[str, Any]:
     }
 
 
+def _date_number(path: str):
+    """Return a date column as the number YYYYMMDD (portable date arithmetic)."""
+    return ExpressionWrapper(
+        ExtractYear(path) * 10000 + ExtractMonth(path) * 100 + ExtractDay(path),
+        output_field=IntegerField(),
+    )
+
+
+def _manufacturing_industries(companies: QuerySet) -> list[str]:
+    """Return the stored industry codes whose SME group is 製造業その他.
+
+    The JPO startup test allows 20 employees there and 5 elsewhere
+    (crm.rules.is_startup); the few distinct codes are classified in Python
+    by the same rules rather than re-encoding jsic_sme_rules.csv in SQL.
+    """
+    codes = companies.values_list("industry", flat=True).distinct().order_by()
+    return [
+        code
+        for code in codes
+        if code and rules.sme_industry_group(code) == rules.GROUP_MANUFACTURING
+    ]
+
+
+def startup_q(company: str, on: str, *, companies: QuerySet) -> Q:
+    """Return a Q: the row's company was a JPO startup on the date at *on*.
+
+    The SQL twin of crm.rules.is_startup: a corporation or sole proprietor
+    founded on or before the date and less than 10 years before it (the
+    day-number comparison gives 29 February + 10 years = 1 March, as
+    _add_years); a sole proprietor is then a startup; a corporation must not
+    be controlled by a large company and have at most 20 employees in
+    製造業その他 (5 elsewhere or unknown) or capital of at most 3億円.
+    """
+    founded = _date_number(f"{company}founded_on")
+    day = _date_number(on)
+    young = (
+        Q(
+            **{
+                f"{company}kind__in": [
+                    rules.KIND_CORPORATION,
+                    rules.KIND_SOLE_PROPRIETOR,
+                ]
+            }
+        )
+        & Q(**{f"{company}founded_on__isnull": False})
+        & Q(LessThanOrEqual(founded, day))
+        & Q(LessThan(day, founded + rules.STARTUP_MAX_AGE_YEARS * 10000))
+    )
+    small = Q(
+        **{f"{company}employees__lte": rules.STARTUP_MAX_EMPLOYEES_COMMERCE_SERVICE}
+    ) | Q(**{f"{company}capital_yen__lte": rules.STARTUP_MAX_CAPITAL_YEN})
+    small |= Q(**{f"{company}employees__lte": rules.STARTUP_MAX_EMPLOYEES}) & Q(
+        **{f"{company}industry__in": _manufacturing_industries(companies)}
+    )
+    corporation = (
+        Q(**{f"{company}kind": rules.KIND_CORPORATION})
+        & Q(**{f"{company}controlled_by_large_company": False})
+        & small
+    )
+    return young & (Q(**{f"{company}kind": rules.KIND_SOLE_PROPRIETOR}) | corporation)
+
+
+def _startup_expression(company: str, on: str) -> Case:
+    from crm.models import Company
+
+    return Case(
+        When(startup_q(company, on, companies=Company.objects.all()), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+
+
+def _first_filing_on(company: str = "company_id"):
+    """Return a subquery: the date of the company's first filing outcome."""
+    from crm.choices import OutcomeKind
+    from crm.models import Outcome
+
+    return Subquery(
+        Outcome.objects.filter(company_id=OuterRef(company), kind=OutcomeKind.FILING)
+        .order_by("occurred_on")
+        .values("occurred_on")[:1]
+    )
+
+
 def _referral_expressions(fy: int) -> dict[str, Any]:
     return {
         "fiscal_year": Value(fy),
@@ -304,6 +421,8 @@ def _labels(dimension: str, codes: Iterable[Any]) -> dict[Any, str]:
         return {c: str(known.get(c, c)) for c in codes}
     if dimension == "industry":
         return {c: _jsic_divisions().get(c, c) for c in codes}
+    if dimension == "is_startup":
+        return {c: _("スタートアップ") if c else _("スタートアップ以外") for c in codes}
     if dimension == "program":
         program = apps.get_model("programs", "Program")
         return dict(program.objects.filter(code__in=codes).values_list("code", "name"))
@@ -354,6 +473,14 @@ def parse_group_by(
 
 
 def _coerce_filter(dimension: str, value: Any) -> Any:
+    if dimension == "is_startup":
+        text = str(value).strip().lower()
+        if text not in ("true", "false", "1", "0"):
+            raise ValidationFailed(
+                _("is_startup は true か false で指定してください。"),
+                field=dimension,
+            )
+        return text in ("true", "1")
     if dimension in ("month", "fiscal_year"):
         try:
             return int(str(value).replace("-", ""))
@@ -616,7 +743,7 @@ def consultation_statistics(
             _("指標「%(m)s」は使えません。") % {"m": ", ".join(unknown)},
             field="measures",
         )
-    if not (_DETAIL_DIMENSIONS & {*dims, *filters}):
+    if not (_DETAIL_DIMENSIONS & {*dims, *filters} or _DETAIL_MEASURES & {*extra}):
         grouped, totals = _fact_queries(reach, fiscal_year, dims, filters, extra)
     else:
         grouped, totals = _detail_queries(reach, fiscal_year, dims, filters, extra)
@@ -656,9 +783,13 @@ _CONSULTATION_SQL_MEASURES = [
     ("minutes", "SUM(t.m_minutes)"),
 ]
 _YOROZU_LINKS_MEASURE = ("yorozu_links", "SUM(t.m_link)")
+_FIRST_FILERS_MEASURE = ("first_filers", "COUNT(DISTINCT t.m_first_filer)")
 # Dimensions the statistics facts do not carry (a consultation has several
-# IP types; programs come from enrolments): those requests read the detail.
-_DETAIL_DIMENSIONS = frozenset({"ip_type", "program"})
+# IP types; programs come from enrolments; startup status needs the date):
+# those requests read the detail.
+_DETAIL_DIMENSIONS = frozenset({"ip_type", "program", "is_startup"})
+# Measures that need the consultation's date and company (detail only).
+_DETAIL_MEASURES = frozenset({"first_filers"})
 
 
 def _consultation_inputs(*, minutes: str) -> dict[str, Any]:
@@ -770,12 +901,26 @@ def _detail_queries(
     if "yorozu_links" in extra:
         inputs["m_link"] = Case(When(yorozu_link_q(), then=Value(1)), default=Value(0))
         measures.append(_YOROZU_LINKS_MEASURE)
+    if "first_filers" in extra:
+        inputs["m_first_filer"] = Case(
+            When(
+                Q(company__size_class__in=[SizeClass.MICRO, SizeClass.SME])
+                & Q(LessThanOrEqual(F("occurred_on"), _first_filing_on())),
+                then=F("company_id"),
+            ),
+            default=None,
+        )
+        measures.append(_FIRST_FILERS_MEASURE)
+    expressions = _consultation_expressions()
+    if "is_startup" in {*dims, *filters}:
+        expressions["is_startup"] = _startup_expression("company__", "occurred_on")
     common = {
         "qs": qs,
-        "expressions": _consultation_expressions(),
+        "expressions": expressions,
         "inputs": inputs,
         "measures": measures,
         "filters": filters,
+        "decoders": {"is_startup": lambda v: None if v is None else bool(v)},
     }
     return _Grouped(dims=dims, **common), _Grouped(dims=[], **common)
 
@@ -917,6 +1062,65 @@ def filings_after_consultation(
         .filter(preceded)
         .count()
     )
+
+
+def outcome_kpis(
+    *, actor: Actor, fiscal_year: int, scope: str | None = None
+) -> dict[str, int]:
+    """Return the outcome KPIs of a fiscal year in the caller's reach.
+
+    Outcomes dated in the fiscal year, recorded by an organisation in reach,
+    on a case that had a consultation on or before the outcome's date (as
+    filings_after_consultation): `filings_after_consultation` (count of
+    filings), `licences` (count of ライセンス契約) and `funds_raised_yen` (sum of
+    the amounts of 資金調達・融資 outcomes; outcomes without an amount add 0),
+    with `financings` (their count). One aggregate query.
+    """
+    from django.db.models import Count, Sum
+
+    from crm.choices import OutcomeKind
+    from crm.models import Outcome
+    from support_network.calendar import fiscal_year_bounds
+
+    reach = statistics_reach(actor, scope=scope)
+    first, last = fiscal_year_bounds(fiscal_year)
+    preceded = Exists(
+        Consultation.objects.filter(
+            case_id=OuterRef("case_id"), occurred_on__lte=OuterRef("occurred_on")
+        )
+    )
+    figures = (
+        Outcome.objects.filter(
+            reach.q("organisation"),
+            occurred_on__gte=first,
+            occurred_on__lte=last,
+            kind__in=[OutcomeKind.FILING, OutcomeKind.LICENCE, OutcomeKind.FINANCING],
+        )
+        .filter(preceded)
+        .aggregate(
+            filings_after_consultation=Count("pk", filter=Q(kind=OutcomeKind.FILING)),
+            licences=Count("pk", filter=Q(kind=OutcomeKind.LICENCE)),
+            financings=Count("pk", filter=Q(kind=OutcomeKind.FINANCING)),
+            funds_raised_yen=Sum("amount_yen", filter=Q(kind=OutcomeKind.FINANCING)),
+        )
+    )
+    return {name: _number(value) for name, value in figures.items()}
+
+
+def outcome_statistics(
+    *,
+    actor: Actor,
+    fiscal_year: int,
+    group_by: Sequence[str] = (),
+    filters: dict[str, Any] | None = None,
+    scope: str | None = None,
+) -> dict[str, Any]:
+    """Return the outcome KPIs in the statistics envelope (totals only, no rows)."""
+    reach = statistics_reach(actor, scope=scope)
+    parse_group_by(group_by, ())
+    parse_filters(filters, ())
+    totals = outcome_kpis(actor=actor, fiscal_year=fiscal_year, scope=scope)
+    return statistics_response(fiscal_year, [], {}, reach, [], totals)
 
 
 # ---------------------------------------------------------------------------

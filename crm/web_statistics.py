@@ -193,6 +193,58 @@ def _prefecture_section(actor: Actor, fy: int, scope: str | None) -> Section:
     )
 
 
+def _startup_section(
+    actor: Actor, fy: int, scope: str | None
+) -> tuple[Section, dict[str, Any]]:
+    """Consultations of startups and of other companies, with first filers."""
+    result = statistics.consultation_statistics(
+        actor=actor,
+        fiscal_year=fy,
+        group_by=["is_startup"],
+        measures=["first_filers"],
+        scope=scope,
+    )
+    by_value = {row["is_startup"]: row for row in result["rows"]}
+    rows = []
+    for value, label in ((True, _("スタートアップ")), (False, _("スタートアップ以外"))):
+        row = by_value.get(value, {})
+        rows.append(
+            [
+                label,
+                row.get("consultations", 0),
+                row.get("companies", 0),
+                row.get("first_filers", 0),
+            ]
+        )
+    totals = result["totals"]
+    return Section(
+        key="startup",
+        title=_("スタートアップ別の相談件数"),
+        chart={
+            "type": "bar",
+            "labels": [r[0] for r in rows],
+            "datasets": [{"label": _("相談件数"), "data": [r[1] for r in rows]}],
+        },
+        headers=[
+            _("区分"),
+            _("相談件数"),
+            _("企業数"),
+            _("初めて出願した中小企業数"),
+        ],
+        rows=rows,
+        totals=[
+            _("年度計"),
+            totals["consultations"],
+            totals["companies"],
+            totals["first_filers"],
+        ],
+        note=_(
+            "スタートアップは相談日時点の特許庁の定義（設立10年未満で大企業の支配下になく、"
+            "従業員20人以下（商業・サービス業は5人以下）または資本金3億円以下）です。"
+        ),
+    ), totals
+
+
 def _topic_section(actor: Actor, fy: int, scope: str | None) -> Section:
     result = statistics.consultation_statistics(
         actor=actor, fiscal_year=fy, group_by=["topic"], scope=scope
@@ -323,9 +375,10 @@ def statistics_dashboard(
     reach = statistics.statistics_reach(actor, scope=scope)
     month, totals = _month_section(actor, fiscal_year, scope)
     referrals, referral_totals = _referral_section(actor, fiscal_year, scope)
-    filings = statistics.filings_after_consultation(
+    outcomes = statistics.outcome_kpis(
         actor=actor, fiscal_year=fiscal_year, scope=scope
     )
+    startups, startup_totals = _startup_section(actor, fiscal_year, scope)
     answered = (
         referral_totals["accepted"]
         + referral_totals["completed"]
@@ -369,14 +422,39 @@ def statistics_dashboard(
         {
             "key": "filings",
             "label": _("相談後の出願件数"),
-            "value": _display(filings),
+            "value": _display(outcomes["filings_after_consultation"]),
             "help": _("相談のあった案件で、その後に記録された出願"),
+        },
+        {
+            "key": "first_filers",
+            "label": _("初めて出願した中小企業数"),
+            "value": _display(startup_totals["first_filers"]),
+            "help": _(
+                "この年度に相談し、その相談以後に初めての出願が記録された中小企業"
+                "（知的財産推進計画2025の指標）"
+            ),
+        },
+        {
+            "key": "licences",
+            "label": _("相談後のライセンス契約件数"),
+            "value": _display(outcomes["licences"]),
+            "help": _("相談のあった案件で、その後に記録されたライセンス契約"),
+        },
+        {
+            "key": "funds_raised",
+            "label": _("相談後の資金調達額"),
+            "value": _("%(yen)s円") % {"yen": _display(outcomes["funds_raised_yen"])},
+            "help": _(
+                "相談のあった案件で、その後に記録された資金調達・融資 %(n)s件の金額の合計"
+            )
+            % {"n": _display(outcomes["financings"])},
         },
     ]
     sections = [
         month,
         _prefecture_section(actor, fiscal_year, scope),
         _topic_section(actor, fiscal_year, scope),
+        startups,
         referrals,
     ]
     programs = _program_section(actor, fiscal_year, scope)

@@ -117,7 +117,9 @@ class ConsultationStatisticsView(StatisticsView):
         parameters=[
             *statistics_parameters(statistics.CONSULTATION_DIMENSIONS),
             OpenApiParameter(
-                "measures", OpenApiTypes.STR, description="追加の指標: yorozu_links"
+                "measures",
+                OpenApiTypes.STR,
+                description="追加の指標（カンマ区切り）: yorozu_links, first_filers",
             ),
         ],
         responses=RESPONSES,
@@ -134,6 +136,25 @@ class ReferralStatisticsView(StatisticsView):
         operation_id="statistics_referrals",
         summary="紹介統計（状態別件数・受入率・回答までの営業日数の中央値）",
         parameters=statistics_parameters(statistics.REFERRAL_DIMENSIONS),
+        responses=RESPONSES,
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class OutcomeStatisticsView(StatisticsView):
+    dimensions = ()
+    compute = staticmethod(statistics.outcome_statistics)
+
+    @extend_schema(
+        operation_id="statistics_outcomes",
+        summary="成果の指標（相談後の出願・ライセンス契約・資金調達額、年度）",
+        description=(
+            "totals: filings_after_consultation, licences, financings, "
+            "funds_raised_yen（年度内の成果で、記録した組織が担当範囲にあり、"
+            "その日以前に相談のあった案件のもの）。集計軸はありません。"
+        ),
+        parameters=statistics_parameters(()),
         responses=RESPONSES,
     )
     def get(self, request, *args, **kwargs):

@@ -326,6 +326,15 @@ def test_statistics_export_matches_the_statistics_service(data, manager_a):
     # Worked out by hand: A's FY2025 consultations (the manager sees its own
     # organisation, confidential included): first (patent, trademark, 60),
     # evil (branding, 30), secret (trade_secret, 90), last (patent, 45).
+    # The 合計 row, then the 4 outcome KPI rows (issue 16 item 7).
+    kpi_rows = values[-4:]
+    values = values[:-4]
+    assert [r[0] for r in kpi_rows] == [
+        "（成果）相談後の出願件数",
+        "（成果）相談後のライセンス契約件数",
+        "（成果）相談後の資金調達件数",
+        "（成果）相談後の資金調達額（円）",
+    ]
     by_topic = {r[1]: r[2:] for r in values[:-1]}
     assert all(r[0] == "東京都" for r in values[:-1])
     assert by_topic["特許"][0] == 2 and by_topic["特許"][3] == 105
@@ -362,8 +371,9 @@ def test_statistics_export_csv_with_group_by_month(data, manager_a, api):
     export = build(Export.objects.get(pk=response.json()["id"]))
     rows = read_csv(export)
     assert rows[0] == ["月", "相談件数", "企業数", "新規企業数", "相談時間（分）"]
-    assert [r[1] for r in rows[1:-1]] == ["1", "1", "1", "1"]  # Apr, Jun, Sep, Mar
-    assert rows[-1][:2] == ["合計", "4"]
+    assert [r[1] for r in rows[1:-5]] == ["1", "1", "1", "1"]  # Apr, Jun, Sep, Mar
+    assert rows[-5][:2] == ["合計", "4"]
+    assert rows[-1][0] == "（成果）相談後の資金調達額（円）"
 
 
 def test_experts_may_not_export(data, expert_a, api):

@@ -111,6 +111,7 @@ def _values(spec, dim: str) -> list:
         "size_class": [SIZE[company]],
         "industry": [INDUSTRY[company]],
         "program": [None],
+        "is_startup": [False],  # no founding dates recorded
     }[dim]
 
 

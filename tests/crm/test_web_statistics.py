@@ -235,6 +235,10 @@ def test_manager_sees_the_region_figures_in_tiles_and_tables(dataset, kanto_mana
         "acceptance_rate": "50.0%",  # R1 accepted, R2 declined, R3 waiting
         "median_answer": "1.5",  # 2 and 1 business days
         "filings": "2",  # the 2025-04-10 filing preceded its case's consultation
+        # The companies of consultations 0 and 4 (SMEs) first filed after them.
+        "first_filers": "2",
+        "licences": "0",
+        "funds_raised": "0円",
     }
     months = body(page.tables["month"])
     # April to March, empty months as 0, then the year's total.
@@ -300,6 +304,9 @@ def test_window_staff_see_their_own_organisation_only(dataset):
         "acceptance_rate": "100.0%",  # R1 accepted; R3 to it still waiting
         "median_answer": "2",
         "filings": "1",
+        "first_filers": "1",  # consultation 0's company
+        "licences": "0",
+        "funds_raised": "0円",
     }
     assert body(page.tables["prefecture"]) == {"東京都": ["4", "2"]}
     assert "長野県" not in response.content.decode()
@@ -454,11 +461,14 @@ def test_export_start_status_and_download(dataset, kanto_manager):
     book = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     assert rows[0][:3] == ("都道府県（対応組織）", "相談分野", "相談件数")
-    cells = {(r[0], r[1]): r[2] for r in rows[1:-1]}
+    # The 合計 row, then the outcome KPIs of the year (issue 16 item 7).
+    total = next(i for i, r in enumerate(rows) if r[0] == "合計")
+    cells = {(r[0], r[1]): r[2] for r in rows[1:total]}
     assert cells[("東京都", "商標")] == 3
     assert cells[("長野県", "意匠")] == 1
     assert ("大阪府", "特許") not in cells  # another region
-    assert rows[-1][0] == "合計" and rows[-1][2] == 6
+    assert rows[total][2] == 6
+    assert rows[total + 1][:3] == ("（成果）相談後の出願件数", None, 2)
 
 
 @pytest.mark.django_db
