@@ -44,7 +44,7 @@ from crm.models import (
 )
 from crm.serializers import PRIVATE_COMPANY_FIELDS
 from programs.models import Enrolment
-from support_network.models import Organisation
+from support_network.models import Membership, Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor
 from tests.crm.factories import CompanyFactory
 from tests.programs.factories import EnrolmentFactory
@@ -153,6 +153,7 @@ def foreign(network) -> Foreign:
             "notification": notification.pk,
             "export": export.pk,
             "audit_event": AuditEvent.objects.get(action="case.view").pk,
+            "membership": Membership.objects.get(user=owner.user).pk,
         }
     )
 
@@ -213,7 +214,7 @@ def _estimate_body(f: Foreign) -> dict:
 
 
 NETWORK = r"(prefectures|organisations|programs)"
-TRANSITIONS = r"(accept|decline|complete|cancel)"
+TRANSITIONS = r"(accept|decline|complete|cancel|assign)"
 ENROLMENT_ACTIONS = r"(transition|plan|support-days)"
 ANY_BODY = {
     "note": "x",
@@ -222,6 +223,7 @@ ANY_BODY = {
     "goals": "x",
     "date": "2025-05-01",
     "days": 1,
+    "assignee": 1,
 }
 
 RULES: list[Rule] = [
@@ -230,6 +232,12 @@ RULES: list[Rule] = [
     Rule(rf"GET /api/v1/{NETWORK}/{{code}}/", "public"),
     Rule(r"GET /api/(schema|docs)/", "public"),
     Rule(r"POST /api/v1/auth/token/", "refused", body={}),
+    Rule(r"POST /api/v1/auth/password/reset/", "refused", body={}),
+    # Accounts are the acting organisation's (org admins only).
+    Rule(r"GET /api/v1/members/", "own_members"),
+    Rule(r"POST /api/v1/members/", "refused", body={}),
+    Rule(r"PATCH /api/v1/members/{pk}/", "hidden", "membership", {"role": "manager"}),
+    Rule(r"POST /api/v1/members/{pk}/unlock/", "hidden", "membership", {}),
     # One's own login (support_network/views_auth.py): they act on the caller
     # alone. Revoke needs a token (a session gets 400); the others refuse an
     # empty body; starting a TOTP enrolment is the caller's own (201).
@@ -261,16 +269,25 @@ RULES: list[Rule] = [
     Rule(r"GET /api/v1/cases/{pk}/", "hidden", "case"),
     Rule(r"GET /api/v1/cases/{pk}/referral-suggestions/", "hidden", "case"),
     Rule(r"POST /api/v1/cases/{pk}/assign/", "hidden", "case", "assignee"),
+    Rule(r"POST /api/v1/cases/{pk}/(close|reopen)/", "hidden", "case", {}),
     Rule(r"GET /api/v1/consultations/", "empty_list"),
     Rule(r"GET /api/v1/consultations/{pk}/", "hidden", "consultation"),
+    Rule(
+        r"PATCH /api/v1/consultations/{pk}/", "hidden", "consultation", {"summary": "x"}
+    ),
+    Rule(r"DELETE /api/v1/consultations/{pk}/", "hidden", "consultation", {}),
     Rule(r"POST /api/v1/consultations/", "refused", body=_consultation_body),
     Rule(r"GET /api/v1/contacts/{pk}/", "hidden", "contact"),
     Rule(r"PATCH /api/v1/contacts/{pk}/", "hidden", "contact", {"name": "上書き"}),
+    Rule(r"DELETE /api/v1/contacts/{pk}/", "hidden", "contact"),
     Rule(r"GET /api/v1/follow-ups/", "empty_list"),
     Rule(r"GET /api/v1/follow-ups/{pk}/", "hidden", "follow_up"),
     Rule(r"POST /api/v1/follow-ups/{pk}/complete/", "hidden", "follow_up", {}),
+    Rule(r"PATCH /api/v1/follow-ups/{pk}/", "hidden", "follow_up", {"note": "x"}),
     Rule(r"GET /api/v1/outcomes/", "empty_list"),
     Rule(r"GET /api/v1/outcomes/{pk}/", "hidden", "outcome"),
+    Rule(r"PATCH /api/v1/outcomes/{pk}/", "hidden", "outcome", {"note": "x"}),
+    Rule(r"DELETE /api/v1/outcomes/{pk}/", "hidden", "outcome", {}),
     Rule(r"POST /api/v1/outcomes/", "refused", body=_outcome_body),
     # Referrals and APPI provision records.
     Rule(r"GET /api/v1/referrals/", "empty_list"),
@@ -412,6 +429,13 @@ def _check(response, method, path, rule: Rule, role: str) -> list[str]:
     elif rule.expect == "refused":
         if response.status_code not in REFUSED:
             problems.append(f"{where}: expected 400/403/404")
+    elif rule.expect == "own_members":
+        if response.status_code == 200:
+            names = {row["username"] for row in data["results"]}
+            if names & {"owner-a", "receiver-b"}:
+                problems.append(f"{where}: lists another organisation's members")
+        elif response.status_code != 403:
+            problems.append(f"{where}: expected 200 (own members) or 403")
     elif rule.expect == "public":
         if response.status_code != 200:
             problems.append(f"{where}: expected 200")
