@@ -13,8 +13,6 @@ support_network), so the audit trail, which lives in crm, plugs in through
 
 from __future__ import annotations
 
-import logging
-import smtplib
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -45,8 +43,6 @@ from support_network.lock_objects import organisation_lock
 from support_network.models import Membership
 from support_network.people import name_split, person_name
 from support_network.selectors import active_memberships
-
-logger = logging.getLogger(__name__)
 
 # Audit actions (crm.AuditEvent.action) of the account administration.
 MEMBER_INVITED = "member.invited"
@@ -112,38 +108,64 @@ def password_link_path(user) -> str:
     )
 
 
-def _invitation_mail_send(membership: Membership, actor: Actor, now) -> None:
-    user = membership.user
-    expires_at = timezone.localtime(
-        now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+def _link_expiry():
+    return timezone.localtime(
+        timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
     )
+
+
+def _mail(subject_template: str, body_template: str, context: dict, to: str) -> None:
+    subject = render_to_string(subject_template, context)
+    body = render_to_string(body_template, context)
+    send_mail(" ".join(subject.split()), body, None, [to])
+
+
+def member_invitation_mail_send(*, membership_id: int, inviter_id: int | None) -> int:
+    """Mail the invitation with a fresh set-password link; return 1, or 0 if moot.
+
+    Run by `member_invitation_mail_task` after the invitation is committed;
+    an SMTP failure raises, and the task retries it. Nothing is sent once
+    the member has set a password or the membership was deactivated.
+    """
+    membership = (
+        Membership.objects.select_related("user", "organisation")
+        .filter(pk=membership_id, is_active=True)
+        .first()
+    )
+    if membership is None or not membership.user.email:
+        return 0
+    user = membership.user
+    if user.has_usable_password():
+        return 0
+    inviter = get_user_model()._default_manager.filter(pk=inviter_id).first()
     context = {
         "name": person_name(user),
         "username": user.get_username(),
         "organisation": membership.organisation.name,
         "role": membership.get_role_display(),
-        "inviter": person_name(actor.user),
+        "inviter": person_name(inviter) or _("組織管理者"),
         "link": settings.CRM_SITE_URL.rstrip("/") + password_link_path(user),
         "login_link": settings.CRM_SITE_URL.rstrip("/") + reverse("login"),
-        "expires_at": expires_at,
+        "expires_at": _link_expiry(),
     }
-    subject = render_to_string("emails/member_invitation_subject.txt", context)
-    body = render_to_string("emails/member_invitation.txt", context)
-    recipient = user.email
+    _mail(
+        "emails/member_invitation_subject.txt",
+        "emails/member_invitation.txt",
+        context,
+        user.email,
+    )
+    return 1
 
-    def send() -> None:
-        try:
-            send_mail(" ".join(subject.split()), body, None, [recipient])
-        except (smtplib.SMTPException, OSError):
-            # The account exists; the org admin can send the invitation again.
-            logger.exception("invitation mail to user %s failed", user.pk)
 
-    transaction.on_commit(send)
+def _invitation_mail_queue(membership: Membership, actor: Actor) -> None:
+    from support_network.tasks import member_invitation_mail_task
+
+    member_invitation_mail_task.delay_on_commit(membership.pk, actor.user.pk)
 
 
 @transaction.atomic
 def member_invite(
-    *, actor: Actor, username: str, email: str, name: str, role: str, now=None
+    *, actor: Actor, username: str, email: str, name: str, role: str
 ) -> Membership:
     """Create an account and its membership of the actor's organisation.
 
@@ -152,7 +174,6 @@ def member_invite(
     `username_taken` when the login id is in use, by anyone.
     """
     org_admin_require(actor)
-    now = now or timezone.now()
     username = (username or "").strip()
     email = (email or "").strip()
     if not username:
@@ -209,18 +230,21 @@ def member_invite(
         membership=membership,
         data={"username": username, "role": role, "email": email},
     )
-    _invitation_mail_send(membership, actor, now)
+    _invitation_mail_queue(membership, actor)
     return membership
 
 
 @transaction.atomic
-def member_invitation_resend(
-    *, actor: Actor, membership: Membership, now=None
-) -> Membership:
+def member_invitation_resend(*, actor: Actor, membership: Membership) -> Membership:
     """Send a new set-password link to a member who has not set a password yet."""
     org_admin_require(actor)
     _own_membership(actor, membership)
     user = membership.user
+    if not membership.is_active:
+        raise Conflict(
+            _("無効にしたメンバーには招待メールを送れません。先に有効にしてください。"),
+            code="member_inactive",
+        )
     if user.has_usable_password():
         raise Conflict(
             _(
@@ -237,7 +261,7 @@ def member_invitation_resend(
         membership=membership,
         data={"email": user.email},
     )
-    _invitation_mail_send(membership, actor, now or timezone.now())
+    _invitation_mail_queue(membership, actor)
     return membership
 
 
@@ -353,30 +377,37 @@ def password_reset_users(email: str) -> list:
     return list(user_model._default_manager.filter(email__iexact=email, is_active=True))
 
 
-def password_reset_request(*, email: str, now=None) -> int:
-    """Mail a one-time set-password link to each account with this address.
+def password_reset_request(*, email: str) -> int:
+    """Queue a one-time set-password link to each account with this address.
 
     The caller answers the same whatever the address (no account
-    enumeration); return how many mails went out, for tests and logs only.
+    enumeration), and the mail goes out from the worker, so the answer does
+    not take longer for a known address either. Return how many mails were
+    queued, for tests and logs only.
     """
-    now = now or timezone.now()
-    expires_at = timezone.localtime(
-        now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    from support_network.tasks import password_reset_mail_task
+
+    users = password_reset_users(email)
+    for user in users:
+        password_reset_mail_task.delay_on_commit(user.pk)
+    return len(users)
+
+
+def password_reset_mail_send(*, user_id: int) -> int:
+    """Mail a fresh set-password link to an active account; return 1, or 0 if moot."""
+    user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.email:
+        return 0
+    context = {
+        "name": person_name(user),
+        "username": user.get_username(),
+        "link": settings.CRM_SITE_URL.rstrip("/") + password_link_path(user),
+        "expires_at": _link_expiry(),
+    }
+    _mail(
+        "registration/password_reset_subject.txt",
+        "registration/password_reset_email.txt",
+        context,
+        user.email,
     )
-    sent = 0
-    for user in password_reset_users(email):
-        context = {
-            "name": person_name(user),
-            "username": user.get_username(),
-            "link": settings.CRM_SITE_URL.rstrip("/") + password_link_path(user),
-            "expires_at": expires_at,
-        }
-        subject = render_to_string("registration/password_reset_subject.txt", context)
-        body = render_to_string("registration/password_reset_email.txt", context)
-        try:
-            send_mail(" ".join(subject.split()), body, None, [user.email])
-        except (smtplib.SMTPException, OSError):
-            logger.exception("password reset mail to user %s failed", user.pk)
-            continue
-        sent += 1
-    return sent
+    return 1
