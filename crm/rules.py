@@ -468,6 +468,49 @@ def is_valid_industry(industry: str) -> bool:
     return sme_industry_group(industry) is not None
 
 
+@functools.cache
+def _jsic_names() -> dict[str, str]:
+    """Return the Japanese name of each code of jsic_sme_rules.csv (``{code: name}``).
+
+    The file names every 大分類 and the finer codes the SME rules single out
+    (56 各種商品小売業, 391 ソフトウェア業, …); other codes are named by the
+    nearest of those above them.
+    """
+    with JSIC_SME_RULES_PATH.open(encoding="utf-8-sig", newline="") as f:
+        return {
+            row["code"]: row["name_ja"].strip()
+            for row in csv.DictReader(f)
+            if (row.get("name_ja") or "").strip()
+        }
+
+
+def industry_label(industry: str | None) -> str:
+    """Return a JSIC code with its Japanese name, for people to read.
+
+    "E" → "E 製造業"; "391" → "391 ソフトウェア業（G 情報通信業）"; a code the
+    table does not name shows what it falls under: "24" → "24（E 製造業）",
+    "3911" → "3911（G 情報通信業 › 391 ソフトウェア業）". A value that is not a
+    JSIC code is returned as stored; "" for none.
+    """
+    code = unicodedata.normalize("NFKC", industry or "").strip().upper()
+    parsed = _parse_industry(code)
+    if not code or parsed is None:
+        return (industry or "").strip()
+    major, digits = parsed
+    names = _jsic_names()
+    division = f"{major} {names[major]}" if major in names else major
+    if not digits:
+        return division
+    within = [
+        f"{digits[:length]} {names[digits[:length]]}"
+        for _level, length in reversed(_DIGIT_LEVELS)
+        if length < len(digits) and digits[:length] in names
+    ]
+    if digits in names:
+        return f"{code} {names[digits]}（{division}）"
+    return f"{code}（{' › '.join([division, *within])}）"
+
+
 # --------------------------------------------------------------------------------------
 # Company size (規模区分) and startup status
 # --------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from crm import web, web_referrals, web_statistics
+from crm import web, web_companies, web_referrals, web_statistics
 
 app_name = "crm"
 
@@ -10,7 +10,30 @@ urlpatterns = [
     path("companies/", web.company_search, name="company-search"),
     path("companies/new/", web.company_create, name="company-create"),
     path("companies/picker/", web.company_picker, name="company-picker"),
-    path("companies/<int:pk>/", web.company_detail, name="company-detail"),
+    path("companies/<int:pk>/", web_companies.company_detail, name="company-detail"),
+    # The company page's upkeep (issue 17): master data, contacts, consents.
+    path("companies/<int:pk>/edit/", web_companies.company_edit, name="company-edit"),
+    path(
+        "companies/<int:pk>/contacts/new/",
+        web_companies.contact_create,
+        name="contact-create",
+    ),
+    path("contacts/<int:pk>/edit/", web_companies.contact_edit, name="contact-edit"),
+    path(
+        "contacts/<int:pk>/delete/",
+        web_companies.contact_delete,
+        name="contact-delete",
+    ),
+    path(
+        "companies/<int:pk>/consents/new/",
+        web_companies.consent_create,
+        name="consent-create",
+    ),
+    path(
+        "consents/<int:pk>/withdraw/",
+        web_companies.consent_withdraw,
+        name="consent-withdraw",
+    ),
     path("consultations/new/", web.consultation_create, name="consultation-create"),
     path(
         "consultations/new/case-field/",

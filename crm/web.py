@@ -90,27 +90,6 @@ def company_picker(request):
     )
 
 
-@login_required
-def company_detail(request, pk: int):
-    """Show a company: master data, and what the actor may see of its history."""
-    actor = web_actor(request)
-    company = get_object_or_404(selectors.companies_visible_to(actor), pk=pk)
-    cases = selectors.company_cases_visible_to(actor, company)
-    context = {"company": company, "cases": cases}
-    if company.has_private_access:
-        context["size_class_hint"] = services.size_class_hint(company)
-        context["contacts"] = selectors.contacts_visible_to(actor).filter(
-            company=company
-        )
-        context["consents"] = (
-            selectors.consents_visible_to(actor)
-            .filter(company=company)
-            .prefetch_related("organisations")
-            .order_by("-obtained_on", "-id")
-        )
-    return render(request, "crm/company_detail.html", context)
-
-
 def _duplicates(form: CompanyForm) -> list[Company]:
     data = form.cleaned_data
     return list(

@@ -14,15 +14,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 
 from crm.lock_objects import company_lock_active
-from crm.models import Company, Contact
+from crm.models import Company, Consent, Contact, ProvisionRecord
 from crm.permissions import company_require_workable, not_permitted
 from crm.selectors import contacts_visible_to
 from crm.services.audit import audit_record, changes_between
 from support_network.actors import Actor
-from support_network.errors import NotVisible, ValidationFailed
+from support_network.errors import Conflict, NotVisible, ValidationFailed
 
 # Fields a caller may set on a contact (POST companies/{id}/contacts/,
 # PATCH contacts/{id}/).
@@ -122,3 +123,48 @@ def contact_update(*, actor: Actor, contact: Contact, **fields: Any) -> Contact:
         ),
     )
     return contact
+
+
+def _contact_in_use() -> Conflict:
+    return Conflict(
+        _(
+            "この担当者は同意または第三者提供記録に記録されているため削除できません"
+            "（記録を残すため）。氏名などの誤りは編集で直してください。"
+        ),
+        code="contact_in_use",
+    )
+
+
+@transaction.atomic
+def contact_delete(*, actor: Actor, contact: Contact) -> None:
+    """Remove a contact; only its recording organisation (or a superuser) may.
+
+    A contact named by a consent (who consented) or by a provision record
+    (APPI art. 29: whose data was provided) stays, so those records keep
+    saying who it was: 409 `contact_in_use`. The audit event keeps the old
+    values of every field.
+    """
+    if not contacts_visible_to(actor).filter(pk=contact.pk).exists():
+        raise NotVisible(_("見つかりません。"))
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if not actor.is_superuser and contact.organisation_id != actor.organisation_id:
+        raise not_permitted(_("この担当者を削除できるのは、登録した組織だけです。"))
+    if (
+        Consent.objects.filter(contact=contact).exists()
+        or ProvisionRecord.contacts.through.objects.filter(contact=contact).exists()
+    ):
+        raise _contact_in_use()
+    before = {name: getattr(contact, name) for name in CONTACT_FIELDS}
+    audit_record(
+        actor=actor,
+        action="contact.delete",
+        obj=contact,
+        data={"company": contact.company_id, "organisation": contact.organisation_id},
+        changes={name: [value, None] for name, value in before.items()},
+    )
+    try:
+        with transaction.atomic():
+            contact.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        # A record added elsewhere that protects its contact.
+        raise _contact_in_use() from exc

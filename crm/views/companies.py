@@ -23,6 +23,7 @@ from crm.serializers import (
     ContactInputSerializer,
     ContactSerializer,
 )
+from crm.services.contacts import contact_delete
 from crm.views.common import ERROR_RESPONSES, visible_or_400
 
 
@@ -223,18 +224,34 @@ class CompanyViewSet(
             403: OpenApiResponse(description="登録した組織以外は変更できない"),
         },
     ),
+    destroy=extend_schema(
+        summary="担当者を削除する",
+        description=(
+            "登録した組織だけが削除できます。同意や第三者提供記録に記録された担当者は"
+            "削除できません（409 contact_in_use）。削除前の値は監査ログに残ります。"
+        ),
+        responses={
+            204: None,
+            **ERROR_RESPONSES,
+            403: OpenApiResponse(description="登録した組織以外は削除できない"),
+            409: OpenApiResponse(
+                description="contact_in_use: 同意・第三者提供記録が参照している"
+            ),
+        },
+    ),
 )
 @extend_schema(tags=["contacts"], parameters=[ORGANISATION_HEADER])
 class ContactViewSet(
     ActorMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """Contacts (担当者) the caller may see: its own, or of companies it works with."""
 
     serializer_class = ContactSerializer
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return selectors.contacts_visible_to(self.actor)
@@ -247,3 +264,7 @@ class ContactViewSet(
             actor=self.actor, contact=contact, **serializer.validated_data
         )
         return Response(ContactSerializer(contact).data)
+
+    def destroy(self, request, *args, **kwargs):
+        contact_delete(actor=self.actor, contact=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

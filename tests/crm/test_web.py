@@ -149,9 +149,10 @@ def test_company_detail_hides_private_data_from_other_organisations(staff_a, sta
     own = client_for(staff_a).get(reverse("crm:company-detail", args=[company.pk]))
     other = client_for(staff_b).get(reverse("crm:company-detail", args=[company.pk]))
 
-    assert "987654321" in own.content.decode()
+    assert "987,654,321円" in own.content.decode()
     assert "秘密でない案件X" in own.content.decode()
     assert other.status_code == 200
+    assert "987,654,321" not in other.content.decode()
     assert "987654321" not in other.content.decode()
     assert "秘密でない案件X" not in other.content.decode()
 
