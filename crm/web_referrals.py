@@ -477,6 +477,14 @@ def board(request):
             "own_organisation_id": actor.organisation_id,
             "limit": LIST_LIMIT,
             "is_hub": is_hub,
+            # Accepted referrals to my organisation: the receiving side's work.
+            "received": referral_records_visible_to(actor)
+            .filter(
+                to_organisation_id=actor.organisation_id,
+                status=ReferralStatus.ACCEPTED,
+            )
+            .select_related("case__company", "from_organisation", "assignee")
+            .order_by("-answered_at", "-id")[:LIST_LIMIT],
         },
     )
 

@@ -575,3 +575,16 @@ def test_the_inbox_shows_and_assigns_the_receiving_side(world):
     )
     referral.refresh_from_db()
     assert referral.assignee_id == colleague.user.pk
+
+
+def test_the_board_lists_accepted_referrals_with_their_assignee(world):
+    coordinator = world["people"]["accepted_receiver"]
+    referral = world["referrals"]["accepted"]
+
+    page = _web(coordinator).get(reverse("crm:board")).content.decode()
+
+    assert f'id="received-{referral.pk}"' in page
+    assert f'id="received-assignee-{referral.pk}"' in page
+    # Another organisation's board does not list it.
+    other = _web(world["people"]["owner_coordinator"]).get(reverse("crm:board"))
+    assert f'id="received-{referral.pk}"' not in other.content.decode()
