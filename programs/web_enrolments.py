@@ -49,6 +49,7 @@ from programs.web import (
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
 from support_network.errors import Conflict, DomainError
+from support_network.people import person_name
 from support_network.web import web_actor
 
 S = EnrolmentStatus
@@ -378,7 +379,7 @@ def _member_choices() -> list[tuple[int, str]]:
     choices = []
     for m in selectors.team_candidates()[:300]:
         tags = "・".join(t.name for t in m.expertise.all())
-        label = f"{m.user.get_full_name() or m.user.get_username()}（{m.organisation.name}）"
+        label = f"{person_name(m.user)}（{m.organisation.name}）"
         if tags:
             label += f" {tags}"
         choices.append((m.pk, label))

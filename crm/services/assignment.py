@@ -20,6 +20,7 @@ from crm.services.notifications import notify
 from support_network.actors import Actor
 from support_network.errors import ValidationFailed
 from support_network.models import Membership
+from support_network.people import person_name
 
 
 def is_active_member(user_id: int | None, organisation_id: int) -> bool:
@@ -77,7 +78,7 @@ def case_assign(
                 "%(who)s さんが案件「%(title)s」（%(company)s）の担当者にあなたを割り当てました。"
             )
             % {
-                "who": actor.user.get_full_name() or actor.user.get_username(),
+                "who": person_name(actor.user),
                 "title": case.title,
                 "company": case.company.name,
             },

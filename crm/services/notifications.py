@@ -63,6 +63,7 @@ from support_network.actors import Actor
 from support_network.choices import Role
 from support_network.errors import NotVisible
 from support_network.models import Membership
+from support_network.people import person_name
 
 logger = logging.getLogger(__name__)
 
@@ -360,9 +361,7 @@ def _md(d) -> str:
 
 
 def _person(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+    return person_name(user)
 
 
 def confidential_message(kind: str, obj: Any, case: Case) -> str:

@@ -65,6 +65,7 @@ from support_network.calendar import JST, is_business_day, local_date
 from support_network.choices import NATIONAL_HUB_KINDS, Role
 from support_network.errors import Conflict
 from support_network.models import Membership, Organisation
+from support_network.people import person_name
 from support_network.reminder_rules import reminder_rules_errors
 from support_network.selectors import hub_organisations_for_prefecture
 
@@ -424,7 +425,7 @@ def follow_up_escalations(
                     "完了していません: %(case)s %(note)s"
                 )
                 % {
-                    "assignee": f.assignee.get_full_name() or f.assignee.username,
+                    "assignee": person_name(f.assignee),
                     "due": f"{f.due_on.month}月{f.due_on.day}日",
                     "case": f.case.title,
                     "note": f.note,
