@@ -222,7 +222,12 @@ class ExportViewSet(
             "記録されます。有効期限（7日）を過ぎると 410、削除後は 404。"
         ),
         responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            # The file's own type (crm.services.exports.CONTENT_TYPES).
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (
+                200,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ): OpenApiTypes.BINARY,
             404: OpenApiResponse(description="見つからない（閲覧できない）"),
             409: OpenApiResponse(description="export_not_ready: まだ完成していない"),
             410: OpenApiResponse(description="export_expired: 有効期限切れ"),
