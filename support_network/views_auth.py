@@ -103,11 +103,16 @@ class TokenView(APIView):
     address in the `login` scope (config/throttling.py).
     """
 
+    # No authentication: a client whose old token expired still sends it.
+    authentication_classes = ()
     permission_classes = ()
     # Its own scope (issue 26 item 9): other anonymous requests from an
     # address do not lock its staff out of logging in.
     throttle_classes = [LoginRateThrottle]
     serializer_class = TokenRequestSerializer
+
+    def get_authenticate_header(self, request):
+        return "Token"  # so that otp_required stays a 401
 
     def post(self, request, *args, **kwargs):
         serializer = self.serializer_class(

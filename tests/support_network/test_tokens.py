@@ -254,3 +254,16 @@ def test_old_style_header_of_an_unknown_token_is_a_401_in_japanese(db):
 
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_token"
+
+
+def test_a_client_still_sending_its_expired_token_gets_a_new_one(staff):
+    old = token_for(staff.user.username)["token"]
+
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=11)):
+        response = client_with(old).post(
+            "/api/v1/auth/token/",
+            {"username": staff.user.username, "password": PASSWORD},
+            format="json",
+        )
+        assert response.status_code == 200
+        assert works(response.json()["token"]) == 200
