@@ -48,7 +48,9 @@ def test_viewing_a_case_shows_in_the_org_admins_trail(api, admin_a, staff_a):
         "organisation",
         "object",
         "data",
+        "changes",
     }
+    assert rows[0]["changes"] == {}  # a view changes nothing
 
 
 def test_newest_first_and_keyset_pages(api, admin_a, staff_a):
