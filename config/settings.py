@@ -55,8 +55,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    # NUL and lone surrogates in query strings and web forms: 400 naming the
-    # field (JSON under /api/), before any view reads them.
+    # NUL, lone surrogates and dates outside 1900–2100 in query strings and
+    # web forms: 400 naming the field (JSON under /api/), before any view.
     "config.input_cleaning.InputCleaningMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
