@@ -288,9 +288,7 @@ def recipients_who_may_see(
         return [users for _obj, users in pairs]
     memberships = _memberships_of(user_ids)
     admitted: set[tuple[str, Any, int]] = set()
-    # (object type, membership or user) → object pks to ask the selector about
-    pending: dict[tuple[str, int, bool], set] = {}
-    actors: dict[tuple[str, int, bool], Actor] = {}
+    undecided: list[tuple[str, Any, Any]] = []
     for obj, users, audience in typed:
         if audience is None:
             continue
@@ -299,15 +297,32 @@ def recipients_who_may_see(
             own = memberships.get(user.pk, [])
             if audience.sure is not None and any(audience.sure(m, obj) for m in own):
                 admitted.add((otype, obj.pk, user.pk))
-                continue
-            if getattr(user, "is_superuser", False) or not own:
-                key = (otype, user.pk, False)
-                actors[key] = Actor(user=user)
-                pending.setdefault(key, set()).add(obj.pk)
-            for m in own:
-                key = (otype, m.pk, True)
-                actors[key] = Actor(user=m.user, membership=m)
-                pending.setdefault(key, set()).add(obj.pk)
+            else:
+                undecided.append((otype, obj, user))
+    superusers: set[int] = set()
+    if undecided:
+        # From the database, not the user objects: a caller may pass users
+        # with deferred fields (the sweep loads only names): a query per row.
+        from django.contrib.auth import get_user_model
+
+        superusers = set(
+            get_user_model()
+            .objects.filter(pk__in={u.pk for _t, _o, u in undecided}, is_superuser=True)
+            .values_list("pk", flat=True)
+        )
+    # (object type, membership or user) → object pks to ask the selector about
+    pending: dict[tuple[str, int, bool], set] = {}
+    actors: dict[tuple[str, int, bool], Actor] = {}
+    for otype, obj, user in undecided:
+        own = memberships.get(user.pk, [])
+        if user.pk in superusers or not own:
+            key = (otype, user.pk, False)
+            actors[key] = Actor(user=user)
+            pending.setdefault(key, set()).add(obj.pk)
+        for m in own:
+            key = (otype, m.pk, True)
+            actors[key] = Actor(user=m.user, membership=m)
+            pending.setdefault(key, set()).add(obj.pk)
     for key, pks in pending.items():
         otype = key[0]
         actor = actors[key]

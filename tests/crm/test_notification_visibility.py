@@ -421,3 +421,37 @@ def test_a_program_milestone_tells_only_who_may_see_the_enrolment(
     for n in Notification.objects.filter(kind="program.ipas_end"):
         assert may_open(n), n.recipient.username
     assert Enrolment.objects.count() == 1
+
+
+# --- set-based: no query per recipient ------------------------------------------
+
+
+def test_the_visibility_check_costs_no_query_per_recipient_or_row(network):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def sweep_queries(users: int, rows: int) -> int:
+        FollowUp.objects.all().delete()
+        Notification.objects.all().delete()
+        staff = [
+            make_actor(OWNER, "window_staff", f"nq-{users}-{i}") for i in range(users)
+        ]
+        case = CaseFactory(organisation=network[OWNER], created_by=staff[0].user)
+        FollowUp.objects.bulk_create(
+            FollowUp(
+                case=case,
+                organisation=case.organisation,
+                assignee=staff[i % users].user,
+                due_on=date(2026, 4, 28),
+                note=f"確認 {i}",
+            )
+            for i in range(rows)
+        )
+        with CaptureQueriesContext(connection) as queries:
+            reminders_sweep(now=jst(2026, 4, 28))
+        assert Notification.objects.filter(kind="follow_up.reminder").count() == rows
+        return len(queries)
+
+    small = sweep_queries(users=3, rows=30)
+    large = sweep_queries(users=30, rows=300)
+    assert large == small
