@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import rules
 from crm.choices import (
+    TOPIC_NUMBERS,
     CaseStatus,
     Channel,
     CompanyKind,
@@ -493,7 +494,10 @@ class ConsultationFact(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.consultation_id} {self.topic}"
+        topic = next(
+            (str(t) for t, n in TOPIC_NUMBERS.items() if n == self.topic_no), ""
+        )
+        return f"{self.consultation_id} {topic}".strip()
 
 
 class ConsultationTopic(models.Model):
