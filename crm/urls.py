@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from crm import web, web_companies, web_referrals, web_statistics
+from crm import (
+    web,
+    web_cases,
+    web_companies,
+    web_referrals,
+    web_statistics,
+)
 
 app_name = "crm"
 
@@ -40,7 +46,11 @@ urlpatterns = [
         web.consultation_case_field,
         name="consultation-case-field",
     ),
+    path("cases/", web_cases.case_list, name="case-list"),
     path("cases/<int:pk>/", web.case_detail, name="case-detail"),
+    # Record upkeep (issue 17): close and reopen.
+    path("cases/<int:pk>/close/", web_cases.case_close, name="case-close"),
+    path("cases/<int:pk>/reopen/", web_cases.case_reopen, name="case-reopen"),
     path("cases/<int:pk>/outcomes/", web.outcome_create, name="outcome-create"),
     path(
         "follow-ups/<int:pk>/complete/",

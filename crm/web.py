@@ -29,6 +29,7 @@ from crm.forms import (
     add_domain_error,
     attendee_choices,
 )
+from crm.forms_cases import CaseCloseForm, CaseReopenForm
 from crm.models import Company
 from support_network.errors import Conflict, DomainError, PermissionDenied
 from support_network.web import web_actor
@@ -152,18 +153,47 @@ def _company_error(form, exc: DomainError) -> None:
         add_domain_error(form, exc)
 
 
-def _case_choices(actor, company: Company | None) -> list[tuple[str, str]]:
+def _case_choices(
+    actor, company: Company | None, chosen: str | None = None
+) -> list[tuple[str, str]]:
     if company is None:
         return []
+    writable = _writable_cases(actor, company)
+    choices = [
+        (str(c.pk), f"#{c.pk} {c.title}（{c.organisation.name}）")
+        for c in writable.filter(status=CaseStatus.OPEN)[:30]
+    ]
+    closed = _closed_case(writable, chosen)
+    if closed is not None:
+        # A closed case chosen (linked to, or closed since the form was
+        # opened) stays on offer, so the service's refusal says why and
+        # the page offers to reopen it instead of "not a valid choice".
+        choices.append(
+            (
+                str(closed.pk),
+                _("#%(pk)s %(title)s（%(organisation)s・完了）")
+                % {
+                    "pk": closed.pk,
+                    "title": closed.title,
+                    "organisation": closed.organisation.name,
+                },
+            )
+        )
+    return choices
+
+
+def _writable_cases(actor, company: Company):
     # Only the cases the actor may write on (crm.permissions): a hub sees
     # others' cases, it does not log consultations on them.
-    cases = selectors.company_cases_visible_to(actor, company).filter(
-        status=CaseStatus.OPEN,
+    return selectors.company_cases_visible_to(actor, company).filter(
         pk__in=permissions.cases_writable_by(actor).values("pk"),
     )
-    return [
-        (str(c.pk), f"#{c.pk} {c.title}（{c.organisation.name}）") for c in cases[:30]
-    ]
+
+
+def _closed_case(cases, chosen: str | None):
+    if not chosen or not (chosen.isascii() and chosen.isdigit()) or len(chosen) > 12:
+        return None
+    return cases.filter(pk=int(chosen), status=CaseStatus.CLOSED).first()
 
 
 def _visible_company(actor, pk) -> Company | None:
@@ -205,8 +235,9 @@ def consultation_create(request):
     company = _visible_company(actor, company_id)
     if company_id and company is None:
         raise Http404
+    chosen_case = None if picked else (data or request.GET).get("case")
     choices = {
-        "case_choices": _case_choices(actor, company),
+        "case_choices": _case_choices(actor, company, chosen_case),
         "attendee_choices": attendee_choices(actor.organisation),
     }
     if picked:
@@ -216,9 +247,11 @@ def consultation_create(request):
         form = ConsultationForm(initial=initial, **choices)
         data = None
     else:
-        form = ConsultationForm(
-            data, initial=_consultation_initial(actor, company), **choices
-        )
+        initial = _consultation_initial(actor, company)
+        # "＋ 相談を記録" on a case page preselects that case.
+        if chosen_case in {value for value, _label in choices["case_choices"]}:
+            initial["case"] = chosen_case
+        form = ConsultationForm(data, initial=initial, **choices)
     new_company = NewCompanyForm(
         data if data and data.get("new-name") and company is None else None,
         initial=_company_initial(actor),
@@ -231,6 +264,15 @@ def consultation_create(request):
         "matches": [],
         "company_q": "" if picked else (data or request.GET).get("company_q", ""),
     }
+    closed = company and _closed_case(_writable_cases(actor, company), chosen_case)
+    if closed:
+        context["closed_case"] = closed
+        context["can_reopen"] = permissions.can_manage_case(actor, closed)
+        if data is None:
+            # The refusal consultation_create will give, said before typing.
+            context["closed_case_message"] = _(
+                "この案件は完了しています。相談を記録するには、案件を再開してください。"
+            )
     if data is None:
         return render(request, "crm/consultation_form.html", context)
 
@@ -341,19 +383,34 @@ def case_detail(request, pk: int):
     return render(request, "crm/case_detail.html", context)
 
 
-def _case_context(actor, case, outcome_form: OutcomeForm) -> dict:
+def _case_context(
+    actor, case, outcome_form: OutcomeForm, close_form=None, reopen_form=None
+) -> dict:
     timeline = selectors.case_timeline(actor, case)
+    # The page shows no button for what the user may not do: the records
+    # (by kind) the actor may correct, void or reschedule.
+    changeable = {"consultation": set(), "outcome": set(), "follow_up": set()}
+    for e in timeline:
+        if e.kind in changeable and permissions.can_change_record(actor, e.obj):
+            changeable[e.kind].add(e.obj.pk)
     return {
         "case": case,
         "timeline": timeline,
-        # The page shows no button for what the user may not do.
         "can_write": permissions.can_write_case(actor, case),
+        # Close and reopen: the owning organisation's coordinators,
+        # managers and org admins (DESIGN.md "Who may change what" rule 4).
+        "can_manage": permissions.can_manage_case(actor, case),
+        "close_form": close_form or CaseCloseForm(),
+        "reopen_form": reopen_form or CaseReopenForm(),
+        "changeable_consultations": changeable["consultation"],
+        "changeable_outcomes": changeable["outcome"],
+        "changeable_follow_ups": changeable["follow_up"],
         "completable": {
             e.obj.pk
             for e in timeline
             if e.kind == "follow_up"
             and e.obj.status == FollowUpStatus.OPEN
-            and permissions.can_change_record(actor, e.obj)
+            and e.obj.pk in changeable["follow_up"]
         },
         "other_cases": selectors.company_cases_visible_to(actor, case.company).exclude(
             pk=case.pk

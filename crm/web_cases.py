@@ -1,0 +1,187 @@
+"""Web UI of cases as a whole: the case list, closing and reopening a case.
+
+The list reads `cases_visible_to` only, so it shows exactly the cases whose
+page would open; it pages by keyset on (-opened_on, -id), the order of the
+`crm_case_org_opened_idx` index, never by OFFSET. Closing and reopening go
+through the services, which apply DESIGN.md "Who may change what" rule 4
+(the owning organisation's coordinators, managers and org admins).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from crm import permissions, search, selectors, services
+from crm.forms import OutcomeForm, add_domain_error
+from crm.forms_cases import CaseCloseForm, CaseListForm, CaseReopenForm
+from crm.web import _case_context
+from crm.web_referrals import _member_choices
+from support_network.errors import Conflict, DomainError, PermissionDenied
+from support_network.web import web_actor
+
+PAGE_SIZE = 50
+
+
+def _cursor_parse(value: str) -> tuple[dt.date, int] | None:
+    """Read a cursor "YYYY-MM-DD.id"; None when it is not one."""
+    day, sep, pk = value.partition(".")
+    if not sep or not (pk.isascii() and pk.isdigit()) or len(pk) > 12:
+        return None
+    try:
+        return dt.date.fromisoformat(day), int(pk)
+    except ValueError:
+        return None
+
+
+def _company_filter(actor, value: str) -> Q:
+    """Match a company by id (digits up to 12) or by name, reading or 法人番号."""
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        return Q(company_id=int(value))
+    terms = search.search_terms(value)
+    if terms is None:
+        return Q(pk__in=[])
+    companies = selectors.company_search(selectors.companies_visible_to(actor), value)
+    return Q(company__in=companies.values("pk"))
+
+
+@login_required
+@require_GET
+def case_list(request):
+    """案件一覧: mine / my organisation's / all I see, by status, company, assignee."""
+    actor = web_actor(request)
+    members = _member_choices(actor.organisation_id) if actor.organisation_id else []
+    form = CaseListForm(request.GET, member_choices=members)
+    form.is_valid()  # a wrong value only drops its own filter
+    data = form.cleaned_data
+    scope = data.get("scope") or "mine"
+    status = data.get("status") or "open"
+    qs = selectors.cases_visible_to(actor)
+    if scope == "mine":
+        qs = qs.filter(assignee_id=actor.user.pk)
+    elif scope == "organisation":
+        qs = qs.filter(organisation_id=actor.organisation_id)
+    if status != "all":
+        qs = qs.filter(status=status)
+    company = (data.get("company") or "").strip()
+    if company:
+        qs = qs.filter(_company_filter(actor, company))
+    if data.get("assignee"):
+        qs = qs.filter(assignee_id=data["assignee"])
+
+    status_code = 200
+    after = request.GET.get("after", "")
+    if after:
+        cursor = _cursor_parse(after)
+        if cursor is None:
+            status_code = 400
+            form.add_error(
+                None, _("ページの指定が正しくありません。最初のページを表示します。")
+            )
+        else:
+            day, pk = cursor
+            qs = qs.filter(Q(opened_on__lt=day) | Q(opened_on=day, pk__lt=pk))
+    cases = list(qs.order_by("-opened_on", "-id")[: PAGE_SIZE + 1])
+    next_url = ""
+    if len(cases) > PAGE_SIZE:
+        cases = cases[:PAGE_SIZE]
+        last = cases[-1]
+        params = {
+            "scope": scope,
+            "status": status,
+            "company": company,
+            "assignee": data.get("assignee") or "",
+        }
+        params = {k: v for k, v in params.items() if v != ""}
+        params["after"] = f"{last.opened_on.isoformat()}.{last.pk}"
+        next_url = f"?{urlencode(params)}"
+    base = {"status": status, "company": company, "assignee": data.get("assignee")}
+    return render(
+        request,
+        "crm/cases/list.html",
+        {
+            "form": form,
+            "cases": cases,
+            "scope": scope,
+            "status": status,
+            "tabs": [
+                (value, label, _tab_url(value, base))
+                for value, label in CaseListForm.SCOPES
+            ],
+            "next_url": next_url,
+            "first_url": _tab_url(scope, base) if after else "",
+            "page_size": PAGE_SIZE,
+        },
+        status=status_code,
+    )
+
+
+def _tab_url(scope: str, base: dict) -> str:
+    params = {"scope": scope, **{k: v for k, v in base.items() if v}}
+    return f"{reverse('crm:case-list')}?{urlencode(params)}"
+
+
+def _manageable_case(request, pk: int):
+    """Return (actor, case) or refuse: 404 unseen, 403 seen but not manageable."""
+    actor = web_actor(request)
+    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    if not permissions.can_manage_case(actor, case):
+        raise DjangoPermissionDenied(
+            _(
+                "案件を完了・再開できるのは、案件を担当する組織のコーディネーター・"
+                "管理者・組織管理者です。"
+            )
+        )
+    return actor, case
+
+
+@login_required
+@require_POST
+def case_close(request, pk: int):
+    """Close a case with its closing note (完了メモ)."""
+    actor, case = _manageable_case(request, pk)
+    form = CaseCloseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_close(actor=actor, case=case, note=form.cleaned_data["note"])
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.detail) from exc
+        except Conflict as exc:
+            messages.warning(request, exc.detail)
+            return redirect("crm:case-detail", pk=case.pk)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("案件を完了にしました。"))
+            return redirect("crm:case-detail", pk=case.pk)
+    context = _case_context(actor, case, OutcomeForm(), close_form=form)
+    return render(request, "crm/case_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def case_reopen(request, pk: int):
+    """Reopen a closed case; the closing note stays in the audit trail."""
+    actor, case = _manageable_case(request, pk)
+    form = CaseReopenForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_reopen(actor=actor, case=case, note=form.cleaned_data["note"])
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.detail) from exc
+        except DomainError as exc:
+            messages.warning(request, exc.detail)
+        else:
+            messages.success(request, _("案件を再開しました。"))
+        return redirect("crm:case-detail", pk=case.pk)
+    context = _case_context(actor, case, OutcomeForm(), reopen_form=form)
+    return render(request, "crm/case_detail.html", context, status=400)
