@@ -6,6 +6,7 @@ from crm import (
     web,
     web_cases,
     web_companies,
+    web_corrections,
     web_referrals,
     web_statistics,
 )
@@ -48,9 +49,26 @@ urlpatterns = [
     ),
     path("cases/", web_cases.case_list, name="case-list"),
     path("cases/<int:pk>/", web.case_detail, name="case-detail"),
-    # Record upkeep (issue 17): close and reopen.
+    # Record upkeep (issue 17): close and reopen, corrections.
     path("cases/<int:pk>/close/", web_cases.case_close, name="case-close"),
     path("cases/<int:pk>/reopen/", web_cases.case_reopen, name="case-reopen"),
+    path(
+        "consultations/<int:pk>/edit/",
+        web_corrections.consultation_edit,
+        name="consultation-edit",
+    ),
+    path(
+        "consultations/<int:pk>/void/",
+        web_corrections.consultation_void,
+        name="consultation-void",
+    ),
+    path("outcomes/<int:pk>/edit/", web_corrections.outcome_edit, name="outcome-edit"),
+    path("outcomes/<int:pk>/void/", web_corrections.outcome_void, name="outcome-void"),
+    path(
+        "follow-ups/<int:pk>/edit/",
+        web_corrections.follow_up_edit,
+        name="follow-up-edit",
+    ),
     path("cases/<int:pk>/outcomes/", web.outcome_create, name="outcome-create"),
     path(
         "follow-ups/<int:pk>/complete/",
