@@ -86,11 +86,25 @@ def test_another_organisation_sees_no_contacts_of_a_company_it_does_not_work_wit
     assert Contact.objects.get().name == contact.name
 
 
-def test_own_contacts_stay_visible_even_without_a_case(api, company_a, staff_b):
-    """B records a contact of A's company: B sees its own record, A does not see B's."""
+def test_own_contacts_stay_visible_even_without_a_case(
+    api, network, company_a, staff_b
+):
+    """B records a contact of A's company: B sees its own record, A does not see B's.
+
+    B must work with the company to record one (crm.permissions): not before
+    it opens a case of its own.
+    """
+    refused = api(staff_b).post(
+        contacts_url(company_a), {"name": "高橋 三郎"}, format="json"
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "not_permitted"
+    case = CaseFactory(
+        company=company_a, organisation=network[ORG_B], created_by=staff_b.user
+    )
     response = api(staff_b).post(
         contacts_url(company_a), {"name": "高橋 三郎"}, format="json"
     )
+    case.delete()  # B's own record stays visible to B without a case
 
     assert response.status_code == 201, response.content
     contact_id = response.json()["id"]
@@ -115,7 +129,7 @@ def test_an_organisation_working_on_the_case_may_see_but_not_change_it(
     assert patched.status_code == 403
     assert patched.json() == {
         "detail": "この担当者の情報を変更できるのは、登録した組織だけです。",
-        "code": "permission_denied",
+        "code": "not_permitted",
     }
     assert Contact.objects.get().name == "田中 花子"
 
@@ -142,7 +156,10 @@ def test_the_recording_organisation_patches_only_the_given_fields(
         "090-1234-5678",
     )
     event = AuditEvent.objects.get(action="contact.update")
-    assert event.data == {"fields": ["phone", "title"]}
+    assert event.data == {
+        "fields": ["phone", "title"],
+        "changes": {"phone": ["03-1", "090-1234-5678"], "title": ["", "代表取締役"]},
+    }
 
 
 @pytest.mark.parametrize(
