@@ -26,6 +26,7 @@ from support_network.choices import Role
 from support_network.errors import NotVisible, ValidationFailed
 from support_network.models import ExpertiseTag, Membership, Organisation, Prefecture
 from support_network.people import person_name
+from support_network.selectors import active_memberships
 
 # A referral in these states counts against the receiver's capacity.
 OPEN_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
@@ -366,10 +367,10 @@ def expert_suggestions(
     if not organisation_ids:
         return {}
     members = list(
-        Membership.objects.filter(
+        active_memberships()
+        .filter(
             organisation_id__in=organisation_ids,
             role=Role.EXPERT,
-            is_active=True,
             expertise__slug__in=tags,
         )
         .distinct()

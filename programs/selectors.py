@@ -43,6 +43,7 @@ from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_bounds
 from support_network.choices import Role
 from support_network.models import Membership
+from support_network.selectors import active_memberships
 
 # Roles of the operator that run its programs (select, start, end, team).
 OPERATOR_ROLES = (Role.COORDINATOR, Role.MANAGER)
@@ -170,9 +171,8 @@ def is_on_team(actor: Actor, enrolment: Enrolment) -> bool:
 def team_candidates() -> QuerySet[Membership]:
     """Return the memberships a support team is drawn from: active experts."""
     return (
-        Membership.objects.filter(
-            role=Role.EXPERT, is_active=True, user__is_active=True
-        )
+        active_memberships()
+        .filter(role=Role.EXPERT)
         .select_related("user", "organisation")
         .prefetch_related("expertise")
         .order_by("organisation__code", "user__username")

@@ -19,18 +19,17 @@ from crm.services.audit import audit_record
 from crm.services.notifications import notify
 from support_network.actors import Actor
 from support_network.errors import ValidationFailed
-from support_network.models import Membership
 from support_network.people import person_name
+from support_network.selectors import active_memberships
 
 
 def is_active_member(user_id: int | None, organisation_id: int) -> bool:
     """Return True when the user is an active member of the organisation."""
-    return Membership.objects.filter(
-        user_id=user_id,
-        organisation_id=organisation_id,
-        is_active=True,
-        user__is_active=True,
-    ).exists()
+    return (
+        active_memberships()
+        .filter(user_id=user_id, organisation_id=organisation_id)
+        .exists()
+    )
 
 
 @transaction.atomic

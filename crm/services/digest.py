@@ -38,7 +38,7 @@ from support_network.calendar import local_date
 from support_network.choices import Role
 from support_network.models import Membership
 from support_network.people import person_name
-from support_network.selectors import hub_prefecture_codes
+from support_network.selectors import active_memberships, hub_prefecture_codes
 
 logger = logging.getLogger(__name__)
 
@@ -200,12 +200,8 @@ def coordinator_digest_send(*, now: datetime | None = None) -> Counter:
     today = local_date(now)
     counts: Counter = Counter()
     memberships = (
-        Membership.objects.filter(
-            role=Role.COORDINATOR,
-            is_active=True,
-            user__is_active=True,
-            organisation__is_active=True,
-        )
+        active_memberships()
+        .filter(role=Role.COORDINATOR)
         .select_related("user", "organisation")
         .order_by("pk")
     )

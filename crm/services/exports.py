@@ -76,7 +76,7 @@ from support_network.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from support_network.models import Membership
+from support_network.selectors import active_memberships
 
 logger = logging.getLogger(__name__)
 
@@ -446,12 +446,10 @@ def _actor_of(export: Export) -> Actor:
     the same role, so an export never outlives the rights it was asked with.
     """
     membership = (
-        Membership.objects.filter(
+        active_memberships()
+        .filter(
             user_id=export.requested_by_id,
             organisation_id=export.organisation_id,
-            is_active=True,
-            organisation__is_active=True,
-            user__is_active=True,
         )
         .select_related("user", "organisation")
         .first()

@@ -49,6 +49,7 @@ from support_network.calendar import (
 from support_network.choices import Role
 from support_network.models import Membership
 from support_network.people import person_name
+from support_network.selectors import active_memberships
 
 logger = logging.getLogger(__name__)
 
@@ -312,12 +313,8 @@ class MonthlyReportResult:
 def managers_to_report() -> dict[int, list[Membership]]:
     """Return the active manager memberships with an e-mail address, by user id."""
     memberships = (
-        Membership.objects.filter(
-            role=Role.MANAGER,
-            is_active=True,
-            organisation__is_active=True,
-            user__is_active=True,
-        )
+        active_memberships()
+        .filter(role=Role.MANAGER)
         .exclude(user__email="")
         .select_related("user", "organisation")
         .order_by("user_id", "organisation__code")

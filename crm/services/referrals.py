@@ -54,7 +54,8 @@ from support_network.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from support_network.models import Membership, Organisation
+from support_network.models import Organisation
+from support_network.selectors import active_memberships
 
 # The receiver answers within 3 business days (DESIGN.md "Rules").
 RESPOND_WITHIN_BUSINESS_DAYS = 3
@@ -106,9 +107,11 @@ def _topic_labels(topics: Iterable[str]) -> str:
 
 def _members(organisation_id: int, roles: Iterable[str] | None = None) -> list:
     """Return the active users of an organisation (with one of roles, if given)."""
-    qs = Membership.objects.filter(
-        organisation_id=organisation_id, is_active=True, user__is_active=True
-    ).select_related("user")
+    qs = (
+        active_memberships()
+        .filter(organisation_id=organisation_id)
+        .select_related("user")
+    )
     if roles is not None:
         qs = qs.filter(role__in=list(roles))
     return [m.user for m in qs.order_by("user_id")]
@@ -389,11 +392,14 @@ def _notify_sender(
     referral: Referral, *, kind: str, message: str, now: datetime
 ) -> None:
     """Tell the sender; if they have left its organisation, its triage roles."""
-    sender_still_member = Membership.objects.filter(
-        user_id=referral.sent_by_id,
-        organisation_id=referral.from_organisation_id,
-        is_active=True,
-    ).exists()
+    sender_still_member = (
+        active_memberships()
+        .filter(
+            user_id=referral.sent_by_id,
+            organisation_id=referral.from_organisation_id,
+        )
+        .exists()
+    )
     recipients = (
         [referral.sent_by]
         if sender_still_member

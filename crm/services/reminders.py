@@ -64,10 +64,13 @@ from crm.services.referrals import referral_expire, referral_receivers_to_notify
 from support_network.calendar import JST, is_business_day, local_date
 from support_network.choices import NATIONAL_HUB_KINDS, Role
 from support_network.errors import Conflict
-from support_network.models import Membership, Organisation
+from support_network.models import Organisation
 from support_network.people import person_name
 from support_network.reminder_rules import reminder_rules_errors
-from support_network.selectors import hub_organisations_for_prefecture
+from support_network.selectors import (
+    active_memberships,
+    hub_organisations_for_prefecture,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -225,12 +228,8 @@ def members(organisation_ids: Iterable[int], roles: Iterable[str]) -> dict:
     """Return {organisation id: [active users with one of roles]}."""
     found: dict[int, list] = {}
     for m in (
-        Membership.objects.filter(
-            organisation_id__in=set(organisation_ids),
-            role__in=list(roles),
-            is_active=True,
-            user__is_active=True,
-        )
+        active_memberships()
+        .filter(organisation_id__in=set(organisation_ids), role__in=list(roles))
         .select_related("user")
         .order_by("user_id")
     ):
