@@ -356,6 +356,7 @@ def test_coordinators_managers_and_admins_assign_a_member_who_is_told(
     assert event.data == {
         "from": people["window_staff"].user.pk,
         "to": assignee.user.pk,
+        "changes": {"assignee": [people["window_staff"].user.pk, assignee.user.pk]},
     }
     notification = Notification.objects.get(kind="case.assigned")
     assert notification.recipient == assignee.user
