@@ -38,9 +38,11 @@ from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from crm.permissions import can_write_case
 from crm.routing import referral_suggestions
 from crm.selectors import referral_records_visible_to
+from crm.services.notifications import notification_path
 from support_network.actors import Actor
 from support_network.errors import Conflict, DomainError, ValidationFailed
 from support_network.models import ExpertiseTag, Membership, Organisation
+from support_network.people import person_name
 from support_network.selectors import hub_prefecture_codes
 from support_network.web import web_actor
 
@@ -363,7 +365,7 @@ def referral_assign(request, pk: int):
         messages.success(
             request,
             _("紹介の担当者を %(who)s に変更しました。")
-            % {"who": assignee.user.get_full_name() or assignee.user.get_username()},
+            % {"who": person_name(assignee.user)},
         )
     return _back(request, referral, "assign")
 
@@ -418,7 +420,7 @@ def _member_choices(organisation_id: int) -> list[tuple[int, str]]:
     return [
         (
             m.user_id,
-            f"{m.user.get_full_name() or m.user.get_username()}（{m.get_role_display()}）",
+            f"{person_name(m.user)}（{m.get_role_display()}）",
         )
         for m in members
     ]
@@ -522,7 +524,7 @@ def case_assign(request, pk: int):
             _("#%(case)s の担当者を %(who)s に変更しました。")
             % {
                 "case": case.pk,
-                "who": assignee.get_full_name() or assignee.get_username(),
+                "who": person_name(assignee),
             },
         )
     return _board_or_case(actor, case)
