@@ -541,22 +541,19 @@ def _board_or_case(actor, case: Case):
 
 
 def _notification_links(notifications: list[Notification]) -> None:
-    """Attach the case page each notification is about (when there is one)."""
-    referral_ids = [
-        int(n.object_id)
-        for n in notifications
-        if n.object_type == "referral" and n.object_id.isdigit()
-    ]
-    case_of = dict(
-        Referral.objects.filter(pk__in=referral_ids).values_list("pk", "case_id")
-    )
+    """Attach the page each notification is about, from the one link registry.
+
+    The e-mails link through crm.services.notifications.notification_path
+    (cases, referrals, follow-ups, the digest's board, programs' enrolments…);
+    the page uses the same registry, so every notification an e-mail links
+    is linked here too. Notifications about one object share one lookup.
+    """
+    paths: dict[tuple[str, str], str] = {}
     for n in notifications:
-        case_id = None
-        if n.object_type == "case" and n.object_id.isdigit():
-            case_id = int(n.object_id)
-        elif n.object_type == "referral" and n.object_id.isdigit():
-            case_id = case_of.get(int(n.object_id))
-        n.url = reverse("crm:case-detail", args=[case_id]) if case_id else ""
+        key = (n.object_type, n.object_id)
+        if key not in paths:
+            paths[key] = notification_path(n) or ""
+        n.url = paths[key]
 
 
 @login_required
