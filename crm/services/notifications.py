@@ -79,6 +79,7 @@ SUBJECTS: dict[str, Any] = {
     "referral.expired": gettext_lazy("紹介が回答期限切れになりました"),
     "referral.reminder": gettext_lazy("紹介への回答をお願いします"),
     "referral.escalation": gettext_lazy("回答されていない紹介があります"),
+    "referral.assigned": gettext_lazy("紹介の担当者になりました"),
     "follow_up.reminder": gettext_lazy("フォローアップの期日です"),
     "follow_up.escalation": gettext_lazy("期日を過ぎたフォローアップがあります"),
     "case.assigned": gettext_lazy("案件の担当者になりました"),

@@ -311,6 +311,11 @@ def test_the_referral_life_cycle_tells_only_who_may_see_it(
     case = make_case(people, network, confidential=confidential, consent=True)
     referral = sent_referral(people, case, network)
     services.referral_accept(actor=people["r_staff"], referral=referral)
+    services.referral_assign(
+        actor=people["r_manager"],
+        referral=referral,
+        assignee=people["r_coordinator"].user,
+    )
     services.referral_complete(
         actor=people["r_staff"], referral=referral, outcome_note="結果 " + NOTE
     )
@@ -326,6 +331,7 @@ def test_the_referral_life_cycle_tells_only_who_may_see_it(
     assert {
         "referral.sent",
         "referral.accepted",
+        "referral.assigned",
         "referral.completed",
         "referral.declined",
         "referral.cancelled",
