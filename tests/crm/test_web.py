@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
@@ -24,6 +25,45 @@ def client_for(actor) -> Client:
     client = Client()
     client.force_login(actor.user)
     return client
+
+
+class _Inputs(HTMLParser):
+    """Collect the checked inputs and the error paragraphs of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checked: list[tuple[str, str]] = []
+        self.errors: dict[str, list[str]] = {}
+        self._error_of: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and "checked" in attrs:
+            self.checked.append((attrs.get("name") or "", attrs.get("value") or ""))
+        if tag == "p" and "error" in (attrs.get("class") or "").split():
+            self._error_of = (attrs.get("id") or "").removesuffix("-error")
+
+    def handle_data(self, data):
+        if self._error_of is not None and data.strip():
+            self.errors.setdefault(self._error_of, []).append(data.strip())
+
+    def handle_endtag(self, tag):
+        if tag == "p":
+            self._error_of = None
+
+
+def checked_values(html: str, name: str) -> set[str]:
+    """Return the values of the checked inputs called name."""
+    parser = _Inputs()
+    parser.feed(html)
+    return {value for n, value in parser.checked if n == name}
+
+
+def field_errors(html: str, field_id: str) -> list[str]:
+    """Return the error messages shown for the field with that id."""
+    parser = _Inputs()
+    parser.feed(html)
+    return parser.errors.get(field_id, [])
 
 
 def consultation_post(company, **overrides):
@@ -344,7 +384,9 @@ def test_inline_new_company_duplicate_asks_this_company_and_picks_it(staff_a):
     body = picked.content.decode()
     assert f'id="id_company" value="{existing.pk}"' in body
     assert "新製品の出願について相談" in body
-    assert 'value="patent" checked' in body or 'value="patent"\n' not in body
+    # What was typed before the pick is kept: both topics and the IP type.
+    assert checked_values(body, "topics") == {"patent", "trademark"}
+    assert checked_values(body, "ip_types") == {"patent"}
     assert not Consultation.objects.exists()
 
 
@@ -363,9 +405,10 @@ def test_inline_new_company_with_bad_number_writes_nothing(staff_a):
     )
 
     assert response.status_code == 200
-    assert "検査用数字" in response.content.decode() or "法人番号" in (
-        response.content.decode()
-    )
+    # The check-digit message, beside the inline company's number field.
+    assert field_errors(response.content.decode(), "id_new-corporate_number") == [
+        "法人番号のチェックデジットが正しくありません。番号を確認してください。"
+    ]
     assert not Company.objects.filter(name="株式会社番号違い").exists()
     assert not Consultation.objects.exists()
 
