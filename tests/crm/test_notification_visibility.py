@@ -461,3 +461,48 @@ def test_the_visibility_check_costs_no_query_per_recipient_or_row(network):
     small = sweep_queries(users=3, rows=30)
     large = sweep_queries(users=30, rows=300)
     assert large == small
+
+
+# --- rows recorded before the fix ------------------------------------------------
+
+
+def test_notifications_redact_cleans_what_the_old_code_recorded(people, network):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    secret_case = make_case(people, network, confidential=True)
+    secret = overdue_follow_up(people, secret_case)
+    plain_case = make_case(people, network, confidential=False)
+    plain = overdue_follow_up(people, plain_case)
+    leaked = f"nv-staff さんのフォローアップが期日を過ぎています: {TITLE} {NOTE}"
+
+    def row(who, follow_up, message=leaked):
+        return Notification.objects.create(
+            recipient=people[who].user,
+            kind="follow_up.escalation",
+            message=message,
+            object_type="followup",
+            object_id=str(follow_up.pk),
+        )
+
+    # What the old sweep wrote: the coordinator, who may not see the case.
+    to_coordinator = row("coordinator", secret)
+    to_manager = row("manager", secret)
+    ordinary = row("coordinator", plain)
+
+    out = StringIO()
+    call_command("notifications_redact", stdout=out)
+
+    assert not Notification.objects.filter(pk=to_coordinator.pk).exists()
+    to_manager.refresh_from_db()
+    assert f"No.{secret_case.pk}" in to_manager.message
+    for text in SECRETS:
+        assert text not in to_manager.message
+    ordinary.refresh_from_db()
+    assert ordinary.message == leaked  # an ordinary case keeps its text
+    assert "削除 1 件" in out.getvalue() and "置き換え 1 件" in out.getvalue()
+    check_every_notification()
+
+    call_command("notifications_redact", stdout=(again := StringIO()))
+    assert "削除 0 件" in again.getvalue() and "置き換え 0 件" in again.getvalue()
