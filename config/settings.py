@@ -145,6 +145,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A Redis host that does not answer (not only a refused
+            # connection) must not hold a request: the rate limits fail
+            # open after this long (config/throttling.py, README
+            # "Reliability").
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -225,3 +226,50 @@ def test_staff_log_consultations_and_log_in_through_a_redis_outage(
     # Redis is back: the rate limits count again.
     keys = redis.Redis.from_url(private_redis.url).keys("*throttle_user_*")
     assert keys
+
+
+def test_a_redis_that_does_not_answer_holds_no_request(network, settings):
+    # A host that accepts the connection and never answers (a hung Redis, a
+    # half-open network): the cache's socket timeouts (config/settings.py)
+    # let the rate limits fail open within about a second (5 s and more
+    # without them).
+    from config import settings as production
+
+    options = (
+        production.CACHES["default"].get("OPTIONS", {}) if production.REDIS_URL else {}
+    )
+    staff = make_actor(ORG_A, "window_staff", username="hung-redis")
+    company = CompanyFactory()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # connections wait in the backlog, nothing is read
+    port = silent.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": options,
+        }
+    }
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(user=staff.user)
+
+    def too_long(signum, frame):
+        raise TimeoutError("the request waited 10 s for the cache")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(10)
+    started = time.monotonic()
+    try:
+        response = client.post(
+            "/api/v1/consultations/", consultation(company, "hung"), format="json"
+        )
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        silent.close()
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 201
+    assert elapsed < 3
+    assert Consultation.objects.filter(summary="特許出願の相談 hung").count() == 1
