@@ -5,8 +5,8 @@ e-mail copies. Logging a consultation and the sweep still succeed (the
 notifications are the record); once Redis is back the next sweep queues the
 unsent e-mails again and a real worker mails each one exactly once.
 
-The broker is a private redis-server on its own port, started and stopped by
-this test; the machine's Redis on 6379 (the cache, other tests' broker) is
+The broker is a private redis-server on a free port the OS picks, started and
+stopped by this test; the machine's Redis on 6379 (the cache, other tests' broker) is
 never touched. The in-process Celery app is pointed at it for the test and
 restored afterwards.
 """
@@ -38,8 +38,17 @@ from tests.crm.factories import CompanyFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]
 
 ROOT = Path(__file__).resolve().parents[2]
-PORT = 6391
-BROKER_URL = f"redis://127.0.0.1:{PORT}/0"
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on now (the OS picks it).
+
+    A fixed port (6391 before) made two suites on one machine collide.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
 
 # Thu 19 Nov 2026: consultations are logged with a follow-up due Friday 20th;
 # the sweep runs Friday after 09:00 JST (reference/calendar.md §2).
@@ -69,6 +78,7 @@ class PrivateRedis:
 
     def __init__(self, port: int):
         self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -123,10 +133,10 @@ def _use_broker(url: str) -> None:
 
 @pytest.fixture
 def broker():
-    redis = PrivateRedis(PORT)
+    redis = PrivateRedis(free_port())
     redis.start()
     previous = celery_app.conf.broker_url
-    _use_broker(BROKER_URL)
+    _use_broker(redis.url)
     try:
         yield redis
     finally:
@@ -134,7 +144,7 @@ def broker():
         _use_broker(previous)
 
 
-def start_worker(mail_dir: Path, var_dir: Path) -> subprocess.Popen:
+def start_worker(mail_dir: Path, var_dir: Path, broker_url: str) -> subprocess.Popen:
     """Start `celery -A config worker` on the test DB and the private broker.
 
     It runs the main settings (config.settings_test pins the locmem e-mail
@@ -148,8 +158,8 @@ def start_worker(mail_dir: Path, var_dir: Path) -> subprocess.Popen:
         "DATABASE_URL": (
             f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         ),
-        "REDIS_URL": BROKER_URL,
-        "CELERY_BROKER_URL": BROKER_URL,
+        "REDIS_URL": broker_url,
+        "CELERY_BROKER_URL": broker_url,
         "CRM_VAR_DIR": str(var_dir),
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "DJANGO_LOG_LEVEL": "WARNING",
@@ -245,7 +255,7 @@ def test_broker_down_delays_reminder_emails_and_a_worker_sends_each_once(
     broker.start()
     var_dir = tmp_path / "var"
     mail_dir = var_dir / "mail"
-    worker = start_worker(mail_dir, var_dir)
+    worker = start_worker(mail_dir, var_dir, broker.url)
     try:
         time_machine.move_to(SWEEP_AT + dt.timedelta(minutes=10), tick=False)
         again = reminders_sweep(now=SWEEP_AT + dt.timedelta(minutes=10))
