@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import Aggregate, F, OuterRef, Q, QuerySet, Subquery, TextField
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.choices import Channel, IpType, ReferralStatus, Topic
 from crm.export_writers import (
@@ -504,6 +505,29 @@ class _Progress:
             ).update(progress=percent)
 
 
+TIME_LIMIT_MESSAGE = gettext_lazy(
+    "制限時間内に作成が終わりませんでした。条件を絞ってもう一度依頼してください。"
+)
+
+
+def _fail_overruns(now: datetime, **filters) -> int:
+    """Fail the dead builds that had run for the whole hard time limit.
+
+    Celery killed them at EXPORT_TIME_LIMIT (or they died that late): built
+    again they would most likely run out of time again, so they fail now
+    with the time-limit message rather than after three more half-hours.
+    """
+    return (
+        Export.objects.filter(_lost_worker_q(now), **filters)
+        .filter(started_at__lt=now - timedelta(seconds=EXPORT_TIME_LIMIT))
+        .update(
+            status=Export.Status.FAILED,
+            error=str(TIME_LIMIT_MESSAGE),
+            finished_at=now,
+        )
+    )
+
+
 def _claim(export_id: int, now: datetime) -> bool:
     """Move the export pending → running; True if this call won it.
 
@@ -534,6 +558,7 @@ def export_build(*, export_id: int, now: datetime | None = None) -> dict:
     Returns a small summary.
     """
     now = now or timezone.now()
+    _fail_overruns(now, pk=export_id)
     if not _claim(export_id, now):
         status = (
             Export.objects.filter(pk=export_id).values_list("status", flat=True).first()
@@ -626,9 +651,7 @@ def _fail(export: Export, exc: Exception) -> None:
     if isinstance(exc, DomainError):
         message = exc.detail
     elif isinstance(exc, SoftTimeLimitExceeded):
-        message = _(
-            "制限時間内に作成が終わりませんでした。条件を絞ってもう一度依頼してください。"
-        )
+        message = str(TIME_LIMIT_MESSAGE)
     else:
         logger.exception("export %s failed", export.pk)
         message = _(
@@ -798,6 +821,7 @@ def exports_reclaim(*, now: datetime | None = None) -> dict:
     so each finishes or fails clearly within minutes.
     """
     now = now or timezone.now()
+    failed = _fail_overruns(now)
     stale = Export.objects.filter(expires_at__gt=now).filter(
         Q(status=Export.Status.PENDING, created_at__lt=now - EXPORT_REQUEUE_AFTER)
         | _lost_worker_q(now)
@@ -806,7 +830,7 @@ def exports_reclaim(*, now: datetime | None = None) -> dict:
     for pk in stale.values_list("pk", flat=True):
         logger.info("export %s: queued again (lost worker or message)", pk)
         requeued += export_enqueue(export_id=pk)
-    return {"requeued": requeued}
+    return {"requeued": requeued, "failed": failed}
 
 
 # --- helpers for providers ---------------------------------------------------------------

@@ -27,6 +27,7 @@ from config.celery import app as celery_app
 from crm.models import Export
 from crm.services import exports as export_services
 from crm.services.exports import (
+    EXPORT_TIME_LIMIT,
     MAX_EXPORT_ATTEMPTS,
     export_build,
     export_request,
@@ -115,7 +116,7 @@ def test_the_reclaim_queues_builds_whose_worker_died(staff, monkeypatch):
         started_at=now - timedelta(minutes=3),
         heartbeat_at=now - timedelta(seconds=3),
     )
-    assert exports_reclaim() == {"requeued": 1}
+    assert exports_reclaim() == {"requeued": 1, "failed": 0}
     assert queued == [dead.pk]
 
 
@@ -132,6 +133,30 @@ def test_an_export_killed_every_time_fails_with_a_clear_message(staff):
     export.refresh_from_db()
     assert export.status == "failed"
     assert "繰り返し中断" in export.error
+
+
+def test_a_dead_build_that_ran_its_whole_time_limit_fails_instead_of_rerunning(
+    staff, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(
+        export_services,
+        "export_enqueue",
+        lambda *, export_id: queued.append(export_id) or True,
+    )
+    now = timezone.now()
+    export = new_export(
+        staff,
+        status="running",
+        attempts=1,
+        started_at=now - timedelta(seconds=EXPORT_TIME_LIMIT + 60),
+        heartbeat_at=now - timedelta(minutes=3),
+    )
+    # Killed by Celery's hard limit: built again it would only time out again.
+    assert exports_reclaim() == {"requeued": 0, "failed": 1}
+    export.refresh_from_db()
+    assert export.status == "failed" and "制限時間" in export.error
+    assert queued == []
 
 
 @pytest.mark.django_db(transaction=True)
