@@ -15,6 +15,7 @@ and referral of every enrolment of its programs.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -189,3 +190,31 @@ def test_the_operator_page_of_a_confidential_enrolment_links_no_case(client, wor
     assert response.status_code == 200
     assert f"/cases/{world.confidential.case_id}/" not in response.content.decode()
     assert world.confidential.case.title not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("persona", "count"), [("operator_manager", 3), ("staff_b", 0)]
+)
+def test_program_statistics_count_what_the_operator_may_list_and_name_no_case(
+    api, request, network, staff_a2, persona, count
+):
+    # Aggregates (DESIGN.md rule 6): the operator counts every enrolment of
+    # the programs it runs, the same set it lists, and no case appears.
+    from tests.programs.factories import ProgramRoundFactory
+
+    round_ = ProgramRoundFactory(fiscal_year=2026)
+    company = CompanyFactory(registered_by=network[ORG_A])
+    secret = CaseFactory(company=company, is_confidential=True, assignee=staff_a2.user)
+    EnrolmentFactory(round=round_, company=company, case=secret)
+    EnrolmentFactory(round=round_, company=company, case=CaseFactory(company=company))
+    EnrolmentFactory(round=round_, company=company)
+    actor = _persona(persona, request, None)
+
+    response = api(actor).get(
+        "/api/v1/statistics/programs/", {"fiscal_year": 2026, "program": "ipas"}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["totals"]["enrolments"] == count
+    assert "case" not in json.dumps(body)
