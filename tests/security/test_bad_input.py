@@ -219,9 +219,7 @@ def test_a_lone_surrogate_in_a_json_body_is_refused_naming_the_field(
         ("/api/v1/companies/", "q"),
     ],
 )
-def test_a_nul_in_a_query_parameter_is_refused_naming_it(
-    api, manager_a, path, param
-):
+def test_a_nul_in_a_query_parameter_is_refused_naming_it(api, manager_a, path, param):
     response = api(manager_a).get(path, {param: "inpit\x00"})
 
     assert response.status_code == 400
@@ -241,9 +239,7 @@ def test_a_nul_in_the_web_company_search_is_a_japanese_400_page(client, staff_a)
     assert "「q」" in page
 
 
-def test_a_nul_in_a_web_form_field_is_refused_and_nothing_is_written(
-    client, staff_a
-):
+def test_a_nul_in_a_web_form_field_is_refused_and_nothing_is_written(client, staff_a):
     from crm.models import Consultation
     from tests.crm.factories import CompanyFactory
 
@@ -277,9 +273,7 @@ def test_a_nul_in_a_web_form_field_is_refused_and_nothing_is_written(
         ({"follow_up_on": "0001-01-03"}, "follow_up_on"),
     ],
 )
-def test_a_date_outside_1900_to_2100_in_a_body_is_refused(
-    api, staff_a, changes, field
-):
+def test_a_date_outside_1900_to_2100_in_a_body_is_refused(api, staff_a, changes, field):
     from crm.models import Consultation
     from tests.crm.factories import CompanyFactory
 
