@@ -230,7 +230,9 @@ CRM_REMINDERS = {
     "PROGRAM_PLAN_MISSING_AFTER_DAYS": 14,  # no support plan 2 weeks after start
 }
 # Absolute links in notification e-mails: the address users open the CRM at.
-CRM_SITE_URL = env_str("CRM_SITE_URL", "http://127.0.0.1:8000")
+# The default follows PORT (scripts/run.sh serves 127.0.0.1:$PORT), so mail
+# links of `PORT=8765 scripts/run.sh` point at :8765, not :8000.
+CRM_SITE_URL = env_str("CRM_SITE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}")
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

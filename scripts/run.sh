@@ -15,6 +15,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PORT="${PORT:-8000}"
+export PORT
+# Links in notification e-mails point where this server listens.
+export CRM_SITE_URL="${CRM_SITE_URL:-http://127.0.0.1:$PORT}"
 # DEBUG off, so that a mistyped URL shows the Japanese 404 page (and an error
 # the Japanese 500 page), never Django's technical pages listing every URL
 # pattern or settings. This is plain http on 127.0.0.1, so the HTTPS switches
