@@ -171,8 +171,10 @@ def bad_input_response(request, field: str, message: str) -> HttpResponse:
     """Return the 400: JSON `{field: [message]}` under /api/, a Japanese page elsewhere."""
     if is_api_path(request.path):
         return JsonResponse({field: [message]}, status=400)
-    # No context processors: the page must render before authentication.
-    html = render_to_string("400_input.html", {"field": field, "message": message})
+    # The site's 400 page (templates/400.html), without the request's
+    # context: it renders before authentication and the context processors.
+    text = _("「%(field)s」: %(message)s") % {"field": field, "message": message}
+    html = render_to_string("400.html", {"message": text})
     return HttpResponse(html, status=400)
 
 
@@ -216,6 +218,9 @@ def bad_request(request, exception=None):
     from django.views import defaults
 
     if not is_api_path(request.path):
+        if isinstance(exception, RequestDataTooBig):
+            html = render_to_string("400.html", {"message": body_too_large_message()})
+            return HttpResponse(html, status=400)
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse(

@@ -235,7 +235,7 @@ def test_a_nul_in_the_web_company_search_is_a_japanese_400_page(client, staff_a)
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
     page = response.content.decode()
-    assert "入力を受け付けられません" in page
+    assert "リクエストを処理できません" in page
     assert "「q」" in page
 
 
@@ -337,3 +337,14 @@ def test_a_web_filter_date_of_year_1_is_refused(client, manager_a):
 
     assert response.status_code == 400
     assert "「since」" in response.content.decode()
+
+
+def test_an_oversize_web_form_is_a_japanese_400_page(client, staff_a, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    client.force_login(staff_a.user)
+
+    response = client.post("/consultations/new/", {"summary": "あ" * 5_000})
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "大きすぎます" in response.content.decode()
