@@ -88,12 +88,20 @@ def clean_date(value: dt.date, field: str) -> dt.date:
 
 clean_datetime = clean_date
 
-# A date as clients write one: ISO (2025-06-01, 2025-06-01T10:00+09:00) or
-# 2025/06/01. Django's and DRF's date parsing read exactly four digits of
-# year (%Y), so every date a form or a serializer parses has this shape.
-_DATE_SHAPED = re.compile(
-    r"\s*([0-9]{4})[-/](0?[1-9]|1[0-2])[-/](0?[1-9]|[12][0-9]|3[01])"
-    r"(?:[T ][0-9:.,]+(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?\s*"
+# A date as clients write one: ISO (2025-06-01, 2025-06-01T10:00+09:00),
+# 2025/06/01, and the other shapes Django's forms parse (DATE_INPUT_FORMATS:
+# 06/01/2025, Jun 1 2025, 1 June, 2025, with a time for datetimes). Every
+# one reads exactly four digits of year (%Y), the group captured here.
+_TIME = r"(?:[T ][0-9:.,]+(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+_DATE_SHAPES = (
+    re.compile(
+        r"\s*([0-9]{4})[-/](0?[1-9]|1[0-2])[-/](0?[1-9]|[12][0-9]|3[01])"
+        + _TIME
+        + r"\s*"
+    ),
+    re.compile(r"\s*[0-9]{1,2}/[0-9]{1,2}/([0-9]{4})" + _TIME + r"\s*"),
+    re.compile(r"\s*[A-Za-z]{3,9}\.? [0-9]{1,2},? ([0-9]{4})\s*"),
+    re.compile(r"\s*[0-9]{1,2} [A-Za-z]{3,9}\.?,? ([0-9]{4})\s*"),
 )
 
 
@@ -104,10 +112,15 @@ def date_text_problem(value: str) -> str | None:
     applied to every query parameter, form field and JSON string shaped
     like a date, before a serializer, form or filter parses it.
     """
-    found = _DATE_SHAPED.fullmatch(value)
-    if found is None or MIN_YEAR <= int(found.group(1)) <= MAX_YEAR:
+    if len(value) > 64:
         return None
-    return date_problem(dt.date.min)
+    for shape in _DATE_SHAPES:
+        found = shape.fullmatch(value)
+        if found is not None:
+            if MIN_YEAR <= int(found.group(1)) <= MAX_YEAR:
+                return None
+            return date_problem(dt.date.min)
+    return None
 
 
 def value_problem(value: str) -> str | None:

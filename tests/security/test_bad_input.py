@@ -304,7 +304,9 @@ def test_a_date_outside_1900_to_2100_in_a_query_is_refused(
     assert "1900年から2100年" in response.json()[field][0]
 
 
-@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+@pytest.mark.parametrize(
+    "day", ["0001-01-01", "9999-12-31", "12/31/0001", "Jan 01 0001", "01 January 9999"]
+)
 def test_a_web_form_date_outside_1900_to_2100_is_refused(client, staff_a, day):
     from crm.models import Consultation
     from tests.crm.factories import CompanyFactory
