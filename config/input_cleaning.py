@@ -1,24 +1,26 @@
 """One input-cleaning layer: what a request may carry, for the API and the web.
 
-Bad input is a 400 that names the field, never a 500 (issue 24, 25). Each
-rule is one function here, used by the API's parsers and filters
-(config/api_input.py), the serializers' and forms' date fields, and the
-middleware below for every query string and web form:
+Bad input is a 400 that names the field, never a 500 (issues 24, 25). Each
+rule is one function here; the API's parsers (config/api_input.py) apply
+them to every JSON, form and multipart body, and InputCleaningMiddleware
+below to every query string (API and web) and every web form:
 
-- text (`clean_text`): no NUL character (PostgreSQL text cannot hold it) and
-  no unpaired UTF-16 surrogate (`"\\ud800"` in JSON; no encoder can write it);
-- JSON bodies (`check_json_depth`): nested at most MAX_JSON_DEPTH levels
-  (a 100,000-deep array exhausts the parser's recursion);
+- text (`text_problem`; `clean_text(value, field)` for code that holds a
+  value): no NUL character (PostgreSQL text cannot hold it) and no unpaired
+  UTF-16 surrogate (`"\\ud800"` in JSON; no encoder can write it);
+- dates (`date_text_problem` for a date written as text, `date_problem` /
+  `clean_date(value, field)` for a parsed one, e.g. from an imported file):
+  years MIN_YEAR–MAX_YEAR, so the JST→UTC shift and business-day arithmetic
+  never leave Python's range;
+- JSON bodies (`json_too_deep`): nested at most MAX_JSON_DEPTH levels (a
+  100,000-deep array exhausts the decoder's recursion);
 - request bodies: at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes
-  (`body_too_large_message`; the API's answer is JSON, see bad_request);
-- dates (`clean_date` for a parsed date, `date_text_problem` for a date
-  written as text in a query string, form or JSON body): years
-  MIN_YEAR–MAX_YEAR, so the JST→UTC shift and business-day arithmetic
-  never leave Python's range.
+  (`body_too_large_message`); `bad_request` (handler400) answers JSON under
+  /api/ when Django itself refuses a body.
 
-The messages are Japanese. The rules raise Django's ValidationError with a
-field name, which the API's exception handler renders as
-`{"<field>": ["…"]}` and the middleware as a 400 page or JSON.
+The messages are Japanese. Under /api/ a refusal is `{"<field>": ["…"]}`
+(NUL and surrogates in a body: 400 `parse_error` with `field`); elsewhere
+the site's 400 page names the field.
 """
 
 from __future__ import annotations
