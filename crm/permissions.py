@@ -240,7 +240,10 @@ def company_require_mergeable(actor: Actor, source: Company, target: Company) ->
                 "企業等の統合は、組織管理者・コーディネーターまたはシステム管理者だけが行えます。"
             )
         )
-    workable = companies_workable_by(actor).filter(pk__in=[source.pk, target.pk])
+    # Merged companies included: the merge itself answers 409 for those.
+    workable = Company.objects.filter(
+        _working_with_company_q(actor), pk__in=[source.pk, target.pk]
+    )
     if workable.count() != len({source.pk, target.pk}):
         raise not_permitted(
             _(

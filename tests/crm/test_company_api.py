@@ -144,7 +144,7 @@ def test_another_organisation_cannot_patch_and_nothing_changes(api, staff_a, sta
     )
 
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert response.json()["code"] == "not_permitted"
     assert Company.objects.get(pk=created["id"]).name == "株式会社みらい精工"
 
 

@@ -24,6 +24,7 @@ from crm.services.merge import REASSIGNED_RELATIONS, company_relations
 from programs.models import Enrolment
 from support_network.actors import Actor
 from support_network.errors import Conflict
+from support_network.models import Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor
 from tests.crm.factories import (
     CaseFactory,
@@ -51,6 +52,8 @@ def merge(api, actor, source, target):
 
 
 def _company(**fields) -> Company:
+    # A's org admin merges: A must work with both companies (crm.permissions).
+    fields.setdefault("registered_by", Organisation.objects.get(code=ORG_A))
     return CompanyFactory(**fields)
 
 
@@ -363,16 +366,29 @@ def test_other_roles_may_not_merge_and_nothing_changes(api, duplicate, role):
     response = merge(api, actor, source, target)
 
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert response.json()["code"] == "not_permitted"
     assert "組織管理者・コーディネーター" in response.json()["detail"]
     assert Case.objects.filter(company=source).count() == 2
     assert Company.objects.get(pk=source.pk).merged_into_id is None
     assert not AuditEvent.objects.filter(action="company.merge").exists()
 
 
-@pytest.mark.parametrize(
-    "persona", ["org_admin_a", "hub_coordinator", "superuser_actor"]
-)
+def test_a_hub_or_an_organisation_working_with_one_company_only_may_not_merge(
+    api, network, duplicate, hub_coordinator
+):
+    """Merging rewrites others' records: both companies must be the merger's."""
+    coordinator_b = make_actor(ORG_B, "coordinator")
+    source, target = duplicate["source"], duplicate["target"]
+
+    for actor in (hub_coordinator, coordinator_b):  # B works with the source only
+        response = merge(api, actor, source, target)
+        assert response.status_code == 403, response.content
+        assert response.json()["code"] == "not_permitted"
+    assert Company.objects.get(pk=source.pk).merged_into_id is None
+    assert not AuditEvent.objects.filter(action="company.merge").exists()
+
+
+@pytest.mark.parametrize("persona", ["org_admin_a", "superuser_actor"])
 def test_org_admins_coordinators_and_superusers_may_merge(
     api, duplicate, request, persona
 ):

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from crm.models import Case, Consent, Consultation, FollowUp, Outcome
+from crm.models import Case, Consent, Consultation, Contact, FollowUp, Outcome
 from tests.crm.factories import CaseFactory, CompanyFactory
 
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)  # 19:00 JST, a Friday
@@ -124,7 +124,7 @@ def test_fiscal_year_follows_the_jst_date(api, staff_a, company):
         ({"summary": ""}, "summary"),
         ({"summary": "   "}, "summary"),
         ({"follow_up_on": "2026-11-19"}, "follow_up_on"),  # before the consultation
-        ({"follow_up_on": "2028-01-01"}, "follow_up_on"),
+        ({"follow_up_on": "2033-01-01"}, "follow_up_on"),  # past 5 years
         ({"attendees": ["nowhere"]}, "attendees"),
         ({"attendees": ["inpit-window-13"]}, "attendees"),  # own organisation
     ],
@@ -184,9 +184,11 @@ def test_a_confidential_first_consultation_opens_a_confidential_case(
 def test_a_confidential_consultation_on_a_colleagues_case_is_201_not_500(
     api, staff_a, staff_a2, company
 ):
-    case_id = api(staff_a).post(
-        "/api/v1/consultations/", body(company), format="json"
-    ).json()["case"]
+    case_id = (
+        api(staff_a)
+        .post("/api/v1/consultations/", body(company), format="json")
+        .json()["case"]
+    )
 
     response = api(staff_a2).post(
         "/api/v1/consultations/",
@@ -259,6 +261,46 @@ class TestFollowUps:
 
 
 class TestConsents:
+    @pytest.fixture(autouse=True)
+    def _registered_by_a(self, company, network):
+        """Consents are recorded by organisations working with the company."""
+        company.registered_by = network["inpit-window-13"]
+        company.save(update_fields=["registered_by"])
+
+    def test_an_organisation_not_working_with_the_company_may_not_record_one(
+        self, api, staff_b, company
+    ):
+        response = api(staff_b).post(
+            f"/api/v1/companies/{company.id}/consents/",
+            {"scope": "network", "obtained_on": "2026-11-20", "method": "written"},
+            format="json",
+        )
+
+        assert response.status_code == 403
+        assert response.json()["code"] == "not_permitted"
+        assert Consent.objects.count() == 0
+
+    def test_a_consent_names_only_a_contact_the_caller_can_see(
+        self, api, staff_a, staff_b, company, network
+    ):
+        other = Contact.objects.create(
+            company=company, organisation=network["yorozu-27"], name="他組織 担当"
+        )
+
+        response = api(staff_a).post(
+            f"/api/v1/companies/{company.id}/consents/",
+            {
+                "scope": "network",
+                "obtained_on": "2026-11-20",
+                "method": "written",
+                "contact": other.pk,
+            },
+            format="json",
+        )
+
+        assert response.status_code == 400 and "contact" in response.json()
+        assert Consent.objects.count() == 0
+
     def test_record_network_consent_then_withdraw(self, api, staff_a, company):
         created = api(staff_a).post(
             f"/api/v1/companies/{company.id}/consents/",

@@ -469,10 +469,10 @@ def test_new_companies_follow_a_back_dated_first_consultation_and_a_merge(
     assert fy2023["totals"]["new_companies"] == 1
 
     # Merging osaka_it (first: 2026-03-31) into nagano_design (first:
-    # 2025-07-07) leaves one first consultation: nagano_design's.
-    admin = make_actor("inpit-window-27", "org_admin")
+    # 2025-07-07) leaves one first consultation: nagano_design's. (A data
+    # steward merges: no single organisation works with both.)
     company_merge(
-        actor=admin,
+        actor=superuser_actor,
         source=dataset["companies"]["osaka_it"],
         target=dataset["companies"]["nagano_design"],
         now=NOW,

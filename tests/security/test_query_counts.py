@@ -45,6 +45,7 @@ LISTS = {
     "/api/v1/programs/": "window_staff",
     "/api/v1/provision-records/": "org_admin",
     "/api/v1/audit-events/": "org_admin",
+    "/api/v1/members/": "org_admin",
 }
 # Lists of one company's rows, not paginated: measured with 3 and 30 rows.
 NESTED = ["/api/v1/companies/{pk}/consents/", "/api/v1/companies/{pk}/contacts/"]
@@ -70,6 +71,8 @@ def world(network):
     staff = make_actor(ORG_A, "window_staff", username="busy-staff")
     admin = make_actor(ORG_A, "org_admin", username="busy-admin")
     make_actor(ORG_B, "window_staff", username="receiver")
+    for i in range(4):  # members/ needs more rows than the small page
+        make_actor(ORG_A, "window_staff", username=f"colleague-{i}")
     receiver = Organisation.objects.get(code=ORG_B)
     now = timezone.now()
     for i in range(ROWS):
