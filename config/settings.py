@@ -139,6 +139,9 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(CELERY_FILESYSTEM_DIR / "out"),
         "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),
         "store_processed": False,
+        # kombu 5.7 keeps its exchange table in ./control by default: keep
+        # it under var/ with the messages, not in the working directory.
+        "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
