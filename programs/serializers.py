@@ -113,6 +113,10 @@ class EnrolmentInputSerializer(serializers.Serializer):
 
 class EnrolmentTransitionInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=EnrolmentStatus.choices)
+    started_on = serializers.DateField(
+        required=False,
+        help_text="実施中にするとき: 支援の実際の開始日（今日以前、その年度内）",
+    )
 
 
 class SupportPlanInputSerializer(serializers.Serializer):

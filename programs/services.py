@@ -547,6 +547,7 @@ def enrolment_transition(
     actor: Actor,
     enrolment: Enrolment,
     status: str,
+    started_on: date | None = None,
     today: date | None = None,
 ) -> Enrolment:
     """Move an enrolment to status, as the program's operator.
@@ -554,11 +555,17 @@ def enrolment_transition(
     Acceptance never takes a round past its capacity, also when two
     coordinators accept at once: the round row is locked while its seats
     are counted. Starting support (accepted → active) sets the support
-    period from `rules.duration_months`.
+    period from `rules.duration_months`; `started_on` (a past date in the
+    round's fiscal year) records support that began before it was entered.
     """
     today = today or timezone.localdate()
     if status not in S.values:
         raise ValidationFailed(_("状態が正しくありません。"), field="status")
+    if started_on is not None and status != S.ACTIVE:
+        raise ValidationFailed(
+            _("開始日は支援を開始するとき（実施中にするとき）だけ指定できます。"),
+            field="started_on",
+        )
     enrolment = _lock_enrolment(enrolment.pk)
     program = Program.objects.select_related("operator").get(pk=enrolment.program_id)
     if not is_operator_staff(actor, program):
@@ -596,9 +603,23 @@ def enrolment_transition(
             )
     fields = ["status", "updated_at"]
     if status == S.ACTIVE:
+        start = today
+        if started_on is not None:
+            round_year = (
+                ProgramRound.objects.filter(pk=enrolment.round_id)
+                .values_list("fiscal_year", flat=True)
+                .get()
+            )
+            if started_on > today or fiscal_year_of(started_on) != round_year:
+                raise ValidationFailed(
+                    _("開始日は今日以前の、%(year)sの日付にしてください。")
+                    % {"year": fiscal_year_short_label(round_year)},
+                    field="started_on",
+                )
+            start = started_on
         months = _rule(program, enrolment.scheme, "duration_months")
-        enrolment.started_on = today
-        enrolment.ends_on = add_months(today, int(months)) if months else None
+        enrolment.started_on = start
+        enrolment.ends_on = add_months(start, int(months)) if months else None
         fields += ["started_on", "ends_on"]
     enrolment.status = status
     enrolment.save(update_fields=fields)
@@ -607,6 +628,8 @@ def enrolment_transition(
         action="enrolment.transition",
         obj=enrolment,
         data={"from": current, "to": status},
+        changes={"status": [current, status]}
+        | ({"started_on": [None, enrolment.started_on]} if status == S.ACTIVE else {}),
     )
     return enrolment
 

@@ -9,6 +9,7 @@ back beside the field it is about with everything typed kept.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -48,7 +49,7 @@ from programs.web import (
 )
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
-from support_network.errors import Conflict, DomainError
+from support_network.errors import Conflict, DomainError, ValidationFailed
 from support_network.people import person_name
 from support_network.web import web_actor
 
@@ -524,9 +525,21 @@ def enrolment_transition(request, pk: int):
     actor = web_actor(request)
     enrolment = _enrolment_for(actor, pk)
     target = request.POST.get("status", "")
+    started_on = None
     try:
+        raw = request.POST.get("started_on", "")
+        if raw and target == S.ACTIVE:
+            try:
+                started_on = date.fromisoformat(raw)
+            except ValueError as exc:
+                raise ValidationFailed(
+                    _("開始日の形式が正しくありません（例: 2026-04-01）。"),
+                    field="started_on",
+                ) from exc
+            if started_on == timezone.localdate():
+                started_on = None  # today: the default
         enrolment = services.enrolment_transition(
-            actor=actor, enrolment=enrolment, status=target
+            actor=actor, enrolment=enrolment, status=target, started_on=started_on
         )
     except DomainError as exc:
         return _render_enrolment(

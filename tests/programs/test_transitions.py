@@ -9,7 +9,8 @@ from django.utils import timezone
 from crm.models import AuditEvent
 from programs import services
 from programs.choices import EnrolmentStatus
-from programs.models import Enrolment
+from programs.models import Enrolment, ProgramRound
+from support_network.calendar import fiscal_year
 from tests.conftest import make_actor
 from tests.programs.factories import EnrolmentFactory, ProgramRoundFactory, program
 
@@ -71,7 +72,8 @@ def test_the_operator_coordinator_makes_every_legal_transition(
     event = AuditEvent.objects.get(
         action="enrolment.transition", object_id=str(enrolment.pk)
     )
-    assert event.data == {"from": current, "to": target}
+    assert event.data["from"] == current and event.data["to"] == target
+    assert event.data["changes"]["status"] == [current, target]
 
 
 @pytest.mark.parametrize(("current", "target"), ILLEGAL)
@@ -221,3 +223,81 @@ def test_a_program_without_a_duration_leaves_the_end_open(network):
 )
 def test_add_months_clamps_to_the_last_day_of_the_month(start, months, end):
     assert services.add_months(start, months) == end
+
+
+def _this_years_enrolment() -> Enrolment:
+    """An accepted IPAS enrolment in the seeded round of the current fiscal year."""
+    round_ = ProgramRound.objects.get(
+        program=program("ipas"), fiscal_year=fiscal_year(timezone.localdate())
+    )
+    return EnrolmentFactory(round=round_, status="accepted")
+
+
+def test_support_that_began_earlier_is_recorded_from_its_start(api, coordinator):
+    """started_on: support that began before it was entered (API.md Record upkeep)."""
+    enrolment = _this_years_enrolment()
+    today = timezone.localdate()
+    fy_start = dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+    began = max(fy_start, today - dt.timedelta(days=20))
+
+    response = api(coordinator).post(
+        f"/api/v1/enrolments/{enrolment.pk}/transition/",
+        {"status": "active", "started_on": began.isoformat()},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["started_on"] == began.isoformat()
+    assert response.json()["ends_on"] == services.add_months(began, 5).isoformat()
+    day = api(coordinator).post(
+        f"/api/v1/enrolments/{enrolment.pk}/support-days/",
+        {"date": began.isoformat(), "days": 1, "note": "初回面談"},
+        format="json",
+    )
+    assert day.status_code == 201, day.content
+
+
+@pytest.mark.parametrize("when", ["future", "last_year", "not_active"])
+def test_a_start_date_outside_the_rules_is_a_400_and_nothing_moves(
+    api, coordinator, when
+):
+    enrolment = _this_years_enrolment()
+    today = timezone.localdate()
+    fy_start = dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+    started_on, status = {
+        "future": (today + dt.timedelta(days=1), "active"),
+        "last_year": (fy_start - dt.timedelta(days=1), "active"),
+        "not_active": (today, "withdrawn"),
+    }[when]
+
+    response = api(coordinator).post(
+        f"/api/v1/enrolments/{enrolment.pk}/transition/",
+        {"status": status, "started_on": started_on.isoformat()},
+        format="json",
+    )
+
+    assert response.status_code == 400 and "started_on" in response.json()
+    enrolment.refresh_from_db()
+    assert enrolment.status == "accepted" and enrolment.started_on is None
+
+
+def test_the_enrolment_page_takes_the_start_date_when_activating(coordinator):
+    from django.test import Client
+    from django.urls import reverse
+
+    enrolment = _this_years_enrolment()
+    client = Client()
+    client.force_login(coordinator.user)
+    page = client.get(reverse("programs:enrolment-detail", args=[enrolment.pk]))
+    assert 'name="started_on"' in page.content.decode()
+    today = timezone.localdate()
+    fy_start = dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+    began = max(fy_start, today - dt.timedelta(days=3))
+
+    client.post(
+        reverse("programs:enrolment-transition", args=[enrolment.pk]),
+        {"status": "active", "started_on": began.isoformat()},
+    )
+
+    enrolment.refresh_from_db()
+    assert enrolment.status == "active" and enrolment.started_on == began
