@@ -252,6 +252,13 @@ _register_crm_audiences()
 
 
 def _memberships_of(user_ids: set[int]) -> dict[int, list[Membership]]:
+    """Return the active memberships of these users: ids and role only.
+
+    The shortcut (`Audience.sure`) needs no more; the few memberships it
+    leaves undecided get their user and organisation in `_actors_of` (at
+    100k reminders, building a user and an organisation per row costs
+    seconds).
+    """
     found: dict[int, list[Membership]] = {}
     for m in (
         Membership.objects.filter(
@@ -260,11 +267,22 @@ def _memberships_of(user_ids: set[int]) -> dict[int, list[Membership]]:
             user__is_active=True,
             organisation__is_active=True,
         )
-        .select_related("user", "organisation")
+        .only("pk", "user_id", "organisation_id", "role")
         .order_by("pk")
     ):
         found.setdefault(m.user_id, []).append(m)
     return found
+
+
+def _actors_of(membership_ids: set[int]) -> dict[int, Actor]:
+    if not membership_ids:
+        return {}
+    return {
+        m.pk: Actor(user=m.user, membership=m)
+        for m in Membership.objects.filter(pk__in=membership_ids).select_related(
+            "user", "organisation"
+        )
+    }
 
 
 def recipients_who_may_see(
@@ -321,12 +339,13 @@ def recipients_who_may_see(
             actors[key] = Actor(user=user)
             pending.setdefault(key, set()).add(obj.pk)
         for m in own:
-            key = (otype, m.pk, True)
-            actors[key] = Actor(user=m.user, membership=m)
-            pending.setdefault(key, set()).add(obj.pk)
+            pending.setdefault((otype, m.pk, True), set()).add(obj.pk)
+    by_membership = _actors_of({key[1] for key in pending if key[2]})
     for key, pks in pending.items():
         otype = key[0]
-        actor = actors[key]
+        actor = actors[key] if not key[2] else by_membership.get(key[1])
+        if actor is None:
+            continue  # the membership ended meanwhile
         seen = AUDIENCES[otype].selector(actor).filter(pk__in=pks)
         for pk in seen.values_list("pk", flat=True):
             admitted.add((otype, pk, actor.user.pk))
