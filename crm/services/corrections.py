@@ -98,15 +98,20 @@ def _consultation_values(c: Consultation) -> dict[str, Any]:
     }
 
 
-def _changeable_consultation(actor: Actor, consultation: Consultation) -> Consultation:
+def _changeable(visible, record):
+    """Return record locked as the actor sees it: 404 unseen, 403 not theirs."""
     found = (
-        consultations_visible_to(actor)
-        .select_for_update(of=("self",), no_key=True)
-        .filter(pk=consultation.pk)
+        visible.select_for_update(of=("self",), no_key=True)
+        .filter(pk=record.pk)
         .first()
     )
     if found is None:
         raise NotVisible(_("見つかりません。"))
+    return found
+
+
+def _changeable_consultation(actor: Actor, consultation: Consultation) -> Consultation:
+    found = _changeable(consultations_visible_to(actor), consultation)
     record_require_changeable(actor, found)
     return found
 
@@ -226,14 +231,7 @@ def _outcome_values(o: Outcome) -> dict[str, Any]:
 
 
 def _changeable_outcome(actor: Actor, outcome: Outcome) -> Outcome:
-    found = (
-        outcomes_visible_to(actor)
-        .select_for_update(of=("self",), no_key=True)
-        .filter(pk=outcome.pk)
-        .first()
-    )
-    if found is None:
-        raise NotVisible(_("見つかりません。"))
+    found = _changeable(outcomes_visible_to(actor), outcome)
     record_require_changeable(actor, found)
     return found
 
@@ -302,16 +300,8 @@ def follow_up_update(
     """
     now = now or timezone.now()
     _check_fields(fields, FOLLOW_UP_FIELDS)
-    found = (
-        follow_ups_visible_to(actor)
-        .select_for_update(of=("self",), no_key=True)
-        .filter(pk=follow_up.pk)
-        .first()
-    )
-    if found is None:
-        raise NotVisible(_("見つかりません。"))
-    record_require_changeable(actor, found)
-    follow_up = found
+    follow_up = _changeable(follow_ups_visible_to(actor), follow_up)
+    record_require_changeable(actor, follow_up)
     before = {
         "due_on": follow_up.due_on,
         "note": follow_up.note,

@@ -45,6 +45,21 @@ CONFLICT_TRANSITION = OpenApiResponse(
 )
 
 
+def _status_change_schema(summary: str, description: str):
+    """The OpenAPI description shared by cases/{id}/close/ and reopen/."""
+    return extend_schema(
+        summary=summary,
+        description=description,
+        request=CaseNoteSerializer,
+        responses={
+            200: CaseSerializer,
+            **ERROR_RESPONSES,
+            403: FORBIDDEN,
+            409: CONFLICT_TRANSITION,
+        },
+    )
+
+
 def _user_or_400(user_id: int, message: str):
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None:
@@ -135,30 +150,17 @@ class CaseViewSet(
         case = service(actor=self.actor, case=case, **serializer.validated_data)
         return Response(CaseSerializer(self.get_queryset().get(pk=case.pk)).data)
 
-    @extend_schema(
-        summary="案件を完了にする（完了メモ付き）",
-        description="案件を担当する組織のコーディネーター・管理者・組織管理者が行います。",
-        request=CaseNoteSerializer,
-        responses={
-            200: CaseSerializer,
-            **ERROR_RESPONSES,
-            403: FORBIDDEN,
-            409: CONFLICT_TRANSITION,
-        },
+    @_status_change_schema(
+        "案件を完了にする（完了メモ付き）",
+        "案件を担当する組織のコーディネーター・管理者・組織管理者が行います。",
     )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         return self._status_change(pk, services.case_close)
 
-    @extend_schema(
-        summary="完了した案件を再開する",
-        request=CaseNoteSerializer,
-        responses={
-            200: CaseSerializer,
-            **ERROR_RESPONSES,
-            403: FORBIDDEN,
-            409: CONFLICT_TRANSITION,
-        },
+    @_status_change_schema(
+        "完了した案件を再開する",
+        "案件を担当する組織のコーディネーター・管理者・組織管理者が行います。",
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
