@@ -26,7 +26,7 @@ from tests.crm.test_reminders_worker import start_worker, stop
 from tests.crm.test_web_statistics import build_dataset
 
 PASSWORD = "pass-1234-word"
-CHARTS = ("month", "prefecture", "topic", "referrals", "programs")
+CHARTS = ("month", "prefecture", "topic", "referrals", "programs", "startup")
 
 
 def _route_exports_to(queue: str | None) -> None:
@@ -118,8 +118,11 @@ def test_manager_sees_the_charts_and_downloads_an_export(
         book = openpyxl.load_workbook(io.BytesIO(f.read()))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     assert rows[0][:3] == ("都道府県（対応組織）", "相談分野", "相談件数")
-    cells = {(r[0], r[1]): r[2] for r in rows[1:-1]}
+    total_at = next(i for i, r in enumerate(rows) if r[0] == "合計")
+    cells = {(r[0], r[1]): r[2] for r in rows[1:total_at]}
     assert cells[("東京都", "商標")] == 3
-    assert rows[-1][0] == "合計" and rows[-1][2] == 6
+    assert rows[total_at][2] == 6
+    # The KPI rows (「（成果）…」) follow the total.
+    assert all(str(r[0]).startswith("（成果）") for r in rows[total_at + 1 :])
     export = Export.objects.get()
     assert (export.status, export.requested_by_id) == ("done", manager.user.pk)
