@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import services
-from crm.models import FollowUp, ProvisionRecord, Referral
+from crm.models import FollowUp, ProvisionRecord
 from support_network.models import Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor
 from tests.crm.factories import CompanyFactory
