@@ -31,7 +31,15 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from crm.choices import ReferralStatus
-from crm.models import Case, Company, Consultation, FollowUp, Outcome, Referral
+from crm.models import (
+    Case,
+    Company,
+    Consultation,
+    Contact,
+    FollowUp,
+    Outcome,
+    Referral,
+)
 from crm.selectors import cases_visible_to, own_case_q
 from support_network.actors import Actor
 from support_network.choices import Role
@@ -136,20 +144,29 @@ def _record_author_id(record: Consultation | Outcome | FollowUp) -> int | None:
         return record.author_id
     if isinstance(record, Outcome):
         return record.recorded_by_id
-    if record.consultation_id is not None:
-        return (
-            Consultation.objects.filter(pk=record.consultation_id)
-            .values_list("author_id", flat=True)
-            .first()
-        )
-    return None
+    if record.consultation_id is None:
+        return None
+    if FollowUp.consultation.is_cached(record):  # loaded with the timeline
+        return record.consultation.author_id
+    return (
+        Consultation.objects.filter(pk=record.consultation_id)
+        .values_list("author_id", flat=True)
+        .first()
+    )
 
 
-def can_change_record(actor: Actor, record: Consultation | Outcome | FollowUp) -> bool:
+def can_change_record(
+    actor: Actor,
+    record: Consultation | Outcome | FollowUp,
+    *,
+    case_is_writable: bool | None = None,
+) -> bool:
     """Return True when the actor may edit, void or complete record (rule 2).
 
     The record's organisation must still be working on the case (rule 1):
     after a referral is completed, the receiver's records are read only.
+    A page that shows many records of one case passes `case_is_writable`
+    (can_write_case, asked once) instead of a query per record.
     """
     if actor.is_superuser:
         return True
@@ -161,6 +178,8 @@ def can_change_record(actor: Actor, record: Consultation | Outcome | FollowUp) -
     )
     if not mine and (actor.is_expert or not actor.has_role(*MANAGING_ROLES)):
         return False
+    if case_is_writable is not None:
+        return case_is_writable
     return cases_writable_by(actor).filter(pk=record.case_id).exists()
 
 
@@ -179,6 +198,24 @@ def record_require_changeable(
             "その組織のコーディネーター・管理者・組織管理者だけです。"
         )
     )
+
+
+def can_change_contact(actor: Actor, contact: Contact) -> bool:
+    """Return True when the actor may edit or remove contact (its recording organisation)."""
+    return actor.is_superuser or (
+        actor.organisation_id is not None
+        and contact.organisation_id == actor.organisation_id
+    )
+
+
+def contact_require_changeable(
+    actor: Actor, contact: Contact, message: str | None = None
+) -> None:
+    """Refuse with 403 unless the actor's organisation recorded contact."""
+    if not can_change_contact(actor, contact):
+        raise not_permitted(
+            message or _("この担当者の情報を変更できるのは、登録した組織だけです。")
+        )
 
 
 def _working_with_company_q(actor: Actor) -> Q:

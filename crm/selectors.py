@@ -297,7 +297,7 @@ def case_timeline(actor: Actor, case: Case) -> list[TimelineEntry]:
     ]
     entries += [
         TimelineEntry("follow_up", f.due_on, None, f)
-        for f in case.follow_ups.select_related("assignee")
+        for f in case.follow_ups.select_related("assignee", "done_by", "consultation")
     ]
     entries += [
         TimelineEntry("outcome", o.occurred_on, None, o) for o in case.outcomes.all()

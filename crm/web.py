@@ -114,9 +114,7 @@ def company_create(request):
             form.is_valid()
         else:
             try:
-                company = services.company_create(
-                    actor=actor, **form.service_fields()
-                )
+                company = services.company_create(actor=actor, **form.service_fields())
             except DomainError as exc:
                 _company_error(form, exc)
             else:
@@ -213,9 +211,7 @@ def consultation_case_field(request):
         initial={"case": str(default.pk) if default else ""},
         case_choices=_case_choices(actor, company),
     )
-    return render(
-        request, "crm/_case_field.html", {"form": form, "company": company}
-    )
+    return render(request, "crm/_case_field.html", {"form": form, "company": company})
 
 
 @login_required
@@ -313,9 +309,9 @@ def consultation_create(request):
             cleaned = form.cleaned_data
             case = None
             if cleaned["case"]:
-                case = selectors.cases_visible_to(actor).filter(
-                    pk=cleaned["case"]
-                ).first()
+                case = (
+                    selectors.cases_visible_to(actor).filter(pk=cleaned["case"]).first()
+                )
                 if case is None:
                     form.add_error("case", _("案件が見つかりません。"))
                     raise _FormInvalid
@@ -387,16 +383,19 @@ def _case_context(
     actor, case, outcome_form: OutcomeForm, close_form=None, reopen_form=None
 ) -> dict:
     timeline = selectors.case_timeline(actor, case)
+    can_write = permissions.can_write_case(actor, case)
     # The page shows no button for what the user may not do: the records
     # (by kind) the actor may correct, void or reschedule.
     changeable = {"consultation": set(), "outcome": set(), "follow_up": set()}
     for e in timeline:
-        if e.kind in changeable and permissions.can_change_record(actor, e.obj):
+        if e.kind in changeable and permissions.can_change_record(
+            actor, e.obj, case_is_writable=can_write
+        ):
             changeable[e.kind].add(e.obj.pk)
     return {
         "case": case,
         "timeline": timeline,
-        "can_write": permissions.can_write_case(actor, case),
+        "can_write": can_write,
         # Close and reopen: the owning organisation's coordinators,
         # managers and org admins (DESIGN.md "Who may change what" rule 4).
         "can_manage": permissions.can_manage_case(actor, case),
@@ -463,4 +462,3 @@ def follow_up_complete(request, pk: int):
     if request.POST.get("next") == "case":
         return redirect("crm:case-detail", pk=follow_up.case_id)
     return redirect("home")
-

@@ -53,14 +53,6 @@ def _require_working_with(actor: Actor, company: Company) -> None:
         raise permissions.not_permitted()
 
 
-def can_change_contact(actor: Actor, contact: Contact) -> bool:
-    """Return True when the actor may edit or remove contact (its recording organisation)."""
-    return actor.is_superuser or (
-        actor.organisation_id is not None
-        and contact.organisation_id == actor.organisation_id
-    )
-
-
 def _company_url(company_id: int, anchor: str = "") -> str:
     url = reverse("crm:company-detail", args=[company_id])
     return f"{url}#{anchor}" if anchor else url
@@ -83,7 +75,7 @@ def company_detail(request, pk: int):
             selectors.contacts_visible_to(actor).filter(company=company).order_by("id")
         )
         for contact in contacts:
-            contact.changeable = can_change_contact(actor, contact)
+            contact.changeable = permissions.can_change_contact(actor, contact)
         context["contacts"] = contacts
         context["consents"] = (
             selectors.consents_visible_to(actor)
@@ -169,10 +161,7 @@ def _visible_contact(actor: Actor, pk: int) -> Contact:
 
 
 def _require_contact_changeable(actor: Actor, contact: Contact) -> None:
-    if not can_change_contact(actor, contact):
-        raise permissions.not_permitted(
-            _("この担当者の情報を変更できるのは、登録した組織だけです。")
-        )
+    permissions.contact_require_changeable(actor, contact)
 
 
 @login_required

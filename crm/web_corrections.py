@@ -93,39 +93,37 @@ def consultation_edit(request, pk: int):
     )
 
 
-@login_required
-def consultation_void(request, pk: int):
-    """取消: void a consultation typed in error, with a reason."""
-    actor, consultation = _changeable(request, selectors.consultations_visible_to, pk)
+def _void_page(request, record, kind: str, void, done: str):
+    """The 取消 confirmation of a consultation or outcome: a reason, then void(reason)."""
     form = VoidForm(request.POST if request.method == "POST" else None)
     if (
         request.method == "POST"
         and form.is_valid()
-        and _write(
-            form,
-            lambda: services.consultation_void(
-                actor=actor,
-                consultation=consultation,
-                reason=form.cleaned_data["reason"],
-            ),
-        )
+        and _write(form, lambda: void(form.cleaned_data["reason"]))
     ):
-        messages.success(
-            request,
-            _("相談記録（%(date)s）を取り消しました。")
-            % {"date": consultation.occurred_on.strftime("%Y/%m/%d")},
-        )
-        return _to_case(consultation)
+        messages.success(request, done)
+        return _to_case(record)
     return render(
         request,
         "crm/corrections/void_confirm.html",
-        {
-            "form": form,
-            "record": consultation,
-            "kind": "consultation",
-            "case": consultation.case,
-        },
+        {"form": form, "record": record, "kind": kind, "case": record.case},
         status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+def consultation_void(request, pk: int):
+    """取消: void a consultation typed in error, with a reason."""
+    actor, consultation = _changeable(request, selectors.consultations_visible_to, pk)
+    return _void_page(
+        request,
+        consultation,
+        "consultation",
+        lambda reason: services.consultation_void(
+            actor=actor, consultation=consultation, reason=reason
+        ),
+        _("相談記録（%(date)s）を取り消しました。")
+        % {"date": consultation.occurred_on.strftime("%Y/%m/%d")},
     )
 
 
@@ -164,24 +162,14 @@ def outcome_edit(request, pk: int):
 def outcome_void(request, pk: int):
     """取消 of an outcome recorded in error, with a reason."""
     actor, outcome = _changeable(request, selectors.outcomes_visible_to, pk)
-    form = VoidForm(request.POST if request.method == "POST" else None)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and _write(
-            form,
-            lambda: services.outcome_void(
-                actor=actor, outcome=outcome, reason=form.cleaned_data["reason"]
-            ),
-        )
-    ):
-        messages.success(request, _("成果を取り消しました。"))
-        return _to_case(outcome)
-    return render(
+    return _void_page(
         request,
-        "crm/corrections/void_confirm.html",
-        {"form": form, "record": outcome, "kind": "outcome", "case": outcome.case},
-        status=400 if form.is_bound else 200,
+        outcome,
+        "outcome",
+        lambda reason: services.outcome_void(
+            actor=actor, outcome=outcome, reason=reason
+        ),
+        _("成果を取り消しました。"),
     )
 
 

@@ -9,6 +9,7 @@ re-rendered form, or into a warning message after a one-click action.
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
@@ -344,28 +345,21 @@ def referral_assign(request, pk: int):
     actor = web_actor(request)
     referral = get_object_or_404(referral_records_visible_to(actor), pk=pk)
     assignee_id = request.POST.get("assignee", "")
+    # Who may be assigned (an active member of the receiver) is the service's rule.
     assignee = (
-        Membership.objects.filter(
-            organisation_id=referral.to_organisation_id,
-            user_id=int(assignee_id) if assignee_id.isdigit() else None,
-            is_active=True,
-        )
-        .select_related("user")
-        .first()
+        get_user_model().objects.filter(pk=int(assignee_id)).first()
+        if assignee_id.isascii() and assignee_id.isdigit()
+        else None
     )
     try:
-        if assignee is None:
-            raise ValidationFailed(
-                _("担当者は紹介先の組織の職員から選んでください。"), field="assignee"
-            )
-        services.referral_assign(actor=actor, referral=referral, assignee=assignee.user)
+        services.referral_assign(actor=actor, referral=referral, assignee=assignee)
     except DomainError as exc:
         messages.warning(request, exc.detail)
     else:
         messages.success(
             request,
             _("紹介の担当者を %(who)s に変更しました。")
-            % {"who": person_name(assignee.user)},
+            % {"who": person_name(assignee)},
         )
     return _back(request, referral, "assign")
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from crm.lock_objects import company_lock_active
 from crm.models import Company, Consent, Contact, ProvisionRecord
-from crm.permissions import company_require_workable, not_permitted
+from crm.permissions import company_require_workable, contact_require_changeable
 from crm.selectors import contacts_visible_to
 from crm.services.audit import audit_record, changes_between
 from support_network.actors import Actor
@@ -104,10 +104,7 @@ def contact_update(*, actor: Actor, contact: Contact, **fields: Any) -> Contact:
     if not contacts_visible_to(actor).filter(pk=contact.pk).exists():
         raise NotVisible(_("見つかりません。"))
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if not actor.is_superuser and contact.organisation_id != actor.organisation_id:
-        raise not_permitted(
-            _("この担当者の情報を変更できるのは、登録した組織だけです。")
-        )
+    contact_require_changeable(actor, contact)
     before = {name: getattr(contact, name) for name in CONTACT_FIELDS}
     for name, value in fields.items():
         setattr(contact, name, value)
@@ -147,8 +144,9 @@ def contact_delete(*, actor: Actor, contact: Contact) -> None:
     if not contacts_visible_to(actor).filter(pk=contact.pk).exists():
         raise NotVisible(_("見つかりません。"))
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if not actor.is_superuser and contact.organisation_id != actor.organisation_id:
-        raise not_permitted(_("この担当者を削除できるのは、登録した組織だけです。"))
+    contact_require_changeable(
+        actor, contact, _("この担当者を削除できるのは、登録した組織だけです。")
+    )
     if (
         Consent.objects.filter(contact=contact).exists()
         or ProvisionRecord.contacts.through.objects.filter(contact=contact).exists()
