@@ -157,8 +157,5 @@ class ReferralFilter(django_filters.FilterSet):
         return queryset.filter(direction=value)
 
     def filter_overdue(self, queryset, name, value):
-        overdue = {
-            "status": ReferralStatus.SENT,
-            "respond_by__lt": timezone.localdate(),
-        }
-        return queryset.filter(**overdue) if value else queryset.exclude(**overdue)
+        overdue = Referral.overdue_q(timezone.localdate())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)

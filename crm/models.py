@@ -4,6 +4,8 @@ Models hold fields, constraints and pure properties of their own row; rules
 live in crm/services.py and visibility in crm/selectors.py (STYLE.md §2).
 """
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -679,6 +681,20 @@ class Referral(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.from_organisation} → {self.to_organisation}"
+
+    def is_overdue_on(self, today: date) -> bool:
+        """Return whether it waits for an answer past its deadline (回答期限).
+
+        The one "overdue" rule; `overdue_q` is the same rule for queries.
+        """
+        return self.status == ReferralStatus.SENT and self.respond_by < today
+
+    @staticmethod
+    def overdue_q(today: date, prefix: str = "") -> models.Q:
+        """Return the filter of referrals overdue on *today* (see is_overdue_on)."""
+        return models.Q(
+            **{f"{prefix}status": ReferralStatus.SENT, f"{prefix}respond_by__lt": today}
+        )
 
 
 class ReferralTopic(models.Model):

@@ -567,7 +567,7 @@ class ReferralSerializer(serializers.ModelSerializer):
         return [t.topic for t in obj.topics.all()]
 
     def get_is_overdue(self, obj) -> bool:
-        return obj.status == "sent" and obj.respond_by < timezone.localdate()
+        return obj.is_overdue_on(timezone.localdate())
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_completed_by(self, obj):

@@ -246,3 +246,62 @@ def _as_date(value: date) -> date:
     # A datetime is a date subclass; without this, ``datetime in set_of_dates`` is
     # always False and a datetime argument would silently be treated as a workday.
     return local_date(value) if isinstance(value, datetime) else value
+
+
+# --- input: the one parser of a fiscal year and of a `--now` -----------------
+
+FIRST_FISCAL_YEAR = 2000
+
+
+def fiscal_year_parse(
+    value: object, *, now: datetime | None = None, field: str = "fiscal_year"
+) -> int:
+    """Return the fiscal year *value* names, the current one when it is empty.
+
+    The one reading of a requested 年度 (API parameters, export requests, the
+    statistics page): a Western year from FIRST_FISCAL_YEAR up to next fiscal
+    year, since plans are entered before April. Anything else raises
+    ValidationFailed with one Japanese message naming the range.
+    """
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from support_network.errors import ValidationFailed
+
+    current = fiscal_year(now or timezone.now())
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return current
+    last = current + 1
+    message = _(
+        "年度は%(first)d〜%(last)dの西暦年（4月始まり）で指定してください（例: %(example)d）。"
+    ) % {"first": FIRST_FISCAL_YEAR, "last": last, "example": current}
+    if isinstance(value, bool):
+        raise ValidationFailed(message, field=field)
+    try:
+        year = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationFailed(message, field=field) from None
+    if not FIRST_FISCAL_YEAR <= year <= last:
+        raise ValidationFailed(message, field=field)
+    return year
+
+
+def moment_parse(value: str | None) -> datetime | None:
+    """Return the moment an ISO 8601 `--now` names (JST when it has no offset).
+
+    The one reading of `--now` for the commands and the periodic tasks that
+    replay a given moment; None or "" means "now" and returns None. A bad
+    value raises ValueError with a Japanese message the commands show as is.
+    """
+    if value is None or not str(value).strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(
+            "--now は ISO 8601 形式で指定してください"
+            f"（例: 2026-05-07T09:00+09:00）: {value}"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=JST)
+    return moment

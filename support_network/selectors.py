@@ -23,6 +23,21 @@ def active_memberships() -> QuerySet[Membership]:
     )
 
 
+def active_members(
+    organisation_ids, roles=None
+) -> QuerySet[Membership]:
+    """Return the active memberships of these organisations (of these roles).
+
+    The one query behind "who works there now": notifications, reminders,
+    referral receivers and the inbox's assignees all start here, so a
+    deactivated user or organisation drops out of every list at once.
+    """
+    qs = active_memberships().filter(organisation_id__in=list(organisation_ids))
+    if roles is not None:
+        qs = qs.filter(role__in=list(roles))
+    return qs
+
+
 def memberships_of(user) -> QuerySet[Membership]:
     """Return the user's active memberships, organisation loaded."""
     return (
