@@ -10,12 +10,12 @@ class CrmConfig(AppConfig):
         # Audit events for logins and failed logins (web, admin and API).
         from crm import login_audit  # noqa: F401
         from crm.services.facts import organisation_facts_refresh
-        from support_network.services import register_organisation_place_hook
+        from support_network.extensions import organisation_place_hook_register
 
-        register_organisation_place_hook(organisation_facts_refresh)
+        organisation_place_hook_register(organisation_facts_refresh)
 
         # Audit events of account administration (support_network/services_accounts).
         from crm.account_audit import audit_member_event
-        from support_network.services_accounts import member_event_hook_register
+        from support_network.extensions import member_event_hook_register
 
         member_event_hook_register(audit_member_event)

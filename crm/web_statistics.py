@@ -322,7 +322,7 @@ def _referral_section(
 
 
 def _program_section(actor: Actor, fy: int, scope: str | None) -> Section | None:
-    program_statistics = statistics.registered_program_statistics()
+    program_statistics = statistics.program_statistics_providers()
     if program_statistics is None:
         return None
     result = program_statistics(

@@ -13,7 +13,7 @@ class ProgramsConfig(AppConfig):
         from programs.reminders import register as register_reminders
 
         register_reminders()  # program milestones in the reminder sweep
-        from crm.statistics import register_program_statistics
+        from crm.extensions import program_statistics_register
         from programs.statistics import program_statistics
 
-        register_program_statistics(program_statistics)  # the managers' page
+        program_statistics_register(program_statistics)  # the managers' page

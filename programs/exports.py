@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from django.db.models import Case as SqlCase
 from django.db.models import F, QuerySet, When
 
+from crm.extensions import export_kind_register
 from crm.services.exports import (
     CHUNK_SIZE,
     DATE,
@@ -21,7 +22,6 @@ from crm.services.exports import (
     Column,
     ExportTable,
     FiscalYearLabels,
-    register_export_kind,
 )
 from programs.choices import EnrolmentStatus, Scheme
 from programs.selectors import enrolments_visible_to
@@ -130,4 +130,4 @@ def enrolments_export(*, actor: Actor, fiscal_year: int, params: dict) -> Export
 
 def register() -> None:
     """Register the `enrolments` export kind (called from ProgramsConfig.ready)."""
-    register_export_kind("enrolments", enrolments_export)
+    export_kind_register("enrolments", enrolments_export)

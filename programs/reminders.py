@@ -1,7 +1,7 @@
 """Program milestones, plugged into the reminder sweep (issue 5 "Rules").
 
 crm must not import programs, so `ProgramsConfig.ready()` registers these
-sources with `crm.services.reminders.register_reminder_source`; the sweep
+sources with `crm.services.reminders.reminder_source_register`; the sweep
 calls each one as `source(now, batch_size=…)` after its own sources. Each
 milestone is told once to the coordinators and managers of the program's
 operator (e.g. INPIT) and of the applying organisation, deduplicated:
@@ -43,20 +43,19 @@ from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.models import AuditEvent
-from crm.services.notifications import (
-    NotificationItem,
+from crm.extensions import (
     notification_audience_register,
     notification_link_register,
     notification_subject_register,
-    notify_many,
+    reminder_source_register,
 )
+from crm.models import AuditEvent
+from crm.services.notifications import NotificationItem, notify_many
 from crm.services.reminders import (
     BATCH_SIZE,
     RuleGroup,
     claim_batches,
     members,
-    register_reminder_source,
     reminder_rule_groups,
 )
 from programs.choices import EnrolmentStatus, ProgramCode
@@ -456,7 +455,7 @@ def _source(milestone) -> Callable[..., Counter]:
 def register() -> None:
     """Plug the milestones into the sweep; called by ProgramsConfig.ready()."""
     for name, milestone in MILESTONES.items():
-        register_reminder_source(name, _source(milestone))
+        reminder_source_register(name, _source(milestone))
     for kind, subject in SUBJECTS.items():
         notification_subject_register(kind, subject)
     notification_link_register("enrolment", enrolment_path)

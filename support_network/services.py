@@ -79,7 +79,7 @@ def user_create_or_update(
 _organisation_place_hooks: list = []
 
 
-def register_organisation_place_hook(function) -> None:
+def organisation_place_hook_register(function) -> None:
     """Call function(organisation_ids) whenever organisations' place changes."""
     if function not in _organisation_place_hooks:
         _organisation_place_hooks.append(function)

@@ -155,7 +155,7 @@ class ExportKind:
 _KINDS: dict[str, ExportKind] = {}
 
 
-def register_export_kind(
+def export_kind_register(
     name: str,
     provider: Provider,
     *,
@@ -1307,9 +1307,9 @@ def consultation_statistics_export(
     )
 
 
-register_export_kind("consultations", consultations_export)
-register_export_kind("referrals", referrals_export)
-register_export_kind(
+export_kind_register("consultations", consultations_export)
+export_kind_register("referrals", referrals_export)
+export_kind_register(
     "consultation_statistics",
     consultation_statistics_export,
     check=consultation_statistics_check,
@@ -1330,10 +1330,10 @@ __all__ = [
     "export_build",
     "export_download",
     "export_enqueue",
+    "export_kind_register",
     "export_kinds",
     "export_request",
     "exports_cleanup",
     "exports_requested_by",
     "exports_visible_to",
-    "register_export_kind",
 ]

@@ -27,7 +27,7 @@ organisation with its own rules (`reminder_rule_groups`), so an override
 costs one more query per source, not one per row.
 
 The built-in sources are the functions in `SOURCES`. Other apps plug theirs
-in with `register_reminder_source(name, source)` (programs does so in its
+in with `reminder_source_register(name, source)` (programs does so in its
 AppConfig.ready(): IPAS end, iAca period review, day quota at 80 %, missing
 support plan), since crm must not import them. A registered source is called
 as `source(now, batch_size=…)`, claims and records its own reminders the
@@ -665,7 +665,7 @@ PluginSource = Callable[..., Mapping[str, int]]
 REMINDER_SOURCES: dict[str, PluginSource] = {}
 
 
-def register_reminder_source(name: str, source: PluginSource) -> None:
+def reminder_source_register(name: str, source: PluginSource) -> None:
     """Let the sweep call `source(now, batch_size=…)` after the built-in sources.
 
     The source finds what is due at `now` (in office hours, with the rules

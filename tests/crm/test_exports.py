@@ -780,11 +780,11 @@ def test_progress_is_written_while_the_file_is_built(staff_a, monkeypatch):
 
     original = service.export_kinds()["enrolments"]
     monkeypatch.setattr(service, "PROGRESS_EVERY", 2)
-    service.register_export_kind("enrolments", provider)
+    service.export_kind_register("enrolments", provider)
     try:
         export = request_and_build(staff_a, kind="enrolments", format="csv")
     finally:
-        service.register_export_kind(
+        service.export_kind_register(
             "enrolments", original.provider, check=original.check
         )
     assert export.status == "done" and export.progress == 100

@@ -19,7 +19,7 @@ class SlowExportConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.export_writers import INT, TEXT, Column
-        from crm.services.exports import ExportTable, register_export_kind
+        from crm.services.exports import ExportTable, export_kind_register
 
         rows = int(os.environ.get("CRM_TEST_EXPORT_ROWS", "100"))
         delay = float(os.environ.get("CRM_TEST_EXPORT_ROW_DELAY", "0.1"))
@@ -36,4 +36,4 @@ class SlowExportConfig(AppConfig):
                 total=rows,
             )
 
-        register_export_kind("referrals", provider)
+        export_kind_register("referrals", provider)

@@ -146,7 +146,7 @@ _NON_UNIQUE_DIMENSIONS = frozenset({"program"})
 
 STATISTICS_ROLES = (Role.MANAGER, Role.ORG_ADMIN, Role.COORDINATOR)
 
-JSIC_PATH = Path(__file__).resolve().parent.parent / "seeds" / "data" / "jsic.csv"
+JSIC_PATH = Path(__file__).resolve().parents[2] / "seeds" / "data" / "jsic.csv"
 # First 中分類 of each 大分類 (JSIC 13th revision), as in crm/rules.py.
 _MAJOR_STARTS = (
     ("01", "A"), ("03", "B"), ("05", "C"), ("06", "D"), ("09", "E"), ("33", "F"),
@@ -1230,12 +1230,12 @@ def outcome_statistics(
 _program_statistics = None
 
 
-def register_program_statistics(function) -> None:
+def program_statistics_register(function) -> None:
     """Let the programs app provide `program_statistics` to crm's pages."""
     global _program_statistics
     _program_statistics = function
 
 
-def registered_program_statistics():
+def program_statistics_providers():
     """Return the registered program statistics function, or None."""
     return _program_statistics

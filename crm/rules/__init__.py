@@ -287,7 +287,7 @@ _GROUP_BY_LABEL = {
 _LEVELS = ("大分類", "中分類", "小分類", "細分類")
 
 JSIC_SME_RULES_PATH = (
-    Path(__file__).resolve().parent.parent / "seeds" / "data" / "jsic_sme_rules.csv"
+    Path(__file__).resolve().parents[2] / "seeds" / "data" / "jsic_sme_rules.csv"
 )
 
 # First 中分類 number of each 大分類 (JSIC 13th revision, which the SME mapping uses;
