@@ -88,7 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "support_network.context_processors.acting_organisation",
-                "crm.context_processors.referral_nav",
+                "crm.web.context_processors.referral_nav",
             ],
         },
     },

@@ -7,7 +7,6 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config.api import ApiRouter
 from config.api_docs import ApiDocsView
-from crm.health import health
 from crm.views import (
     CaseViewSet,
     CompanyViewSet,
@@ -26,7 +25,8 @@ from crm.views.statistics import (
     OutcomeStatisticsView,
     ReferralStatisticsView,
 )
-from crm.web import my_work
+from crm.web.health import health
+from crm.web.home import my_work
 from programs.urls import register as register_programs
 from programs.views import ProgramViewSet
 from programs.views_statistics import ProgramStatisticsView
@@ -77,7 +77,7 @@ handler400 = "config.input_cleaning.bad_request"
 urlpatterns = [
     path("", my_work, name="home"),
     path("organisation/", organisation_switch, name="organisation-switch"),
-    path("", include("crm.urls")),
+    path("", include("crm.web.urls")),
     path("", include("programs.urls_web")),
     path("", include("support_network.urls_web")),
     # The login (with its second step for users with TOTP) and /account/mfa/.

@@ -1,6 +1,6 @@
 """Web forms of programs: shape only.
 
-As in crm/forms.py, eligibility, capacity, quotas and caps live in
+As in crm/web/forms.py, eligibility, capacity, quotas and caps live in
 programs/services.py; these forms check types and keep what the user typed,
 so a refused submit shows the service's Japanese message beside the field
 and loses nothing.
@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import IpType, Topic
-from crm.forms import DATE_WIDGET
+from crm.web.forms import DATE_WIDGET
 from programs.choices import Scheme, TeamRole
 
 YEN_WIDGET = forms.NumberInput(attrs={"inputmode": "numeric", "step": "1", "min": "0"})

@@ -1,6 +1,6 @@
 """Web UI of programs: the program list, a page per program, subsidy estimates.
 
-Views are adapters, like crm/web.py's: they read through programs/selectors.py
+Views are adapters, like crm/web/'s: they read through programs/selectors.py
 (enrolments the user may not see are left out) and call programs/services.py;
 the estimate writes nothing. Enrolment pages, applying and referring are in
 programs/web_enrolments.py. The rules are shown as Japanese text built from
@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 
 from crm import selectors as crm_selectors
 from crm.choices import CompanyKind, IpType, SizeClass
-from crm.forms import add_domain_error
 from crm.models import Company
+from crm.web.forms import add_domain_error
 from programs import selectors, services
 from programs.choices import EnrolmentStatus, ProgramKind, Scheme, TeamRole
 from programs.forms import EstimateForm, EstimateItemFormSet

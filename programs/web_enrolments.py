@@ -26,10 +26,10 @@ from django.views.decorators.http import require_POST
 from crm import selectors as crm_selectors
 from crm import services as crm_services
 from crm.choices import ConsentScope
-from crm.forms import add_domain_error
-from crm.forms_referrals import InlineConsentForm
 from crm.models import Case
 from crm.permissions import can_write_case
+from crm.web.forms import add_domain_error
+from crm.web.forms_referrals import InlineConsentForm
 from programs import selectors, services
 from programs.choices import EnrolmentStatus, ProgramKind, TeamRole
 from programs.forms import (

@@ -1,6 +1,6 @@
 """Web forms of the company page: master data, contacts (担当者), consents.
 
-Shape only, as in crm/forms.py: the rules (who may, 法人番号, JSIC codes,
+Shape only, as in crm/web/forms.py: the rules (who may, 法人番号, JSIC codes,
 e-mail and phone formats, consent scope) live in the services, whose field
 errors `add_domain_error` puts beside the field; a refused submit loses
 nothing typed.
@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import ConsentMethod, ConsentScope
-from crm.forms import DATE_WIDGET, CompanyForm
 from crm.models import Company
 from crm.services import COMPANY_FIELDS
 from crm.services.contacts import CONTACT_FIELDS
+from crm.web.forms import DATE_WIDGET, CompanyForm
 from support_network.choices import OrganisationKind
 from support_network.models import Organisation
 

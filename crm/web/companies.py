@@ -1,6 +1,10 @@
-"""The company page: master data, contacts (担当者) and consents, and their upkeep.
+"""Companies: search, the typeahead, registration, and the company page with its upkeep.
 
-Views are adapters (see crm/web.py): they read through the visibility
+Search and the typeahead rank like the API's search (crm/web/common.py);
+registration shows "この会社ですか？" candidates first. The company page shows
+master data, contacts (担当者) and consents.
+
+Views are adapters (see crm/web/consultations.py): they read through the visibility
 selectors and write through the services, which hold the write rules
 (crm.permissions, DESIGN.md "Who may change what"): consents, contacts and
 master data are recorded by the organisations working with the company; a
@@ -17,22 +21,87 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from crm import permissions, selectors, services
-from crm.forms import add_domain_error
-from crm.forms_companies import (
+from crm.models import Company, Contact
+from crm.services import contacts as contact_services
+from crm.web.common import (
+    PICKER_LIMIT,
+    SEARCH_LIMIT,
+    company_duplicates,
+    company_error,
+    company_initial,
+    company_matches,
+    is_htmx,
+)
+from crm.web.forms import CompanyForm, add_domain_error
+from crm.web.forms_companies import (
     CompanyEditForm,
     ConsentForm,
     ContactForm,
     organisation_choices,
 )
-from crm.models import Company, Contact
-from crm.services import contacts as contact_services
-from crm.web import _company_error
 from support_network.actors import Actor
 from support_network.errors import Conflict, DomainError
 from support_network.web import web_actor
+
+
+@login_required
+@require_GET
+def company_search(request):
+    """Find a company by 法人番号, name or reading, any width or legal form."""
+    actor = web_actor(request)
+    query = request.GET.get("q", "").strip()
+    companies = company_matches(actor, query, SEARCH_LIMIT)
+    context = {"q": query, "companies": companies, "limit": SEARCH_LIMIT}
+    if is_htmx(request):
+        return render(request, "crm/_company_results.html", context)
+    return render(request, "crm/company_search.html", context)
+
+
+@login_required
+@require_GET
+def company_picker(request):
+    """Return typeahead options for the consultation form (htmx)."""
+    actor = web_actor(request)
+    query = request.GET.get("company_q", "").strip()
+    companies = company_matches(actor, query, PICKER_LIMIT)
+    return render(
+        request, "crm/_company_picker.html", {"q": query, "companies": companies}
+    )
+
+
+@login_required
+def company_create(request):
+    """Register a company, after showing "この会社ですか？" candidates."""
+    actor = web_actor(request)
+    candidates: list[Company] = []
+    form = CompanyForm(request.POST or None, initial=company_initial(actor))
+    if request.method == "POST" and form.is_valid():
+        if not form.cleaned_data["confirm_new"]:
+            candidates = company_duplicates(form)
+        if candidates:
+            form = CompanyForm({**request.POST.dict(), "confirm_new": "on"})
+            form.is_valid()
+        else:
+            try:
+                company = services.company_create(actor=actor, **form.service_fields())
+            except DomainError as exc:
+                company_error(form, exc)
+            else:
+                messages.success(
+                    request, _("%(name)s を登録しました。") % {"name": company.name}
+                )
+                if request.POST.get("then") == "consult":
+                    url = reverse("crm:consultation-create")
+                    return redirect(f"{url}?company={company.pk}")
+                return redirect("crm:company-detail", pk=company.pk)
+    return render(
+        request,
+        "crm/company_form.html",
+        {"form": form, "candidates": candidates, "then": request.GET.get("then", "")},
+    )
 
 
 def _company(actor: Actor, pk: int) -> Company:
@@ -105,7 +174,7 @@ def company_edit(request, pk: int):
         except Conflict as exc:
             if exc.code != "duplicate_company":
                 raise
-            _company_error(form, exc)
+            company_error(form, exc)
         except DomainError as exc:
             if exc.status_code == 403 or not exc.field:
                 raise

@@ -18,14 +18,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm import permissions, selectors, services
-from crm.forms import add_domain_error
-from crm.forms_cases import (
+from crm.web.common import member_choices
+from crm.web.forms import add_domain_error
+from crm.web.forms_cases import (
     ConsultationEditForm,
     FollowUpEditForm,
     OutcomeEditForm,
     VoidForm,
 )
-from crm.web_referrals import _member_choices
 from support_network.errors import DomainError, PermissionDenied
 from support_network.web import web_actor
 
@@ -184,7 +184,7 @@ def follow_up_edit(request, pk: int):
             "note": follow_up.note,
             "assignee": follow_up.assignee_id,
         },
-        member_choices=_member_choices(follow_up.organisation_id),
+        member_choices=member_choices(follow_up.organisation_id),
     )
     if request.method == "POST" and form.is_valid():
         fields = {}

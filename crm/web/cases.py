@@ -1,4 +1,7 @@
-"""Web UI of cases as a whole: the case list, closing and reopening a case.
+"""Web UI of cases: the case list, the case page and its actions, closing and reopening.
+
+The case page shows the timeline and records outcomes and completes
+follow-ups from it; corrections of its records are crm/web/corrections.py.
 
 The list reads `cases_visible_to` only, so it shows exactly the cases whose
 page would open; it pages by keyset on (-opened_on, -id), the order of the
@@ -17,15 +20,16 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import permissions, search, selectors, services
-from crm.forms import OutcomeForm, add_domain_error
-from crm.forms_cases import CaseCloseForm, CaseListForm, CaseReopenForm
-from crm.web import _case_context
-from crm.web_referrals import _member_choices
+from crm.choices import FollowUpStatus
+from crm.web.common import member_choices
+from crm.web.forms import OutcomeForm, add_domain_error
+from crm.web.forms_cases import CaseCloseForm, CaseListForm, CaseReopenForm
 from support_network.errors import Conflict, DomainError, PermissionDenied
 from support_network.web import web_actor
 
@@ -59,7 +63,7 @@ def _company_filter(actor, value: str) -> Q:
 def case_list(request):
     """案件一覧: mine / my organisation's / all I see, by status, company, assignee."""
     actor = web_actor(request)
-    members = _member_choices(actor.organisation_id) if actor.organisation_id else []
+    members = member_choices(actor.organisation_id) if actor.organisation_id else []
     form = CaseListForm(request.GET, member_choices=members)
     form.is_valid()  # a wrong value only drops its own filter
     data = form.cleaned_data
@@ -185,3 +189,98 @@ def case_reopen(request, pk: int):
         return redirect("crm:case-detail", pk=case.pk)
     context = _case_context(actor, case, OutcomeForm(), reopen_form=form)
     return render(request, "crm/case_detail.html", context, status=400)
+
+
+@login_required
+def case_detail(request, pk: int):
+    """Show a case's timeline and the company's other visible cases."""
+    actor = web_actor(request)
+    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    services.audit_record(actor=actor, action="case.view", obj=case)
+    context = _case_context(actor, case, OutcomeForm())
+    return render(request, "crm/case_detail.html", context)
+
+
+def _case_context(
+    actor, case, outcome_form: OutcomeForm, close_form=None, reopen_form=None
+) -> dict:
+    timeline = selectors.case_timeline(actor, case)
+    can_write = permissions.can_write_case(actor, case)
+    # The page shows no button for what the user may not do: the records
+    # (by kind) the actor may correct, void or reschedule.
+    changeable = {"consultation": set(), "outcome": set(), "follow_up": set()}
+    for e in timeline:
+        if e.kind in changeable and permissions.can_change_record(
+            actor, e.obj, case_is_writable=can_write
+        ):
+            changeable[e.kind].add(e.obj.pk)
+    return {
+        "case": case,
+        "timeline": timeline,
+        "can_write": can_write,
+        # Close and reopen: the owning organisation's coordinators,
+        # managers and org admins (DESIGN.md "Who may change what" rule 4).
+        "can_manage": permissions.can_manage_case(actor, case),
+        "close_form": close_form or CaseCloseForm(),
+        "reopen_form": reopen_form or CaseReopenForm(),
+        "changeable_consultations": changeable["consultation"],
+        "changeable_outcomes": changeable["outcome"],
+        "changeable_follow_ups": changeable["follow_up"],
+        "completable": {
+            e.obj.pk
+            for e in timeline
+            if e.kind == "follow_up"
+            and e.obj.status == FollowUpStatus.OPEN
+            and e.obj.pk in changeable["follow_up"]
+        },
+        "other_cases": selectors.company_cases_visible_to(actor, case.company).exclude(
+            pk=case.pk
+        ),
+        "outcome_form": outcome_form,
+        "today": timezone.localdate(),
+        # The programs app's reverse relation (crm does not import programs);
+        # whoever sees the case sees its enrolments (programs/selectors.py).
+        "enrolments": case.enrolments.select_related("program", "round").order_by(
+            "-id"
+        ),
+    }
+
+
+@login_required
+@require_POST
+def outcome_create(request, pk: int):
+    """Record an outcome of a case from its timeline page."""
+    actor = web_actor(request)
+    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    if not permissions.can_write_case(actor, case):
+        raise DjangoPermissionDenied(_("この案件は閲覧のみです。"))
+    form = OutcomeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.outcome_record(actor=actor, case=case, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("成果を記録しました。"))
+            return redirect(f"{reverse('crm:case-detail', args=[case.pk])}#outcomes")
+    context = _case_context(actor, case, form)
+    return render(request, "crm/case_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def follow_up_complete(request, pk: int):
+    """Mark a follow-up done, then go back where the user was."""
+    actor = web_actor(request)
+    follow_up = get_object_or_404(selectors.follow_ups_visible_to(actor), pk=pk)
+    try:
+        services.follow_up_complete(actor=actor, follow_up=follow_up)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.detail) from exc
+    except DomainError as exc:
+        messages.warning(request, exc.detail)
+    else:
+        messages.success(request, _("フォローアップを完了にしました。"))
+    if request.POST.get("next") == "case":
+        return redirect("crm:case-detail", pk=follow_up.case_id)
+    return redirect("home")

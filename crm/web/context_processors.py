@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crm.models import Notification
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
+from crm.selectors.inbox import user_unread_notification_count
 from support_network.errors import DomainError
 from support_network.web import web_actor
 
@@ -13,7 +13,7 @@ def referral_nav(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    unread = user_unread_notification_count(user)
     try:
         shows_board = web_actor(request).has_role(*ASSIGNING_ROLES)
     except DomainError:

@@ -1,21 +1,19 @@
-"""Web UI of referrals: refer a case, inbox/outbox, coordinator board, notifications.
+"""Web UI of referrals: refer a case, the inbox/outbox, accept/decline/complete/cancel.
 
-Like crm/web.py these views are adapters: they read through the visibility
-selectors, write through the services (referral life cycle, consent,
-assignment, notifications) and turn a DomainError into a field error on a
-re-rendered form, or into a warning message after a one-click action.
+Like the other pages of crm/web/ these views are adapters: they read through
+the selectors (crm/selectors/referral_form.py, crm/selectors/inbox.py),
+write through the services (referral life cycle, consent, assignment) and
+turn a DomainError into a field error on a re-rendered form, or into a
+warning message after a one-click action. The board is crm/web/board.py,
+the notifications crm/web/notifications.py.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,61 +23,38 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from crm import selectors, services
-from crm.choices import (
-    CaseStatus,
-    ConsentScope,
-    FollowUpStatus,
-    ReferralStatus,
-    Topic,
-)
-from crm.forms import add_domain_error
-from crm.forms_referrals import AssignForm, InlineConsentForm, ReferralForm
-from crm.models import Case, ConsultationTopic, FollowUp, Notification, Referral
+from crm.choices import ConsentScope, ReferralStatus
+from crm.models import Case, Referral
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from crm.permissions import can_write_case
 from crm.routing import referral_suggestions
 from crm.selectors import referral_records_visible_to
-from crm.services.notifications import notification_path
-from support_network.actors import Actor
+from crm.selectors.inbox import inbox_referral_list
+from crm.selectors.referral_form import (
+    case_topics_visible_to,
+    expertise_tags_known,
+    organisation_get,
+    referral_receiver_choices,
+    routing_tag_choices,
+    user_get,
+)
+from crm.web.common import member_choices
+from crm.web.forms import add_domain_error
+from crm.web.forms_referrals import InlineConsentForm, ReferralForm
 from support_network.errors import Conflict, DomainError, ValidationFailed
-from support_network.models import ExpertiseTag, Membership, Organisation
 from support_network.people import person_name
-from support_network.selectors import hub_prefecture_codes
 from support_network.web import web_actor
 
-# Bounded pages: the inbox, the board and the notification list show at most this.
+# Bounded pages: the inbox (and the board) show at most this.
 LIST_LIMIT = 200
-NOTIFICATION_LIMIT = 100
 
 
 # --- Refer a case -------------------------------------------------------------
 
 
-def _case_topics(actor, case: Case) -> list[str]:
-    """Return the topics of the case's consultations the actor may see."""
-    return list(
-        ConsultationTopic.objects.filter(
-            consultation__in=selectors.consultations_visible_to(actor).filter(case=case)
-        )
-        .order_by("topic")
-        .values_list("topic", flat=True)
-        .distinct()
-    )
-
-
-def _routing_choices() -> list[tuple[str, str]]:
-    return list(
-        ExpertiseTag.objects.exclude(slug__in=Topic.values)
-        .order_by("slug")
-        .values_list("slug", "name")
-    )
-
-
 def _suggestions(actor, case: Case, tags: list[str]):
     # Only known tags: one unknown slug would make routing refuse them all.
-    known = list(
-        ExpertiseTag.objects.filter(slug__in=tags).values_list("slug", flat=True)
-    )
+    known = expertise_tags_known(tags)
     if tags and not known:
         return []
     try:
@@ -95,12 +70,8 @@ def _organisation_choices(actor, case: Case, suggestions) -> list:
         (s.organisation.code, f"{s.organisation.name} — {s.reason}")
         for s in suggestions
     ]
-    others = (
-        Organisation.objects.filter(is_active=True)
-        .exclude(pk__in=[case.organisation_id, actor.organisation_id])
-        .exclude(code__in=[code for code, _label in suggested])
-        .order_by("kind", "code")
-        .values_list("code", "name")
+    others = referral_receiver_choices(
+        case, actor, exclude_codes=[code for code, _label in suggested]
     )
     choices = []
     if suggested:
@@ -124,7 +95,7 @@ def referral_create(request, pk: int):
         raise DjangoPermissionDenied(_("この案件は閲覧のみです。"))
     data = request.POST if request.method == "POST" else None
     action = data.get("action", "send") if data else ""
-    topics = data.getlist("topics") if data else _case_topics(actor, case)
+    topics = data.getlist("topics") if data else case_topics_visible_to(actor, case)
     routing = data.getlist("routing") if data else []
     suggestions = _suggestions(actor, case, [*topics, *routing])
     form = ReferralForm(
@@ -135,7 +106,7 @@ def referral_create(request, pk: int):
             "reason": (data or {}).get("reason", ""),
         },
         organisation_choices=_organisation_choices(actor, case, suggestions),
-        routing_choices=_routing_choices(),
+        routing_choices=routing_tag_choices(),
     )
     if action == "suggest":
         # "提案を更新": re-rank for the ticked topics, keep what was typed.
@@ -157,7 +128,7 @@ def referral_create(request, pk: int):
     if not (form_ok and consent_ok):
         return render(request, "crm/referrals/referral_form.html", context, status=400)
     cleaned = form.cleaned_data
-    to_organisation = Organisation.objects.get(code=cleaned["to_organisation"])
+    to_organisation = organisation_get(cleaned["to_organisation"])
     try:
         with transaction.atomic():
             if action == "consent_send":
@@ -230,35 +201,9 @@ def referral_list(request):
     if status not in ReferralStatus.values:
         status = ""
     today = timezone.localdate()
-    qs = referral_records_visible_to(actor).filter(
-        **{
-            "to_organisation_id" if box == "in" else "from_organisation_id": (
-                actor.organisation_id
-            )
-        }
-    )
-    if status:
-        qs = qs.filter(status=status)
-    referrals = list(
-        qs.select_related(
-            "case__company",
-            "from_organisation",
-            "to_organisation",
-            "sent_by",
-            "assignee",
-        )
-        .prefetch_related("topics")
-        .annotate(
-            # A receiver no longer sees the case of a declined referral:
-            # link it only when the case page would open.
-            case_visible=Exists(
-                selectors.cases_visible_to(actor).filter(pk=OuterRef("case_id"))
-            )
-        )
-        .order_by("-sent_at", "-id")[:LIST_LIMIT]
-    )
+    referrals = inbox_referral_list(actor, box=box, status=status, limit=LIST_LIMIT)
     for r in referrals:
-        r.overdue = r.status == ReferralStatus.SENT and r.respond_by < today
+        r.overdue = r.is_overdue_on(today)
     return render(
         request,
         "crm/referrals/referral_list.html",
@@ -271,7 +216,7 @@ def referral_list(request):
             "today": today,
             # The receiving side's coordinators assign their own staff;
             # window staff take a referral themselves.
-            "members": _member_choices(actor.organisation_id)
+            "members": member_choices(actor.organisation_id)
             if box == "in" and actor.has_role(*ASSIGNING_ROLES)
             else [],
         },
@@ -347,7 +292,7 @@ def referral_assign(request, pk: int):
     assignee_id = request.POST.get("assignee", "")
     # Who may be assigned (an active member of the receiver) is the service's rule.
     assignee = (
-        get_user_model().objects.filter(pk=int(assignee_id)).first()
+        user_get(int(assignee_id))
         if assignee_id.isascii() and assignee_id.isdigit()
         else None
     )
@@ -380,219 +325,3 @@ def referral_complete(request, pk: int):
 @require_POST
 def referral_cancel(request, pk: int):
     return _transition(request, pk, "cancel")
-
-
-# --- Coordinator board --------------------------------------------------------
-
-
-def _require_board(actor) -> None:
-    if not actor.has_role(*ASSIGNING_ROLES):
-        raise DjangoPermissionDenied(
-            _("ボードはコーディネーター・管理者・組織管理者が使えます。")
-        )
-
-
-def _count(qs) -> Coalesce:
-    """Return a correlated COUNT subquery (one per row, no join fan-out)."""
-    return Coalesce(
-        Subquery(
-            qs.values("case_id").annotate(n=Count("pk")).values("n")[:1],
-            output_field=IntegerField(),
-        ),
-        0,
-    )
-
-
-def _member_choices(organisation_id: int) -> list[tuple[int, str]]:
-    members = (
-        Membership.objects.filter(
-            organisation_id=organisation_id, is_active=True, user__is_active=True
-        )
-        .select_related("user")
-        .order_by("user__username")
-    )
-    return [
-        (
-            m.user_id,
-            f"{person_name(m.user)}（{m.get_role_display()}）",
-        )
-        for m in members
-    ]
-
-
-@login_required
-def board(request):
-    """Open cases of my organisation (and a hub's cases) with what needs attention."""
-    actor = web_actor(request)
-    _require_board(actor)
-    today = timezone.localdate()
-    qs = selectors.cases_visible_to(actor).filter(status=CaseStatus.OPEN)
-    is_hub = (
-        actor.has_role("coordinator") and hub_prefecture_codes(actor.organisation) != []
-    )
-    if not is_hub:
-        qs = qs.filter(organisation_id=actor.organisation_id)
-    open_follow_ups = FollowUp.objects.filter(
-        case_id=OuterRef("pk"), status=FollowUpStatus.OPEN
-    )
-    last_consultation = (
-        selectors.consultations_visible_to(actor)
-        .filter(case_id=OuterRef("pk"))
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
-    cases = list(
-        qs.annotate(
-            last_activity=Subquery(last_consultation),
-            overdue_follow_ups=_count(open_follow_ups.filter(due_on__lt=today)),
-            waiting_referrals=_count(
-                Referral.objects.filter(
-                    case_id=OuterRef("pk"), status=ReferralStatus.SENT
-                )
-            ),
-            escalated=_count(open_follow_ups.filter(escalated_at__isnull=False))
-            + _count(
-                Referral.objects.filter(
-                    case_id=OuterRef("pk"),
-                    status=ReferralStatus.SENT,
-                    escalated_at__isnull=False,
-                )
-            ),
-        ).order_by("-escalated", "-overdue_follow_ups", "-waiting_referrals", "-id")[
-            :LIST_LIMIT
-        ]
-    )
-    return render(
-        request,
-        "crm/referrals/board.html",
-        {
-            "cases": cases,
-            "assign_form": AssignForm(
-                member_choices=_member_choices(actor.organisation_id)
-            ),
-            "own_organisation_id": actor.organisation_id,
-            "limit": LIST_LIMIT,
-            "is_hub": is_hub,
-            # Accepted referrals to my organisation: the receiving side's work.
-            "received": referral_records_visible_to(actor)
-            .filter(
-                to_organisation_id=actor.organisation_id,
-                status=ReferralStatus.ACCEPTED,
-            )
-            .select_related("case__company", "from_organisation", "assignee")
-            .order_by("-answered_at", "-id")[:LIST_LIMIT],
-        },
-    )
-
-
-@login_required
-@require_POST
-def case_assign(request, pk: int):
-    """Assign a case of my organisation to a member of staff (audited, notifies)."""
-    actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
-    form = AssignForm(
-        request.POST, member_choices=_member_choices(case.organisation_id)
-    )
-    if not form.is_valid():
-        messages.warning(
-            request, _("担当者は案件を担当する組織の職員から選んでください。")
-        )
-        return _board_or_case(actor, case)
-    assignee = (
-        Membership.objects.select_related("user")
-        .get(
-            organisation_id=case.organisation_id,
-            user_id=form.cleaned_data["assignee"],
-            is_active=True,
-        )
-        .user
-    )
-    try:
-        services.case_assign(actor=actor, case=case, assignee=assignee)
-    except DomainError as exc:
-        messages.warning(request, exc.detail)
-    else:
-        messages.success(
-            request,
-            _("#%(case)s の担当者を %(who)s に変更しました。")
-            % {
-                "case": case.pk,
-                "who": person_name(assignee),
-            },
-        )
-    return _board_or_case(actor, case)
-
-
-def _board_or_case(actor, case: Case):
-    """Go back to the board, or to the case for someone the board refuses."""
-    if actor.has_role(*ASSIGNING_ROLES):
-        return redirect("crm:board")
-    return redirect("crm:case-detail", pk=case.pk)
-
-
-# --- Notifications ------------------------------------------------------------
-
-
-def _notification_links(notifications: list[Notification]) -> None:
-    """Attach the page each notification is about, from the one link registry.
-
-    The e-mails link through crm.services.notifications.notification_path
-    (cases, referrals, follow-ups, the digest's board, programs' enrolments…);
-    the page uses the same registry, so every notification an e-mail links
-    is linked here too. Notifications about one object share one lookup.
-    """
-    paths: dict[tuple[str, str], str] = {}
-    for n in notifications:
-        key = (n.object_type, n.object_id)
-        if key not in paths:
-            paths[key] = notification_path(n) or ""
-        n.url = paths[key]
-
-
-@login_required
-def notification_list(request):
-    """The user's notifications, newest first, unread ones marked."""
-    notifications = list(
-        Notification.objects.filter(recipient=request.user).order_by(
-            "-created_at", "-id"
-        )[:NOTIFICATION_LIMIT]
-    )
-    _notification_links(notifications)
-    return render(
-        request,
-        "crm/referrals/notification_list.html",
-        {
-            "notifications": notifications,
-            "unread": sum(1 for n in notifications if n.read_at is None),
-            "limit": NOTIFICATION_LIMIT,
-        },
-    )
-
-
-@login_required
-@require_POST
-def notification_read(request, pk: int):
-    """Mark one notification read; someone else's is 404."""
-    # Notifications are the user's, whatever organisation they act for.
-    actor = Actor(user=request.user)
-    notification = Notification.objects.filter(pk=pk, recipient=request.user).first()
-    if notification is None:
-        raise Http404
-    services.notification_read(actor=actor, notification=notification)
-    return redirect("crm:notification-list")
-
-
-@login_required
-@require_POST
-def notification_read_all(request):
-    """Mark every unread notification of the user read."""
-    actor = Actor(user=request.user)
-    unread = Notification.objects.filter(
-        recipient=request.user, read_at__isnull=True
-    ).order_by("pk")[:LIST_LIMIT]
-    with transaction.atomic():
-        for notification in unread:
-            services.notification_read(actor=actor, notification=notification)
-    messages.success(request, _("すべて既読にしました。"))
-    return redirect("crm:notification-list")

@@ -1,6 +1,6 @@
 """Web forms of a case's upkeep: the case list's filters, closing, corrections.
 
-Shape only, as in crm/forms.py: who may and what is valid is the services'
+Shape only, as in crm/web/forms.py: who may and what is valid is the services'
 (crm/services/cases.py, crm/services/corrections.py); these forms keep what
 the user typed so a refused submit loses nothing.
 """
@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import CaseStatus
-from crm.forms import DATE_WIDGET, ConsultationForm, OutcomeForm
 from crm.services.cases import MAX_CLOSING_NOTE
 from crm.services.corrections import MAX_VOID_REASON
+from crm.web.forms import DATE_WIDGET, ConsultationForm, OutcomeForm
 
 # The create form's fields that PATCH consultations/{id}/ does not change.
 NOT_EDITED = ("company", "case", "follow_up_on", "attendees", "confidential")

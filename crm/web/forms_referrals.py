@@ -1,6 +1,6 @@
 """Web forms of referrals, on-the-spot consent, and case assignment: shape only.
 
-As in crm/forms.py, the rules (who may, which transition, consent) live in
+As in crm/web/forms.py, the rules (who may, which transition, consent) live in
 the services; these forms only keep what the user typed so a refused submit
 loses nothing.
 """
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import ConsentMethod, ConsentScope, Topic
-from crm.forms import DATE_WIDGET
+from crm.web.forms import DATE_WIDGET
 
 
 class ReferralForm(forms.Form):
@@ -60,7 +60,9 @@ class InlineConsentForm(forms.Form):
         label=_("取得日"), initial=timezone.localdate, widget=DATE_WIDGET
     )
     method = forms.ChoiceField(
-        label=_("取得方法"), choices=ConsentMethod.choices, initial=ConsentMethod.WRITTEN
+        label=_("取得方法"),
+        choices=ConsentMethod.choices,
+        initial=ConsentMethod.WRITTEN,
     )
 
 
