@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from crm import admin_nta
+from crm.admin import companies as admin_nta
 from crm.models import AuditEvent, Company
 from crm.rules import corporate_number_check_digit
 from crm.services import company_create

@@ -1,6 +1,10 @@
-"""Admin page to import companies from a 法人番号公表サイト download file.
+"""Admin of companies, contacts and consents, and the 法人番号公表サイト import.
 
-A superuser uploads the CSV or ZIP from the company list ("法人番号公表サイト
+Admin writes of companies go through the services so derived keys, size
+class and the audit trail stay right; a recorded consent's scope and
+company are read-only (withdrawal is consent_withdraw's).
+
+The import: a superuser uploads the CSV or ZIP from the company list ("法人番号公表サイト
 のデータを取り込む"); the page calls the same service as
 `manage.py import_nta_companies` and shows what it did. The request runs the
 import itself, so uploads are capped: national or large prefecture files go
@@ -12,12 +16,15 @@ from __future__ import annotations
 import contextlib
 
 from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from crm import models, services
 from crm.services.nta_csv import (
     ENCODING_AUTO,
     ENCODING_CP932,
@@ -144,3 +151,136 @@ class NtaImportAdminMixin:
             "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
         }
         return TemplateResponse(request, "admin/crm/company/nta_import.html", context)
+
+
+class CompanyAdminForm(forms.ModelForm):
+    """Validate with the same rules as the API before the service saves."""
+
+    class Meta:
+        model = models.Company
+        fields = [
+            *services.COMPANY_FIELDS,
+            "registered_by",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            number = services.corporate_number_clean(cleaned.get("corporate_number"))
+            duplicate = models.Company.objects.filter(corporate_number=number)
+            if number and duplicate.exclude(pk=self.instance.pk).exists():
+                self.add_error(
+                    "corporate_number", "この法人番号の企業等は既に登録されています。"
+                )
+            probe = models.Company(
+                **{k: v for k, v in cleaned.items() if k in services.COMPANY_FIELDS}
+            )
+            services.company_validate(probe, today=timezone.localdate())
+        except DomainError as exc:
+            self.add_error(exc.field, exc.detail)
+        return cleaned
+
+
+@admin.register(models.Company)
+class CompanyAdmin(NtaImportAdminMixin, admin.ModelAdmin):
+    form = CompanyAdminForm
+    list_display = [
+        "id",
+        "name",
+        "corporate_number",
+        "kind",
+        "prefecture",
+        "size_class",
+        "registered_by",
+    ]
+    list_filter = ["kind", "size_class", "prefecture"]
+    search_fields = ["name", "name_kana", "name_norm", "corporate_number"]
+    readonly_fields = ["name_norm", "name_key", "kana_key", "size_class", "merged_into"]
+    autocomplete_fields = ["registered_by"]
+    list_select_related = ["prefecture", "registered_by"]
+    actions = ["merge_duplicates"]
+
+    @admin.action(description="選択した2件を統合する（法人番号のある方・古い方に残す）")
+    def merge_duplicates(self, request, queryset):
+        """Merge two duplicates: the one with a 法人番号 (else the older) stays."""
+        companies = list(queryset.order_by("id")[:3])
+        if len(companies) != 2:
+            self.message_user(
+                request, "統合する企業等をちょうど2件選んでください。", messages.ERROR
+            )
+            return
+        first, second = companies
+        target, source = (
+            (second, first)
+            if second.corporate_number and not first.corporate_number
+            else (first, second)
+        )
+        try:
+            services.company_merge(
+                actor=Actor(user=request.user), source=source, target=target
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"「{source.name}」（ID {source.pk}）を「{target.name}」"
+                f"（ID {target.pk}）に統合しました。",
+                messages.SUCCESS,
+            )
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor(user=request.user)
+        fields = {
+            name: form.cleaned_data[name]
+            for name in services.COMPANY_FIELDS
+            if name in form.cleaned_data
+        }
+        if change:
+            services.company_update(actor=actor, company=obj, **fields)
+        else:
+            obj.pk = services.company_create(actor=actor, **fields).pk
+
+
+@admin.register(models.Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "company", "organisation", "email"]
+    search_fields = ["name", "company__name"]
+    autocomplete_fields = ["company", "organisation"]
+
+
+@admin.register(models.Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = [
+        "company",
+        "scope",
+        "obtained_on",
+        "method",
+        "organisation",
+        "withdrawn_at",
+    ]
+    list_filter = ["scope", "method"]
+    search_fields = ["company__name", "company__corporate_number"]
+    autocomplete_fields = [
+        "company",
+        "organisation",
+        "contact",
+        "recorded_by",
+        "withdrawn_by",
+    ]
+    filter_horizontal = ["organisations"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Withdrawal goes through consent_withdraw (audited, hubs lose sight);
+        # a recorded consent's scope and company are what provisions relied on.
+        if obj is None:
+            return ["withdrawn_at", "withdrawn_by"]
+        return [
+            "company",
+            "scope",
+            "organisations",
+            "organisation",
+            "recorded_by",
+            "withdrawn_at",
+            "withdrawn_by",
+        ]

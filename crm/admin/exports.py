@@ -1,0 +1,32 @@
+"""Admin of exports: read-only, since Celery builds them (crm/services/exports.py)."""
+
+from django.contrib import admin
+
+from crm import models
+
+
+@admin.register(models.Export)
+class ExportAdmin(admin.ModelAdmin):
+    """Exports are built by Celery and read-only here (crm/services/exports.py)."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "requested_by",
+        "organisation",
+        "kind",
+        "fiscal_year",
+        "format",
+        "status",
+        "progress",
+        "row_count",
+        "expires_at",
+    ]
+    list_filter = ["kind", "format", "status"]
+    search_fields = ["requested_by__username", "organisation__code"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
