@@ -4,9 +4,10 @@ The board lists the open cases of the actor's organisation, or, for a hub's
 coordinator, every open case the hub rule lets them see (the rule itself is
 `crm.selectors._hub_q`, the one the case visibility uses), with correlated
 counts of overdue and escalated follow-ups and of waiting referrals, so one
-query ranks them without join fan-out. The member select of the board (and
-of the inbox, the case list and the follow-up form) is the organisation's
-active members (`support_network.selectors.active_members`).
+query ranks them without join fan-out. Whom a case, a referral or a follow-up
+may be assigned to (the member selects of the board, the inbox, the case list
+and the follow-up form) is the organisation's active members
+(`support_network.selectors.active_members`).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def board_get(actor: Actor, *, today: date, limit: int) -> Board:
     return Board(cases=cases, is_hub=is_hub, received=received)
 
 
-def board_members(organisation_id: int) -> QuerySet[Membership]:
+def assignable_members(organisation_id: int) -> QuerySet[Membership]:
     """Return the organisation's active members by username, users loaded."""
     return (
         active_members([organisation_id])
@@ -108,6 +109,6 @@ def board_members(organisation_id: int) -> QuerySet[Membership]:
     )
 
 
-def board_member_get(organisation_id: int, user_id: int):
+def assignable_member_get(organisation_id: int, user_id: int):
     """Return the user of an active member of the organisation (DoesNotExist if none)."""
-    return board_members(organisation_id).get(user_id=user_id).user
+    return assignable_members(organisation_id).get(user_id=user_id).user

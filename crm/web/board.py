@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from crm import selectors, services
 from crm.models import Case
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
-from crm.selectors.board import board_get, board_member_get
+from crm.selectors.board import assignable_member_get, board_get
 from crm.web.common import member_choices
 from crm.web.forms_referrals import AssignForm
 from crm.web.referrals import LIST_LIMIT
@@ -71,7 +71,9 @@ def case_assign(request, pk: int):
             request, _("担当者は案件を担当する組織の職員から選んでください。")
         )
         return _board_or_case(actor, case)
-    assignee = board_member_get(case.organisation_id, form.cleaned_data["assignee"])
+    assignee = assignable_member_get(
+        case.organisation_id, form.cleaned_data["assignee"]
+    )
     try:
         services.case_assign(actor=actor, case=case, assignee=assignee)
     except DomainError as exc:

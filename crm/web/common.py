@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from crm import search, selectors
 from crm.models import Company
-from crm.selectors.board import board_members
+from crm.selectors.board import assignable_members
 from crm.web.forms import CompanyForm, add_domain_error
 from support_network.errors import Conflict, DomainError
 from support_network.people import person_name
@@ -74,5 +74,5 @@ def member_choices(organisation_id: int) -> list[tuple[int, str]]:
             m.user_id,
             f"{person_name(m.user)}（{m.get_role_display()}）",
         )
-        for m in board_members(organisation_id)
+        for m in assignable_members(organisation_id)
     ]

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm import permissions, selectors, services
+from crm.selectors.board import assignable_member_get
 from crm.web.common import member_choices
 from crm.web.forms import add_domain_error
 from crm.web.forms_cases import (
@@ -193,10 +194,8 @@ def follow_up_edit(request, pk: int):
         if "assignee" in fields:
             # A member of the follow-up's organisation (the choices);
             # follow_up_update checks again under its lock.
-            fields["assignee"] = (
-                follow_up.organisation.memberships.select_related("user")
-                .get(user_id=fields["assignee"], is_active=True)
-                .user
+            fields["assignee"] = assignable_member_get(
+                follow_up.organisation_id, fields["assignee"]
             )
         if not fields:
             messages.info(request, _("変更はありませんでした。"))
