@@ -18,8 +18,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.web import cases as web_cases
 from crm.models import AuditEvent, Case, Consultation
+from crm.web import cases as web_cases
 from tests.conftest import ORG_A, ORG_B, make_actor
 from tests.crm.factories import CaseFactory, CompanyFactory
 
