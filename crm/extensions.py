@@ -15,7 +15,7 @@ from crm.services.notifications import (
     notification_subject_register,
 )
 from crm.services.reminders import reminder_source_register
-from crm.statistics import program_statistics_register
+from crm.statistics.programs import program_statistics_register
 
 __all__ = [
     "export_kind_register",

@@ -461,7 +461,7 @@ class ConsultationFact(models.Model):
     topic_no = models.PositiveSmallIntegerField()
     is_primary = models.BooleanField(default=False)
     is_company_first = models.BooleanField()
-    # よろず連携 (crm.statistics.yorozu_link_q), set by the facts service.
+    # よろず連携 (crm.statistics.consultations.yorozu_link_q), set by the facts service.
     is_yorozu_link = models.BooleanField(default=False)
     minutes = models.PositiveIntegerField()
 

@@ -28,7 +28,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import statistics
 from crm.choices import ReferralStatus
 from crm.models import Export
 from crm.services.exports import (
@@ -37,6 +36,11 @@ from crm.services.exports import (
     export_request,
     exports_visible_to,
 )
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.outcomes import outcome_kpis
+from crm.statistics.programs import program_statistics_providers
+from crm.statistics.reach import statistics_reach
+from crm.statistics.referrals import referral_statistics
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
@@ -117,7 +121,7 @@ def _days(value: float | None) -> str:
 def _month_section(
     actor: Actor, fy: int, scope: str | None
 ) -> tuple[Section, dict[str, Any]]:
-    result = statistics.consultation_statistics(
+    result = consultation_statistics(
         actor=actor,
         fiscal_year=fy,
         group_by=["month"],
@@ -172,7 +176,7 @@ def _month_section(
 
 
 def _prefecture_section(actor: Actor, fy: int, scope: str | None) -> Section:
-    result = statistics.consultation_statistics(
+    result = consultation_statistics(
         actor=actor, fiscal_year=fy, group_by=["prefecture"], scope=scope
     )
     rows = [
@@ -197,7 +201,7 @@ def _startup_section(
     actor: Actor, fy: int, scope: str | None
 ) -> tuple[Section, dict[str, Any]]:
     """Consultations of startups and of other companies, with first filers."""
-    result = statistics.consultation_statistics(
+    result = consultation_statistics(
         actor=actor,
         fiscal_year=fy,
         group_by=["is_startup"],
@@ -246,7 +250,7 @@ def _startup_section(
 
 
 def _topic_section(actor: Actor, fy: int, scope: str | None) -> Section:
-    result = statistics.consultation_statistics(
+    result = consultation_statistics(
         actor=actor, fiscal_year=fy, group_by=["topic"], scope=scope
     )
     ordered = sorted(
@@ -287,7 +291,7 @@ _FUNNEL = (
 def _referral_section(
     actor: Actor, fy: int, scope: str | None
 ) -> tuple[Section, dict[str, Any]]:
-    result = statistics.referral_statistics(actor=actor, fiscal_year=fy, scope=scope)
+    result = referral_statistics(actor=actor, fiscal_year=fy, scope=scope)
     totals = result["totals"]
     rows = []
     for label, statuses, _colour in _FUNNEL:
@@ -322,7 +326,7 @@ def _referral_section(
 
 
 def _program_section(actor: Actor, fy: int, scope: str | None) -> Section | None:
-    program_statistics = statistics.program_statistics_providers()
+    program_statistics = program_statistics_providers()
     if program_statistics is None:
         return None
     result = program_statistics(
@@ -372,12 +376,10 @@ def statistics_dashboard(
     Raises PermissionDenied (experts) and ValidationFailed (bad scope) from
     the statistics service.
     """
-    reach = statistics.statistics_reach(actor, scope=scope)
+    reach = statistics_reach(actor, scope=scope)
     month, totals = _month_section(actor, fiscal_year, scope)
     referrals, referral_totals = _referral_section(actor, fiscal_year, scope)
-    outcomes = statistics.outcome_kpis(
-        actor=actor, fiscal_year=fiscal_year, scope=scope
-    )
+    outcomes = outcome_kpis(actor=actor, fiscal_year=fiscal_year, scope=scope)
     startups, startup_totals = _startup_section(actor, fiscal_year, scope)
     answered = (
         referral_totals["accepted"]
@@ -501,7 +503,7 @@ def statistics_page(request):
     """Managers' page: pick a fiscal year and scope; KPIs, charts, tables, export."""
     try:
         actor = web_actor(request)
-        reach = statistics.statistics_reach(actor)
+        reach = statistics_reach(actor)
     except PermissionDenied as exc:
         return _no_access(request, exc.detail)
     except DomainError as exc:

@@ -1203,12 +1203,17 @@ DEFAULT_GROUP_BY = ["prefecture", "topic"]
 
 def _statistics_params(params: dict) -> dict:
     """Return the statistics arguments of params, validated (400 with field)."""
-    from crm import statistics
+    from crm.statistics.dimensions import (
+        CONSULTATION_DIMENSIONS,
+        OPTIONAL_CONSULTATION_MEASURES,
+        parse_filters,
+        parse_group_by,
+    )
 
     group_by = params.get("group_by")
-    group_by = statistics.parse_group_by(
+    group_by = parse_group_by(
         DEFAULT_GROUP_BY if group_by in (None, "", []) else group_by,
-        statistics.CONSULTATION_DIMENSIONS,
+        CONSULTATION_DIMENSIONS,
     )
     filters = params.get("filters")
     if filters is not None and not isinstance(filters, dict):
@@ -1220,18 +1225,16 @@ def _statistics_params(params: dict) -> dict:
     if isinstance(measures, str):
         measures = [m.strip() for m in measures.split(",") if m.strip()]
     if not isinstance(measures, list) or any(
-        m not in statistics.OPTIONAL_CONSULTATION_MEASURES for m in measures
+        m not in OPTIONAL_CONSULTATION_MEASURES for m in measures
     ):
         raise ValidationFailed(
             _("追加の指標（measures）は %(m)s から選んでください。")
-            % {"m": ", ".join(statistics.OPTIONAL_CONSULTATION_MEASURES)},
+            % {"m": ", ".join(OPTIONAL_CONSULTATION_MEASURES)},
             field="measures",
         )
     cleaned = {
         "group_by": group_by,
-        "filters": statistics.parse_filters(
-            filters, statistics.CONSULTATION_DIMENSIONS
-        ),
+        "filters": parse_filters(filters, CONSULTATION_DIMENSIONS),
         "measures": measures,
     }
     scope = params.get("scope")
@@ -1244,10 +1247,10 @@ def consultation_statistics_check(
     *, actor: Actor, fiscal_year: int, params: dict
 ) -> dict:
     """Validate params and refuse (403) actors without statistics, at request time."""
-    from crm import statistics
+    from crm.statistics.reach import statistics_reach
 
     cleaned = _statistics_params(params)
-    statistics.statistics_reach(actor, scope=cleaned.get("scope"))
+    statistics_reach(actor, scope=cleaned.get("scope"))
     return cleaned
 
 
@@ -1255,10 +1258,14 @@ def consultation_statistics_export(
     *, actor: Actor, fiscal_year: int, params: dict
 ) -> ExportTable:
     """The rows of crm.statistics.consultation_statistics, with a 合計 row."""
-    from crm import statistics
+    from crm.statistics.consultations import consultation_statistics
+    from crm.statistics.dimensions import (
+        CONSULTATION_MEASURES,
+    )
+    from crm.statistics.outcomes import outcome_kpis
 
     args = _statistics_params(params)
-    result = statistics.consultation_statistics(
+    result = consultation_statistics(
         actor=actor,
         fiscal_year=fiscal_year,
         group_by=args["group_by"],
@@ -1269,7 +1276,7 @@ def consultation_statistics_export(
     group_by = list(result.get("group_by") or args["group_by"])
     rows = result.get("rows") or []
     totals = result.get("totals") or {}
-    measures = [*statistics.CONSULTATION_MEASURES, *args["measures"]]
+    measures = [*CONSULTATION_MEASURES, *args["measures"]]
     columns = [Column(DIMENSION_HEADERS.get(d, d), TEXT, 24) for d in group_by]
     columns += [Column(MEASURE_HEADERS.get(m, m), INT, 12) for m in measures]
 
@@ -1294,9 +1301,7 @@ def consultation_statistics_export(
                 blanks = [""] * (len(group_by) - 1)
                 yield (header, *blanks, kpis[name], *([None] * (len(measures) - 1)))
 
-    kpis = statistics.outcome_kpis(
-        actor=actor, fiscal_year=fiscal_year, scope=args.get("scope")
-    )
+    kpis = outcome_kpis(actor=actor, fiscal_year=fiscal_year, scope=args.get("scope"))
     scope = (result.get("scope") or {}).get("label") or ""
     title = f"相談統計 {fiscal_year}年度"
     return ExportTable(

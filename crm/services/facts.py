@@ -52,7 +52,7 @@ from django.db.models.functions import (
 
 from crm.choices import NO_TOPIC_NUMBER, TOPIC_NUMBERS
 from crm.models import Consultation, ConsultationFact
-from crm.statistics import yorozu_link_q
+from crm.statistics.consultations import yorozu_link_q
 
 _CHUNK = 500
 

@@ -13,7 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ActorMixin
-from crm import statistics
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.dimensions import CONSULTATION_DIMENSIONS, REFERRAL_DIMENSIONS
+from crm.statistics.outcomes import outcome_statistics
+from crm.statistics.referrals import referral_statistics
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.errors import ValidationFailed
 
@@ -104,8 +107,8 @@ RESPONSES = {
 
 
 class ConsultationStatisticsView(StatisticsView):
-    dimensions = statistics.CONSULTATION_DIMENSIONS
-    compute = staticmethod(statistics.consultation_statistics)
+    dimensions = CONSULTATION_DIMENSIONS
+    compute = staticmethod(consultation_statistics)
 
     def arguments(self, request) -> dict[str, Any]:
         measures = request.query_params.get("measures", "")
@@ -115,7 +118,7 @@ class ConsultationStatisticsView(StatisticsView):
         operation_id="statistics_consultations",
         summary="相談統計（年度・集計軸別）",
         parameters=[
-            *statistics_parameters(statistics.CONSULTATION_DIMENSIONS),
+            *statistics_parameters(CONSULTATION_DIMENSIONS),
             OpenApiParameter(
                 "measures",
                 OpenApiTypes.STR,
@@ -129,13 +132,13 @@ class ConsultationStatisticsView(StatisticsView):
 
 
 class ReferralStatisticsView(StatisticsView):
-    dimensions = statistics.REFERRAL_DIMENSIONS
-    compute = staticmethod(statistics.referral_statistics)
+    dimensions = REFERRAL_DIMENSIONS
+    compute = staticmethod(referral_statistics)
 
     @extend_schema(
         operation_id="statistics_referrals",
         summary="紹介統計（状態別件数・受入率・回答までの営業日数の中央値）",
-        parameters=statistics_parameters(statistics.REFERRAL_DIMENSIONS),
+        parameters=statistics_parameters(REFERRAL_DIMENSIONS),
         responses=RESPONSES,
     )
     def get(self, request, *args, **kwargs):
@@ -144,7 +147,7 @@ class ReferralStatisticsView(StatisticsView):
 
 class OutcomeStatisticsView(StatisticsView):
     dimensions = ()
-    compute = staticmethod(statistics.outcome_statistics)
+    compute = staticmethod(outcome_statistics)
 
     @extend_schema(
         operation_id="statistics_outcomes",

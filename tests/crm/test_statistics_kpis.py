@@ -19,7 +19,8 @@ from django.urls import reverse
 from crm import rules
 from crm.models import Outcome
 from crm.services.exports import consultation_statistics_export
-from crm.statistics import consultation_statistics, outcome_kpis
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.outcomes import outcome_kpis
 from support_network.calendar import JST
 from support_network.errors import ValidationFailed
 from tests.conftest import make_actor
