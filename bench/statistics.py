@@ -21,7 +21,7 @@ manager waits for; the target's p95), then, alternating in the same run:
 - **bare count**: prefecture × topic COUNT(*) only (DESIGN.md's
   orientation figure, ~60 ms on such a machine).
 - **bare facts**: the same measures hand-written over the statistics facts
-  (`crm_consultationfact`, crm/services/facts.py), grouped query then
+  (`crm_consultationfact`, crm/statistics/facts.py), grouped query then
   totals.
 The app reads the facts too (prefecture × topic needs nothing else) and asks
 for the grouped rows and the totals in one UNION ALL, which PostgreSQL runs
@@ -161,7 +161,7 @@ def _fill(cur, per_year: int, fiscal_years: list[int]) -> None:
           AND c.is_company_first IS DISTINCT FROM (c.id = f.first_id)
         """
     )
-    from crm.services.facts import consultation_facts_refresh
+    from crm.statistics.facts import consultation_facts_refresh
 
     written = consultation_facts_refresh()
     print(f"statistics facts rebuilt: {written:,} rows")

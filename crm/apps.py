@@ -9,7 +9,7 @@ class CrmConfig(AppConfig):
     def ready(self):
         # Audit events for logins and failed logins (web, admin and API).
         from crm import login_audit  # noqa: F401
-        from crm.services.facts import organisation_facts_refresh
+        from crm.statistics.facts import organisation_facts_refresh
         from support_network.extensions import organisation_place_hook_register
 
         organisation_place_hook_register(organisation_facts_refresh)

@@ -427,7 +427,7 @@ class Consultation(TimestampedModel):
 class ConsultationFact(models.Model):
     """One statistics row per consultation and topic (a star-schema fact).
 
-    Derived data, written only by crm/services/facts.py whenever a
+    Derived data, written only by crm/statistics/facts.py whenever a
     consultation, its topics, its company's first-consultation mark or its
     organisation's place changes. It carries the handling organisation's
     prefecture, region and kind so that a national fiscal year groups by

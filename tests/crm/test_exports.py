@@ -31,8 +31,8 @@ from crm.services.exports import (
     export_request,
     exports_cleanup,
 )
-from crm.services.facts import consultation_facts_refresh
 from crm.statistics.consultations import consultation_statistics
+from crm.statistics.facts import consultation_facts_refresh
 from support_network.calendar import JST
 from support_network.models import Membership, Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor

@@ -1,6 +1,6 @@
 """Statistics facts: keep `ConsultationFact` in step with the consultations.
 
-`crm.statistics` reads consultation measures from `ConsultationFact`, one row
+`crm.statistics.consultations` reads consultation measures from `ConsultationFact`, one row
 per consultation and topic with the dimensions it groups by already on the
 row (the handling organisation's prefecture, region and kind; month; channel)
 so that a national fiscal year aggregates from one index without joins.
@@ -232,7 +232,7 @@ def yorozu_link_marks_refresh(
 ) -> int:
     """Set `is_yorozu_link` on the facts of these consultations (or cases').
 
-    The rule is `crm.statistics.yorozu_link_q` (attendance of the other kind,
+    The rule is `crm.statistics.consultations.yorozu_link_q` (attendance of the other kind,
     or a referral between the two kinds on the case). Returns the number of
     fact rows whose mark changed.
     """
