@@ -304,7 +304,7 @@ def run_child(case: str, out_dir: Path) -> dict:
     setup_django()
     from django.utils import timezone
 
-    from crm import export_writers
+    from crm.exports import writers as export_writers
     from crm.models import Export
     from crm.services.exports import export_build, export_file_path
 
@@ -494,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
         faster = min(("xlsxwriter", "openpyxl"), key=lambda e: med(f"app_xlsx_{e}"))
         print(
             f"faster engine through the app: {faster} "
-            f"(crm/export_writers.py XLSX_ENGINE)"
+            f"(crm/exports/writers.py XLSX_ENGINE)"
         )
 
 

@@ -42,7 +42,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.choices import Channel, IpType, ReferralStatus, Topic
-from crm.export_writers import (
+from crm.exports.writers import (
     DATE,
     DATETIME,
     DECIMAL,

@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.export_writers import Column, column_width, neutralise
+from crm.exports.writers import Column, column_width, neutralise
 from crm.models import Notification
 from crm.services.exports import DIMENSION_HEADERS, MEASURE_HEADERS
 from crm.statistics.consultations import consultation_statistics
@@ -248,7 +248,7 @@ def write_workbook(sheets: Iterable[Sheet]) -> bytes:
     """Return an xlsx of the sheets (XlsxWriter, in memory: reports are small).
 
     Japanese headers in a frozen first row with an auto-filter; numbers as
-    numbers; text neutralised against formula injection (crm.export_writers).
+    numbers; text neutralised against formula injection (crm.exports.writers).
     """
     import xlsxwriter
 

@@ -18,7 +18,7 @@ class SlowExportConfig(AppConfig):
     label = "slow_export_test"
 
     def ready(self) -> None:
-        from crm.export_writers import INT, TEXT, Column
+        from crm.exports.writers import INT, TEXT, Column
         from crm.services.exports import ExportTable, export_kind_register
 
         rows = int(os.environ.get("CRM_TEST_EXPORT_ROWS", "100"))
