@@ -356,7 +356,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 @admin.register(models.Export)
 class ExportAdmin(admin.ModelAdmin):
-    """Exports are built by Celery and read-only here (crm/services/exports.py)."""
+    """Exports are built by Celery and read-only here (crm/exports/)."""
 
     list_display = [
         "id",

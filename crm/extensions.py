@@ -8,7 +8,7 @@ living beside the code that reads it; this module is the one place to look
 them up.
 """
 
-from crm.services.exports import export_kind_register
+from crm.exports.kinds import export_kind_register
 from crm.services.notifications import (
     notification_audience_register,
     notification_link_register,

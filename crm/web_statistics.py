@@ -29,13 +29,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.choices import ReferralStatus
+from crm.exports.files import export_download
+from crm.exports.kinds import export_kinds
+from crm.exports.requests import export_request
 from crm.models import Export
-from crm.services.exports import (
-    export_download,
-    export_kinds,
-    export_request,
-    exports_visible_to,
-)
+from crm.selectors.exports import exports_visible_to
 from crm.statistics.consultations import consultation_statistics
 from crm.statistics.outcomes import outcome_kpis
 from crm.statistics.programs import program_statistics_providers

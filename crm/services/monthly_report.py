@@ -35,9 +35,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.exports.statistics import DIMENSION_HEADERS, MEASURE_HEADERS
 from crm.exports.writers import Column, column_width, neutralise
 from crm.models import Notification
-from crm.services.exports import DIMENSION_HEADERS, MEASURE_HEADERS
 from crm.statistics.consultations import consultation_statistics
 from crm.statistics.reach import statistics_reach
 from crm.statistics.referrals import referral_statistics
