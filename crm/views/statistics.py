@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -17,10 +15,7 @@ from crm.statistics.consultations import consultation_statistics
 from crm.statistics.dimensions import CONSULTATION_DIMENSIONS, REFERRAL_DIMENSIONS
 from crm.statistics.outcomes import outcome_statistics
 from crm.statistics.referrals import referral_statistics
-from support_network.calendar import fiscal_year as fiscal_year_of
-from support_network.errors import ValidationFailed
-
-MIN_FISCAL_YEAR = 2000
+from support_network.calendar import fiscal_year_parse
 
 
 class StatisticsSerializer(serializers.Serializer):
@@ -37,23 +32,6 @@ class StatisticsSerializer(serializers.Serializer):
         "then the measures",
     )
     totals = serializers.DictField()
-
-
-def parse_fiscal_year(value: str | None) -> int:
-    """Return the requested fiscal year, the current one by default (400 if bad)."""
-    if value in (None, ""):
-        return fiscal_year_of(timezone.now())
-    try:
-        fy = int(value)
-    except ValueError:
-        fy = 0
-    if not MIN_FISCAL_YEAR <= fy <= fiscal_year_of(timezone.now()) + 1:
-        raise ValidationFailed(
-            _("年度は%(min)s〜%(max)sの数字で指定してください（例: 2025）。")
-            % {"min": MIN_FISCAL_YEAR, "max": fiscal_year_of(timezone.now()) + 1},
-            field="fiscal_year",
-        )
-    return fy
 
 
 def statistics_parameters(dimensions) -> list[OpenApiParameter]:
@@ -89,7 +67,7 @@ class StatisticsView(ActorMixin, APIView):
         params = request.query_params
         return {
             "actor": self.actor,
-            "fiscal_year": parse_fiscal_year(params.get("fiscal_year")),
+            "fiscal_year": fiscal_year_parse(params.get("fiscal_year")),
             "group_by": params.get("group_by", ""),
             "scope": params.get("scope") or None,
             "filters": {d: params[d] for d in self.dimensions if d in params},
