@@ -18,7 +18,7 @@ network-wide consent for 95 % of the companies. Idempotent: tops up to --rows.
 Each measurement runs in its own Python process (peak RSS = that process's
 ru_maxrss, Django loaded included):
 
-- app csv / app xlsx: `crm.services.exports.export_build` (the body of the
+- app csv / app xlsx: `crm.exports.build.export_build` (the body of the
   Celery task) on an Export row of kind `consultations`, as a JPO
   coordinator (national hub: visibility rule 3 applies, so every row passes
   the consent and confidentiality checks). One query (server-side cursor,
@@ -286,7 +286,10 @@ def bare_rows(actor, chunk: int = 5000, *, codes: bool = True):
     """
     from django.db import connection, transaction
 
-    from crm.services.exports import _CONSULTATION_FIELDS, consultation_export_queryset
+    from crm.exports.consultations import (
+        _CONSULTATION_FIELDS,
+        consultation_export_queryset,
+    )
 
     qs = consultation_export_queryset(actor, FY)
     if not codes:
@@ -304,9 +307,10 @@ def run_child(case: str, out_dir: Path) -> dict:
     setup_django()
     from django.utils import timezone
 
-    from crm import export_writers
+    from crm.exports import writers as export_writers
+    from crm.exports.build import export_build
+    from crm.exports.files import export_file_path
     from crm.models import Export
-    from crm.services.exports import export_build, export_file_path
 
     actor = bench_actor()
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -494,7 +498,7 @@ def main(argv: list[str] | None = None) -> None:
         faster = min(("xlsxwriter", "openpyxl"), key=lambda e: med(f"app_xlsx_{e}"))
         print(
             f"faster engine through the app: {faster} "
-            f"(crm/export_writers.py XLSX_ENGINE)"
+            f"(crm/exports/writers.py XLSX_ENGINE)"
         )
 
 

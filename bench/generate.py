@@ -1331,7 +1331,7 @@ def generate_activity(
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from crm.services.facts import consultation_facts_refresh
+    from crm.statistics.facts import consultation_facts_refresh
     from support_network.calendar import fiscal_year
 
     today = timezone.localdate()
@@ -1416,7 +1416,7 @@ def generate_activity(
             with _timed("first consultation of each company marked"):
                 changed = _mark_company_first(cur)
             print(f"  is_company_first: {changed:,} rows changed")
-            # The statistics facts, as the app writes them (crm/services/facts.py).
+            # The statistics facts, as the app writes them (crm/statistics/facts.py).
             with _timed("statistics facts rebuilt"):
                 written = consultation_facts_refresh()
             print(f"  statistics facts: {written:,} rows")

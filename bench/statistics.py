@@ -13,7 +13,7 @@ writes N consultations in each of FY2023 and FY2024 with INSERT … SELECT
 window function, as the app's consultation service keeps it. The bench
 first times the app alone, `--repeat` calls in a row (**app alone**: what a
 manager waits for; the target's p95), then, alternating in the same run:
-- **app**: `crm.statistics.consultation_statistics` as a national manager
+- **app**: `crm.statistics.consultations.consultation_statistics` as a national manager
   (JPO), group_by prefecture,topic: the GROUP BY query with every measure
   (consultations, distinct companies, new companies, minutes) plus the
   totals query and the labels;
@@ -21,7 +21,7 @@ manager waits for; the target's p95), then, alternating in the same run:
 - **bare count**: prefecture × topic COUNT(*) only (DESIGN.md's
   orientation figure, ~60 ms on such a machine).
 - **bare facts**: the same measures hand-written over the statistics facts
-  (`crm_consultationfact`, crm/services/facts.py), grouped query then
+  (`crm_consultationfact`, crm/statistics/facts.py), grouped query then
   totals.
 The app reads the facts too (prefecture × topic needs nothing else) and asks
 for the grouped rows and the totals in one UNION ALL, which PostgreSQL runs
@@ -161,7 +161,7 @@ def _fill(cur, per_year: int, fiscal_years: list[int]) -> None:
           AND c.is_company_first IS DISTINCT FROM (c.id = f.first_id)
         """
     )
-    from crm.services.facts import consultation_facts_refresh
+    from crm.statistics.facts import consultation_facts_refresh
 
     written = consultation_facts_refresh()
     print(f"statistics facts rebuilt: {written:,} rows")
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from crm.statistics import consultation_statistics
+    from crm.statistics.consultations import consultation_statistics
     from support_network.actors import Actor
     from support_network.services import user_create_or_update
 

@@ -206,14 +206,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Re-queues export builds whose worker died (heartbeat silent) or whose
     # message was lost, so each finishes or fails within minutes
-    # (crm/services/exports.py exports_reclaim).
+    # (crm/exports/sweeps.py exports_reclaim).
     "crm.exports_reclaim": {
         "task": "crm.exports_reclaim",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
     # Deletes export files and rows past their 7 days; re-queues lost builds
-    # (crm/services/exports.py exports_cleanup).
+    # (crm/exports/sweeps.py exports_cleanup).
     "crm.exports_cleanup": {
         "task": "crm.exports_cleanup",
         "schedule": crontab(hour=3, minute=30),  # JST, daily

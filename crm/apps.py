@@ -9,7 +9,14 @@ class CrmConfig(AppConfig):
     def ready(self):
         # Audit events for logins and failed logins (web, admin and API).
         from crm import login_audit  # noqa: F401
-        from crm.services.facts import organisation_facts_refresh
+
+        # crm's export kinds (programs adds "enrolments" from its own ready()).
+        from crm.exports import consultations, referrals, statistics
+
+        consultations.register()
+        referrals.register()
+        statistics.register()
+        from crm.statistics.facts import organisation_facts_refresh
         from support_network.extensions import organisation_place_hook_register
 
         organisation_place_hook_register(organisation_facts_refresh)

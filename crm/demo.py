@@ -51,7 +51,7 @@ from crm.models import (
     ReferralTopic,
 )
 from crm.services import company_derive_keys
-from crm.services.facts import consultation_facts_refresh
+from crm.statistics.facts import consultation_facts_refresh
 from support_network import calendar
 from support_network.choices import OrganisationKind, Role
 from support_network.errors import DomainError

@@ -8,14 +8,14 @@ living beside the code that reads it; this module is the one place to look
 them up.
 """
 
-from crm.services.exports import export_kind_register
+from crm.exports.kinds import export_kind_register
 from crm.services.notifications import (
     notification_audience_register,
     notification_link_register,
     notification_subject_register,
 )
 from crm.services.reminders import reminder_source_register
-from crm.statistics import program_statistics_register
+from crm.statistics.programs import program_statistics_register
 
 __all__ = [
     "export_kind_register",

@@ -427,7 +427,7 @@ class Consultation(TimestampedModel):
 class ConsultationFact(models.Model):
     """One statistics row per consultation and topic (a star-schema fact).
 
-    Derived data, written only by crm/services/facts.py whenever a
+    Derived data, written only by crm/statistics/facts.py whenever a
     consultation, its topics, its company's first-consultation mark or its
     organisation's place changes. It carries the handling organisation's
     prefecture, region and kind so that a national fiscal year groups by
@@ -461,7 +461,7 @@ class ConsultationFact(models.Model):
     topic_no = models.PositiveSmallIntegerField()
     is_primary = models.BooleanField(default=False)
     is_company_first = models.BooleanField()
-    # よろず連携 (crm.statistics.yorozu_link_q), set by the facts service.
+    # よろず連携 (crm.statistics.consultations.yorozu_link_q), set by the facts service.
     is_yorozu_link = models.BooleanField(default=False)
     minutes = models.PositiveIntegerField()
 

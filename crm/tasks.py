@@ -43,7 +43,7 @@ def coordinator_digest_task(now: str | None = None) -> dict:
     return dict(coordinator_digest_send(now=moment))
 
 
-# Limits as crm/services/exports.py EXPORT_SOFT_TIME_LIMIT / EXPORT_TIME_LIMIT:
+# Limits as crm/exports/build.py EXPORT_SOFT_TIME_LIMIT / EXPORT_TIME_LIMIT:
 # a national fiscal year in xlsx takes about a minute; the broker's
 # visibility timeout (3600 s) stays above the hard limit.
 @shared_task(
@@ -61,7 +61,7 @@ def export_build_task(self, export_id: int) -> dict:
     redelivered task is the one that builds it again, within minutes
     (issue 26 item 7); while the other build lives it only waits.
     """
-    from crm.services.exports import export_build, export_heartbeat_stale
+    from crm.exports.build import export_build, export_heartbeat_stale
 
     result = export_build(export_id=export_id)
     if not result["claimed"] and result["status"] == "running":
@@ -74,7 +74,7 @@ def exports_reclaim_task(now: str | None = None) -> dict:
     """Queue again exports whose worker died or whose message was lost (every minute)."""
     from datetime import datetime
 
-    from crm.services.exports import exports_reclaim
+    from crm.exports.sweeps import exports_reclaim
 
     return exports_reclaim(now=datetime.fromisoformat(now) if now else None)
 
@@ -84,7 +84,7 @@ def exports_cleanup_task(now: str | None = None) -> dict:
     """Delete expired export files and rows (daily from beat)."""
     from datetime import datetime
 
-    from crm.services.exports import exports_cleanup
+    from crm.exports.sweeps import exports_cleanup
 
     return exports_cleanup(now=datetime.fromisoformat(now) if now else None)
 

@@ -9,7 +9,7 @@ class ProgramsConfig(AppConfig):
     def ready(self):
         from programs.exports import register as register_exports
 
-        register_exports()  # the "enrolments" export kind (crm/services/exports.py)
+        register_exports()  # the "enrolments" export kind (crm/exports/kinds.py)
         from programs.reminders import register as register_reminders
 
         register_reminders()  # program milestones in the reminder sweep

@@ -1,4 +1,4 @@
-"""The `enrolments` export kind (crm/services/exports.py registry).
+"""The `enrolments` export kind (crm/exports/kinds.py registry).
 
 crm never imports programs: ProgramsConfig.ready() registers this provider.
 The rows are the enrolments of the fiscal year's rounds that the requester
@@ -12,17 +12,9 @@ from collections.abc import Iterator
 from django.db.models import Case as SqlCase
 from django.db.models import F, QuerySet, When
 
+from crm.exports.kinds import CHUNK_SIZE, ExportTable, FiscalYearLabels
+from crm.exports.writers import DATE, DECIMAL, INT, TEXT, Column
 from crm.extensions import export_kind_register
-from crm.services.exports import (
-    CHUNK_SIZE,
-    DATE,
-    DECIMAL,
-    INT,
-    TEXT,
-    Column,
-    ExportTable,
-    FiscalYearLabels,
-)
 from programs.choices import EnrolmentStatus, Scheme
 from programs.selectors import enrolments_visible_to
 from support_network.actors import Actor

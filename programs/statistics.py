@@ -14,13 +14,9 @@ from typing import Any
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 
-from crm.statistics import (
-    grouped_rows,
-    parse_filters,
-    parse_group_by,
-    statistics_reach,
-    statistics_response,
-)
+from crm.statistics.dimensions import parse_filters, parse_group_by
+from crm.statistics.query import grouped_rows, statistics_response
+from crm.statistics.reach import statistics_reach
 from programs.choices import EnrolmentStatus
 from programs.models import Enrolment, ProgramRound
 from support_network.actors import Actor

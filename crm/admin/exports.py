@@ -1,4 +1,4 @@
-"""Admin of exports: read-only, since Celery builds them (crm/services/exports.py)."""
+"""Admin of exports: read-only, since Celery builds them (crm/exports/)."""
 
 from django.contrib import admin
 
@@ -7,7 +7,7 @@ from crm import models
 
 @admin.register(models.Export)
 class ExportAdmin(admin.ModelAdmin):
-    """Exports are built by Celery and read-only here (crm/services/exports.py)."""
+    """Exports are built by Celery and read-only here (crm/exports/)."""
 
     list_display = [
         "id",

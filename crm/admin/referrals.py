@@ -8,7 +8,7 @@ none. Provision records (APPI art. 29) are kept as written.
 from django.contrib import admin
 
 from crm import models
-from crm.services.facts import yorozu_link_marks_refresh
+from crm.statistics.facts import yorozu_link_marks_refresh
 
 
 class ReferralTopicInline(admin.TabularInline):

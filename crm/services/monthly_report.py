@@ -35,10 +35,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm import statistics
-from crm.export_writers import Column, column_width, neutralise
+from crm.exports.statistics import DIMENSION_HEADERS, MEASURE_HEADERS
+from crm.exports.writers import Column, column_width, neutralise
 from crm.models import Notification
-from crm.services.exports import DIMENSION_HEADERS, MEASURE_HEADERS
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.reach import statistics_reach
+from crm.statistics.referrals import referral_statistics
 from support_network.actors import Actor
 from support_network.calendar import (
     fiscal_year,
@@ -200,10 +202,10 @@ def monthly_report_sheets(
     now = now or timezone.now()
     fy = fiscal_year(month)
     code = f"{month:%Y-%m}"
-    reach = statistics.statistics_reach(actor)
+    reach = statistics_reach(actor)
 
     def consultations(dims: list[str], *, in_month: bool) -> dict[str, Any]:
-        return statistics.consultation_statistics(
+        return consultation_statistics(
             actor=actor,
             fiscal_year=fy,
             group_by=dims,
@@ -216,7 +218,7 @@ def monthly_report_sheets(
     year_area = consultations(["prefecture", "topic"], in_month=False)
     year_org = consultations(["organisation"], in_month=False)
     year_month = consultations(["month"], in_month=False)
-    referrals = statistics.referral_statistics(
+    referrals = referral_statistics(
         actor=actor, fiscal_year=fy, group_by=["organisation"]
     )
     return [
@@ -246,7 +248,7 @@ def write_workbook(sheets: Iterable[Sheet]) -> bytes:
     """Return an xlsx of the sheets (XlsxWriter, in memory: reports are small).
 
     Japanese headers in a frozen first row with an auto-filter; numbers as
-    numbers; text neutralised against formula injection (crm.export_writers).
+    numbers; text neutralised against formula injection (crm.exports.writers).
     """
     import xlsxwriter
 

@@ -17,13 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.choices import ReferralStatus
-from crm.statistics import (
-    consultation_statistics,
-    outcome_kpis,
-    program_statistics_providers,
-    referral_statistics,
-    statistics_reach,
-)
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.outcomes import outcome_kpis
+from crm.statistics.programs import program_statistics_providers
+from crm.statistics.reach import statistics_reach
+from crm.statistics.referrals import referral_statistics
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year_label
 

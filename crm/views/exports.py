@@ -1,6 +1,6 @@
 """API of exports: request one (202), follow its progress, download its file.
 
-Thin adapters over crm/services/exports.py: `POST exports/` validates and
+Thin adapters over crm/exports/: `POST exports/` validates and
 queues the build in Celery; `GET exports/{id}/` shows status and progress;
 `GET exports/{id}/download/` streams the file to its requester or an org
 admin of its organisation (404 for anyone else, 410 once expired).
@@ -22,13 +22,10 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
+from crm.exports.files import export_download
+from crm.exports.requests import export_request
 from crm.models import Export
-from crm.services.exports import (
-    export_download,
-    export_request,
-    exports_requested_by,
-    exports_visible_to,
-)
+from crm.selectors.exports import exports_requested_by, exports_visible_to
 from crm.views.common import ERROR_RESPONSES
 from support_network.calendar import fiscal_year_label
 
@@ -222,7 +219,7 @@ class ExportViewSet(
             "記録されます。有効期限（7日）を過ぎると 410、削除後は 404。"
         ),
         responses={
-            # The file's own type (crm.services.exports.CONTENT_TYPES).
+            # The file's own type (crm.exports.files.CONTENT_TYPES).
             (200, "text/csv"): OpenApiTypes.BINARY,
             (
                 200,

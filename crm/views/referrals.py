@@ -21,7 +21,7 @@ from rest_framework.settings import api_settings
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
 from crm import selectors, services
 from crm.choices import ConsentMethod, ConsentScope
-from crm.export_writers import stream_csv
+from crm.exports.writers import stream_csv
 from crm.filters import ReferralFilter
 from crm.models import AuditEvent, Notification, ProvisionRecord
 from crm.selectors import referral_records_visible_to

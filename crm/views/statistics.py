@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -13,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ActorMixin
-from crm import statistics
-from support_network.calendar import fiscal_year as fiscal_year_of
-from support_network.errors import ValidationFailed
-
-MIN_FISCAL_YEAR = 2000
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.dimensions import CONSULTATION_DIMENSIONS, REFERRAL_DIMENSIONS
+from crm.statistics.outcomes import outcome_statistics
+from crm.statistics.referrals import referral_statistics
+from support_network.calendar import fiscal_year_parse
 
 
 class StatisticsSerializer(serializers.Serializer):
@@ -34,23 +32,6 @@ class StatisticsSerializer(serializers.Serializer):
         "then the measures",
     )
     totals = serializers.DictField()
-
-
-def parse_fiscal_year(value: str | None) -> int:
-    """Return the requested fiscal year, the current one by default (400 if bad)."""
-    if value in (None, ""):
-        return fiscal_year_of(timezone.now())
-    try:
-        fy = int(value)
-    except ValueError:
-        fy = 0
-    if not MIN_FISCAL_YEAR <= fy <= fiscal_year_of(timezone.now()) + 1:
-        raise ValidationFailed(
-            _("年度は%(min)s〜%(max)sの数字で指定してください（例: 2025）。")
-            % {"min": MIN_FISCAL_YEAR, "max": fiscal_year_of(timezone.now()) + 1},
-            field="fiscal_year",
-        )
-    return fy
 
 
 def statistics_parameters(dimensions) -> list[OpenApiParameter]:
@@ -86,7 +67,7 @@ class StatisticsView(ActorMixin, APIView):
         params = request.query_params
         return {
             "actor": self.actor,
-            "fiscal_year": parse_fiscal_year(params.get("fiscal_year")),
+            "fiscal_year": fiscal_year_parse(params.get("fiscal_year")),
             "group_by": params.get("group_by", ""),
             "scope": params.get("scope") or None,
             "filters": {d: params[d] for d in self.dimensions if d in params},
@@ -104,8 +85,8 @@ RESPONSES = {
 
 
 class ConsultationStatisticsView(StatisticsView):
-    dimensions = statistics.CONSULTATION_DIMENSIONS
-    compute = staticmethod(statistics.consultation_statistics)
+    dimensions = CONSULTATION_DIMENSIONS
+    compute = staticmethod(consultation_statistics)
 
     def arguments(self, request) -> dict[str, Any]:
         measures = request.query_params.get("measures", "")
@@ -115,7 +96,7 @@ class ConsultationStatisticsView(StatisticsView):
         operation_id="statistics_consultations",
         summary="相談統計（年度・集計軸別）",
         parameters=[
-            *statistics_parameters(statistics.CONSULTATION_DIMENSIONS),
+            *statistics_parameters(CONSULTATION_DIMENSIONS),
             OpenApiParameter(
                 "measures",
                 OpenApiTypes.STR,
@@ -129,13 +110,13 @@ class ConsultationStatisticsView(StatisticsView):
 
 
 class ReferralStatisticsView(StatisticsView):
-    dimensions = statistics.REFERRAL_DIMENSIONS
-    compute = staticmethod(statistics.referral_statistics)
+    dimensions = REFERRAL_DIMENSIONS
+    compute = staticmethod(referral_statistics)
 
     @extend_schema(
         operation_id="statistics_referrals",
         summary="紹介統計（状態別件数・受入率・回答までの営業日数の中央値）",
-        parameters=statistics_parameters(statistics.REFERRAL_DIMENSIONS),
+        parameters=statistics_parameters(REFERRAL_DIMENSIONS),
         responses=RESPONSES,
     )
     def get(self, request, *args, **kwargs):
@@ -144,7 +125,7 @@ class ReferralStatisticsView(StatisticsView):
 
 class OutcomeStatisticsView(StatisticsView):
     dimensions = ()
-    compute = staticmethod(statistics.outcome_statistics)
+    compute = staticmethod(outcome_statistics)
 
     @extend_schema(
         operation_id="statistics_outcomes",

@@ -3,7 +3,7 @@
 An adapter like the other pages of crm/web/: every figure comes from
 crm/statistics/dashboard.py (the statistics functions, and programs'
 provider for enrolments), scoped by the caller's reach; exports go through
-crm/services/exports.py. The charts
+crm/exports/. The charts
 are drawn by static/js/statistics.js (vendored Chart.js) from the JSON that
 `json_script` embeds, and every chart has a table with the same numbers
 under it, so the page reads without JavaScript and with a screen reader.
@@ -27,15 +27,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import statistics
+from crm.exports.files import export_download
+from crm.exports.kinds import export_kinds
+from crm.exports.requests import export_request
 from crm.models import Export
-from crm.services.exports import (
-    export_download,
-    export_kinds,
-    export_request,
-    exports_visible_to,
-)
+from crm.selectors.exports import exports_visible_to
 from crm.statistics.dashboard import statistics_dashboard
+from crm.statistics.reach import statistics_reach
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label, fiscal_year_parse
 from support_network.errors import DomainError, PermissionDenied, ValidationFailed
@@ -78,7 +76,7 @@ def statistics_page(request):
     """Managers' page: pick a fiscal year and scope; KPIs, charts, tables, export."""
     try:
         actor = web_actor(request)
-        reach = statistics.statistics_reach(actor)
+        reach = statistics_reach(actor)
     except PermissionDenied as exc:
         return _no_access(request, exc.detail)
     except DomainError as exc:

@@ -24,15 +24,11 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from crm.exports import requests as export_requests
+from crm.exports.build import EXPORT_TIME_LIMIT, MAX_EXPORT_ATTEMPTS, export_build
+from crm.exports.requests import export_request
+from crm.exports.sweeps import exports_reclaim
 from crm.models import Export
-from crm.services import exports as export_services
-from crm.services.exports import (
-    EXPORT_TIME_LIMIT,
-    MAX_EXPORT_ATTEMPTS,
-    export_build,
-    export_request,
-    exports_reclaim,
-)
 from support_network.errors import Conflict
 from tests.conftest import make_actor
 
@@ -99,7 +95,7 @@ def test_a_build_whose_heartbeat_is_fresh_is_left_to_its_worker(staff):
 def test_the_reclaim_queues_builds_whose_worker_died(staff, monkeypatch):
     queued = []
     monkeypatch.setattr(
-        export_services,
+        export_requests,
         "export_enqueue",
         lambda *, export_id: queued.append(export_id) or True,
     )
@@ -140,7 +136,7 @@ def test_a_dead_build_that_ran_its_whole_time_limit_fails_instead_of_rerunning(
 ):
     queued = []
     monkeypatch.setattr(
-        export_services,
+        export_requests,
         "export_enqueue",
         lambda *, export_id: queued.append(export_id) or True,
     )
@@ -161,7 +157,7 @@ def test_a_dead_build_that_ran_its_whole_time_limit_fails_instead_of_rerunning(
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_parallel_requests_create_at_most_three_exports(staff, monkeypatch):
-    monkeypatch.setattr(export_services, "export_enqueue", lambda *, export_id: True)
+    monkeypatch.setattr(export_requests, "export_enqueue", lambda *, export_id: True)
     barrier = threading.Barrier(20)
     outcomes = []
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from crm.export_writers import (
+from crm.exports.writers import (
     DATE,
     DATETIME,
     DECIMAL,

@@ -19,6 +19,9 @@ import openpyxl
 import pytest
 from django.utils import timezone
 
+from crm.exports.build import export_build
+from crm.exports.requests import export_request
+from crm.exports.sweeps import exports_cleanup
 from crm.models import (
     AuditEvent,
     ConsultationIpType,
@@ -26,13 +29,8 @@ from crm.models import (
     Export,
     ReferralTopic,
 )
-from crm.services.exports import (
-    export_build,
-    export_request,
-    exports_cleanup,
-)
-from crm.services.facts import consultation_facts_refresh
-from crm.statistics import consultation_statistics
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.facts import consultation_facts_refresh
 from support_network.calendar import JST
 from support_network.models import Membership, Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor
@@ -179,7 +177,7 @@ def request_and_build(actor, **kwargs) -> Export:
 
 
 def file_of(export: Export):
-    from crm.services.exports import export_file_path
+    from crm.exports.files import export_file_path
 
     return export_file_path(export)
 
@@ -762,7 +760,9 @@ def test_export_built_by_a_real_celery_worker(network, monkeypatch, export_dir):
 
 def test_progress_is_written_while_the_file_is_built(staff_a, monkeypatch):
     """A provider with a known total: the row's progress moves 0 → 99 → 100."""
-    from crm.services import exports as service
+    from crm.exports import build
+    from crm.exports.kinds import ExportTable, export_kind_register, export_kinds
+    from crm.exports.writers import INT, Column
 
     seen = []
 
@@ -772,21 +772,19 @@ def test_progress_is_written_while_the_file_is_built(staff_a, monkeypatch):
                 seen.append(Export.objects.values_list("progress", flat=True).get())
                 yield (f"社{i}", i)
 
-        return service.ExportTable(
-            columns=[service.Column("企業等"), service.Column("番号", service.INT)],
+        return ExportTable(
+            columns=[Column("企業等"), Column("番号", INT)],
             rows=rows(),
             total=10,
         )
 
-    original = service.export_kinds()["enrolments"]
-    monkeypatch.setattr(service, "PROGRESS_EVERY", 2)
-    service.export_kind_register("enrolments", provider)
+    original = export_kinds()["enrolments"]
+    monkeypatch.setattr(build, "PROGRESS_EVERY", 2)
+    export_kind_register("enrolments", provider)
     try:
         export = request_and_build(staff_a, kind="enrolments", format="csv")
     finally:
-        service.export_kind_register(
-            "enrolments", original.provider, check=original.check
-        )
+        export_kind_register("enrolments", original.provider, check=original.check)
     assert export.status == "done" and export.progress == 100
     assert seen == [0, 0, 20, 20, 40, 40, 60, 60, 80, 80]
     assert read_csv(export)[-1] == ["社9", "9"]
@@ -795,7 +793,7 @@ def test_progress_is_written_while_the_file_is_built(staff_a, monkeypatch):
 def test_progress_without_a_total_follows_the_fiscal_year():
     from datetime import date
 
-    from crm.services.exports import fiscal_year_position
+    from crm.exports.kinds import fiscal_year_position
 
     position = fiscal_year_position(2025, 0)
     assert position((date(2025, 4, 1),)) == 0

@@ -27,7 +27,8 @@ from crm.services.monthly_report import (
     first_business_day,
     monthly_report_send,
 )
-from crm.statistics import consultation_statistics, referral_statistics
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.referrals import referral_statistics
 from crm.tasks import monthly_report_send_task
 from support_network.calendar import JST, is_business_day
 from tests.conftest import make_actor

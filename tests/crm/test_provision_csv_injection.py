@@ -2,14 +2,14 @@
 
 Company and contact names are typed by users; a spreadsheet must receive
 them as text, never as a formula or a DDE payload (the same neutralising
-writer as the exports: crm.export_writers).
+writer as the exports: crm.exports.writers).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from crm.export_writers import FORMULA_PREFIXES
+from crm.exports.writers import FORMULA_PREFIXES
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory, ContactFactory
 from tests.crm.test_provision_records import RECEIVER, SENDER, consent, read_csv, send

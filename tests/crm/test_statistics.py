@@ -20,11 +20,9 @@ from crm.models import Consultation, Referral
 from crm.services.cases import case_open, consultation_create
 from crm.services.merge import company_merge
 from crm.services.referrals import referral_accept, referral_decline, referral_send
-from crm.statistics import (
-    CONSULTATION_DIMENSIONS,
-    consultation_statistics,
-    referral_statistics,
-)
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.dimensions import CONSULTATION_DIMENSIONS
+from crm.statistics.referrals import referral_statistics
 from programs.statistics import program_statistics
 from support_network.errors import PermissionDenied, ValidationFailed
 from support_network.models import Prefecture

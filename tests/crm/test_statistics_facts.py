@@ -19,9 +19,9 @@ from django.db import connection
 from crm.choices import TOPIC_NUMBERS, Topic
 from crm.models import ConsultationFact
 from crm.services.cases import consultation_create
-from crm.services.facts import consultation_facts_refresh
 from crm.services.referrals import referral_cancel, referral_send
-from crm.statistics import consultation_statistics
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.facts import consultation_facts_refresh
 from support_network.models import Organisation
 from support_network.services import organisation_place_changed
 from tests.conftest import make_actor

@@ -17,9 +17,10 @@ from django.test import Client
 from django.urls import reverse
 
 from crm import rules
+from crm.exports.statistics import consultation_statistics_export
 from crm.models import Outcome
-from crm.services.exports import consultation_statistics_export
-from crm.statistics import consultation_statistics, outcome_kpis
+from crm.statistics.consultations import consultation_statistics
+from crm.statistics.outcomes import outcome_kpis
 from support_network.calendar import JST
 from support_network.errors import ValidationFailed
 from tests.conftest import make_actor

@@ -18,9 +18,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from crm.exports.statistics import consultation_statistics_export
 from crm.services.cases import consultation_create
-from crm.services.exports import consultation_statistics_export
-from crm.statistics import consultation_statistics
+from crm.statistics.consultations import consultation_statistics
 from support_network.calendar import JST
 from tests.conftest import make_actor
 from tests.crm.factories import CompanyFactory

@@ -18,11 +18,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from crm.exports.build import export_build
 from crm.models import Export
 from crm.services.cases import consultation_create, outcome_record
-from crm.services.exports import export_build
 from crm.services.referrals import referral_accept, referral_decline, referral_send
-from crm.statistics import filings_after_consultation
+from crm.statistics.outcomes import filings_after_consultation
 from support_network.calendar import JST
 from support_network.models import Prefecture
 from tests.conftest import make_actor

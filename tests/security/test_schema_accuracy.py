@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from crm.exports.build import export_build
+from crm.exports.requests import export_request
 from crm.models import Export
-from crm.services.exports import export_build, export_request
 from tests.conftest import ORG_A, make_actor
 from tests.crm.factories import CompanyFactory
 

@@ -13,7 +13,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from crm.services.facts import consultation_facts_refresh
+from crm.statistics.facts import consultation_facts_refresh
 
 
 class Command(BaseCommand):

@@ -18,8 +18,8 @@ class SlowExportConfig(AppConfig):
     label = "slow_export_test"
 
     def ready(self) -> None:
-        from crm.export_writers import INT, TEXT, Column
-        from crm.services.exports import ExportTable, export_kind_register
+        from crm.exports.kinds import ExportTable, export_kind_register
+        from crm.exports.writers import INT, TEXT, Column
 
         rows = int(os.environ.get("CRM_TEST_EXPORT_ROWS", "100"))
         delay = float(os.environ.get("CRM_TEST_EXPORT_ROW_DELAY", "0.1"))
