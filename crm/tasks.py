@@ -162,7 +162,7 @@ def notification_email_task(ids: list[int]) -> int:
     from django.utils import timezone
 
     from crm.models import Notification
-    from crm.services.notifications import email_unsent_q, notification_email_send
+    from crm.services.notification_emails import email_unsent_q, notification_email_send
 
     sent = notification_email_send(ids=ids)
     failed = list(

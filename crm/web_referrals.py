@@ -39,7 +39,7 @@ from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from crm.permissions import can_write_case
 from crm.routing import referral_suggestions
 from crm.selectors import referral_records_visible_to
-from crm.services.notifications import notification_path
+from crm.services.notification_emails import notification_path
 from support_network.actors import Actor
 from support_network.errors import Conflict, DomainError, ValidationFailed
 from support_network.models import ExpertiseTag, Membership, Organisation
@@ -537,7 +537,7 @@ def _board_or_case(actor, case: Case):
 def _notification_links(notifications: list[Notification]) -> None:
     """Attach the page each notification is about, from the one link registry.
 
-    The e-mails link through crm.services.notifications.notification_path
+    The e-mails link through crm.services.notification_emails.notification_path
     (cases, referrals, follow-ups, the digest's board, programs' enrolments…);
     the page uses the same registry, so every notification an e-mail links
     is linked here too. Notifications about one object share one lookup.

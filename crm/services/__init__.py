@@ -34,11 +34,8 @@ from crm.services.corrections import (
     outcome_void,
 )
 from crm.services.merge import company_merge
-from crm.services.notifications import (
-    notification_email_send,
-    notification_read,
-    notify,
-)
+from crm.services.notification_emails import notification_email_send
+from crm.services.notifications import notification_read, notify
 from crm.services.referrals import (
     PROVIDED_ITEM_LABELS,
     consent_covering,

@@ -53,13 +53,9 @@ from django.utils.translation import gettext as _
 from crm.choices import FollowUpStatus, ReferralStatus
 from crm.models import AuditEvent, FollowUp, Notification, Referral
 from crm.services.audit import audit_record
-from crm.services.notifications import (
-    NotificationItem,
-    email_unsent_q,
-    enqueue_emails,
-    notify_many,
-    recipients_who_may_see,
-)
+from crm.services.notification_audiences import recipients_who_may_see
+from crm.services.notification_emails import email_unsent_q
+from crm.services.notifications import NotificationItem, enqueue_emails, notify_many
 from crm.services.referrals import referral_expire, referral_receivers_to_notify
 from support_network.calendar import JST, is_business_day, local_date
 from support_network.choices import NATIONAL_HUB_KINDS, Role
@@ -356,7 +352,7 @@ def follow_up_reminders(
     _claim_batches(
         due.select_related("case", "assignee").only(
             "case__title",
-            # who may see it (notifications.sees_own_case) and whether the
+            # who may see it (notification_audiences.sees_own_case) and whether the
             # text must stay neutral (a confidential case)
             "case__organisation",
             "case__assignee",
