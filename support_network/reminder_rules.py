@@ -244,7 +244,7 @@ def reminder_rules_help() -> str:
     return "\n".join(lines)
 
 
-def _overrides(organisation_id: int, raw: Any) -> dict[str, Any]:
+def reminder_overrides_valid(organisation_id: int, raw: Any) -> dict[str, Any]:
     """Return the valid part of an organisation's stored overrides.
 
     The admin and the model refuse bad values; a value written around them
@@ -267,5 +267,7 @@ def reminder_rules(organisation: Any = None) -> dict[str, Any]:
     """
     rules = network_reminder_rules()
     if organisation is not None and organisation.reminder_rules:
-        rules.update(_overrides(organisation.pk, organisation.reminder_rules))
+        rules.update(
+            reminder_overrides_valid(organisation.pk, organisation.reminder_rules)
+        )
     return rules

@@ -47,7 +47,8 @@ from crm.services.referrals import (
     referral_expire,
     referral_send,
 )
-from crm.services.reminders import SweepResult, reminders_sweep
+from crm.services.reminder_batches import SweepResult
+from crm.services.reminders import reminders_sweep
 
 __all__ = [
     "COMPANY_FIELDS",
