@@ -27,7 +27,6 @@ from django.views.decorators.http import require_POST
 from crm import selectors, services
 from crm.choices import (
     CaseStatus,
-    ConsentScope,
     FollowUpStatus,
     ReferralStatus,
     Topic,
@@ -115,8 +114,9 @@ def referral_create(request, pk: int):
 
     A missing consent (409 consent_required) re-renders the page with the
     typed reason and topics kept and an inline consent form; submitting it
-    records the consent and sends the referral in one transaction, so a
-    refused send leaves no consent behind either.
+    records the consent and sends the referral in one transaction
+    (services.referral_send_with_consent), so a refused send leaves no
+    consent behind either.
     """
     actor = web_actor(request)
     case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
@@ -159,9 +159,19 @@ def referral_create(request, pk: int):
     cleaned = form.cleaned_data
     to_organisation = Organisation.objects.get(code=cleaned["to_organisation"])
     try:
-        with transaction.atomic():
-            if action == "consent_send":
-                _record_consent(actor, case, to_organisation, consent_form)
+        if action == "consent_send":
+            consent = consent_form.cleaned_data
+            referral = services.referral_send_with_consent(
+                actor=actor,
+                case=case,
+                to_organisation=to_organisation,
+                reason=cleaned["reason"],
+                topics=cleaned["topics"],
+                consent_scope=consent["scope"],
+                consent_obtained_on=consent["obtained_on"],
+                consent_method=consent["method"],
+            )
+        else:
             referral = services.referral_send(
                 actor=actor,
                 case=case,
@@ -178,7 +188,8 @@ def referral_create(request, pk: int):
             return render(request, "crm/referrals/referral_form.html", context)
         form.add_error("to_organisation", exc.detail)
         return render(request, "crm/referrals/referral_form.html", context, status=409)
-    except _ConsentInvalid:
+    except services.ConsentNotRecorded as exc:
+        add_domain_error(consent_form, exc.error)
         return render(request, "crm/referrals/referral_form.html", context, status=400)
     except DomainError as exc:
         add_domain_error(form, exc)
@@ -193,29 +204,6 @@ def referral_create(request, pk: int):
     )
     url = reverse("crm:case-detail", args=[case.pk])
     return redirect(f"{url}#referral-{referral.pk}")
-
-
-class _ConsentInvalid(Exception):
-    """Abort the write: the consent form already carries the message."""
-
-
-def _record_consent(actor, case: Case, to_organisation, consent_form) -> None:
-    cleaned = consent_form.cleaned_data
-    scope = cleaned["scope"]
-    try:
-        services.consent_record(
-            actor=actor,
-            company=case.company,
-            scope=scope,
-            obtained_on=cleaned["obtained_on"],
-            method=cleaned["method"],
-            organisations=(
-                [to_organisation.code] if scope == ConsentScope.ORGANISATIONS else []
-            ),
-        )
-    except DomainError as exc:
-        add_domain_error(consent_form, exc)
-        raise _ConsentInvalid from exc
 
 
 # --- Inbox / outbox -----------------------------------------------------------

@@ -24,7 +24,7 @@ from crm.services.companies import (
     corporate_number_clean,
     size_class_hint,
 )
-from crm.services.consents import consent_record, consent_withdraw
+from crm.services.consents import consent_covering, consent_record, consent_withdraw
 from crm.services.contacts import contact_create, contact_update
 from crm.services.corrections import (
     consultation_update,
@@ -36,16 +36,19 @@ from crm.services.corrections import (
 from crm.services.merge import company_merge
 from crm.services.notification_emails import notification_email_send
 from crm.services.notifications import notification_read, notify
-from crm.services.referrals import (
-    PROVIDED_ITEM_LABELS,
-    consent_covering,
+from crm.services.referral_transitions import (
     referral_accept,
     referral_assign,
     referral_cancel,
     referral_complete,
     referral_decline,
     referral_expire,
+)
+from crm.services.referrals import (
+    PROVIDED_ITEM_LABELS,
+    ConsentNotRecorded,
     referral_send,
+    referral_send_with_consent,
 )
 from crm.services.reminder_batches import SweepResult
 from crm.services.reminders import reminders_sweep
@@ -53,6 +56,7 @@ from crm.services.reminders import reminders_sweep
 __all__ = [
     "COMPANY_FIELDS",
     "PROVIDED_ITEM_LABELS",
+    "ConsentNotRecorded",
     "SweepResult",
     "audit_record",
     "case_assign",
@@ -88,6 +92,7 @@ __all__ = [
     "referral_decline",
     "referral_expire",
     "referral_send",
+    "referral_send_with_consent",
     "reminders_sweep",
     "size_class_hint",
 ]

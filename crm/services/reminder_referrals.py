@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from crm.choices import ReferralStatus
 from crm.models import Referral
 from crm.services.notification_audiences import recipients_who_may_see
-from crm.services.referrals import referral_expire, referral_receivers_to_notify
+from crm.services.referral_transitions import referral_expire
+from crm.services.referrals import referral_receivers_to_notify
 from crm.services.reminder_batches import (
     Contended,
     SweepResult,

@@ -20,7 +20,8 @@ from crm.choices import TOPIC_NUMBERS, Topic
 from crm.models import ConsultationFact
 from crm.services.cases import consultation_create
 from crm.services.facts import consultation_facts_refresh
-from crm.services.referrals import referral_cancel, referral_send
+from crm.services.referral_transitions import referral_cancel
+from crm.services.referrals import referral_send
 from crm.statistics import consultation_statistics
 from support_network.models import Organisation
 from support_network.services import organisation_place_changed

@@ -21,7 +21,8 @@ from django.urls import reverse
 from crm.models import Export
 from crm.services.cases import consultation_create, outcome_record
 from crm.services.exports import export_build
-from crm.services.referrals import referral_accept, referral_decline, referral_send
+from crm.services.referral_transitions import referral_accept, referral_decline
+from crm.services.referrals import referral_send
 from crm.statistics import filings_after_consultation
 from support_network.calendar import JST
 from support_network.models import Prefecture
