@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from crm import models, services
 from crm.admin_nta import NtaImportAdminMixin
-from crm.services.cases import company_first_consultation_refresh
+from crm.services.consultations import company_first_consultation_refresh
 from crm.services.facts import yorozu_link_marks_refresh
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year, local_date

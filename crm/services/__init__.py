@@ -7,14 +7,7 @@ API, the web UI, commands and tasks all share one implementation.
 
 from crm.services.assignment import case_assign
 from crm.services.audit import audit_record
-from crm.services.cases import (
-    case_close,
-    case_open,
-    case_reopen,
-    consultation_create,
-    follow_up_complete,
-    outcome_record,
-)
+from crm.services.cases import case_close, case_open, case_reopen, outcome_record
 from crm.services.companies import (
     COMPANY_FIELDS,
     company_create,
@@ -25,6 +18,11 @@ from crm.services.companies import (
     size_class_hint,
 )
 from crm.services.consents import consent_covering, consent_record, consent_withdraw
+from crm.services.consultations import (
+    CompanyNotRegistered,
+    consultation_create,
+    consultation_log_with_new_company,
+)
 from crm.services.contacts import contact_create, contact_update
 from crm.services.corrections import (
     consultation_update,
@@ -33,6 +31,7 @@ from crm.services.corrections import (
     outcome_update,
     outcome_void,
 )
+from crm.services.follow_ups import follow_up_complete
 from crm.services.merge import company_merge
 from crm.services.notification_emails import notification_email_send
 from crm.services.notifications import notification_read, notify
@@ -56,6 +55,7 @@ from crm.services.reminders import reminders_sweep
 __all__ = [
     "COMPANY_FIELDS",
     "PROVIDED_ITEM_LABELS",
+    "CompanyNotRegistered",
     "ConsentNotRecorded",
     "SweepResult",
     "audit_record",
@@ -72,6 +72,7 @@ __all__ = [
     "consent_record",
     "consent_withdraw",
     "consultation_create",
+    "consultation_log_with_new_company",
     "consultation_update",
     "consultation_void",
     "contact_create",

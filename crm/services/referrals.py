@@ -33,6 +33,7 @@ from crm.services.audit import audit_record
 from crm.services.consents import consent_covering, consent_record
 from crm.services.facts import yorozu_link_marks_refresh
 from crm.services.notifications import notify
+from crm.services.steps import StepRefused
 from support_network.actors import Actor
 from support_network.calendar import add_business_days, local_date
 from support_network.choices import Role
@@ -240,20 +241,8 @@ def referral_send(
     return referral
 
 
-class ConsentNotRecorded(DomainError):
-    """The consent step of `referral_send_with_consent` was refused.
-
-    It carries the consent service's error (`error`: its message, field,
-    code and HTTP status), so a form shows it on the consent's fields and
-    the API answers as `consent_record` would.
-    """
-
-    def __init__(self, error: DomainError) -> None:
-        super().__init__(
-            error.detail, code=error.code, field=error.field, **error.extra
-        )
-        self.status_code = error.status_code
-        self.error = error
+class ConsentNotRecorded(StepRefused):
+    """The consent step of `referral_send_with_consent` was refused (`error` says why)."""
 
 
 @transaction.atomic

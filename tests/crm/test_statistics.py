@@ -17,7 +17,8 @@ import pytest
 
 from crm.choices import ReferralStatus
 from crm.models import Consultation, Referral
-from crm.services.cases import case_open, consultation_create
+from crm.services.cases import case_open
+from crm.services.consultations import consultation_create
 from crm.services.merge import company_merge
 from crm.services.referral_transitions import referral_accept, referral_decline
 from crm.services.referrals import referral_send

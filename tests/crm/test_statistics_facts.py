@@ -18,7 +18,7 @@ from django.db import connection
 
 from crm.choices import TOPIC_NUMBERS, Topic
 from crm.models import ConsultationFact
-from crm.services.cases import consultation_create
+from crm.services.consultations import consultation_create
 from crm.services.facts import consultation_facts_refresh
 from crm.services.referral_transitions import referral_cancel
 from crm.services.referrals import referral_send

@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from crm.services.cases import consultation_create
+from crm.services.consultations import consultation_create
 from crm.services.exports import consultation_statistics_export
 from crm.statistics import consultation_statistics
 from support_network.calendar import JST

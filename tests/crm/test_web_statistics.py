@@ -19,7 +19,8 @@ from django.test import Client
 from django.urls import reverse
 
 from crm.models import Export
-from crm.services.cases import consultation_create, outcome_record
+from crm.services.cases import outcome_record
+from crm.services.consultations import consultation_create
 from crm.services.exports import export_build
 from crm.services.referral_transitions import referral_accept, referral_decline
 from crm.services.referrals import referral_send
