@@ -31,6 +31,7 @@ from support_network.actors import Actor
 from support_network.choices import Role
 from support_network.models import Membership
 from support_network.people import person_name
+from support_network.selectors import active_memberships
 
 if TYPE_CHECKING:
     from crm.services.notifications import NotificationItem
@@ -149,12 +150,8 @@ def _memberships_of(user_ids: set[int]) -> dict[int, list[Membership]]:
     """
     found: dict[int, list[Membership]] = {}
     for m in (
-        Membership.objects.filter(
-            user_id__in=user_ids,
-            is_active=True,
-            user__is_active=True,
-            organisation__is_active=True,
-        )
+        active_memberships()
+        .filter(user_id__in=user_ids)
         .only("pk", "user_id", "organisation_id", "role")
         .order_by("pk")
     ):
