@@ -19,7 +19,7 @@ operator (e.g. INPIT) and of the applying organisation, deduplicated:
   support started, a program that requires a support plan has none for the
   current period; once per period.
 
-Thresholds are reminder rules (settings.CRM_REMINDERS), taken from the
+Thresholds are reminder rules (support_network/reminder_rules.py), taken from the
 applying organisation's rules (`reminder_rule_groups`), and milestones go
 out like every reminder: at the send time on business days. Exactly once:
 the enrolment rows are claimed with SKIP LOCKED; inside the claim a fresh
