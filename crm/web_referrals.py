@@ -158,27 +158,24 @@ def referral_create(request, pk: int):
         return render(request, "crm/referrals/referral_form.html", context, status=400)
     cleaned = form.cleaned_data
     to_organisation = Organisation.objects.get(code=cleaned["to_organisation"])
+    send = {
+        "actor": actor,
+        "case": case,
+        "to_organisation": to_organisation,
+        "reason": cleaned["reason"],
+        "topics": cleaned["topics"],
+    }
     try:
         if action == "consent_send":
             consent = consent_form.cleaned_data
             referral = services.referral_send_with_consent(
-                actor=actor,
-                case=case,
-                to_organisation=to_organisation,
-                reason=cleaned["reason"],
-                topics=cleaned["topics"],
+                **send,
                 consent_scope=consent["scope"],
                 consent_obtained_on=consent["obtained_on"],
                 consent_method=consent["method"],
             )
         else:
-            referral = services.referral_send(
-                actor=actor,
-                case=case,
-                to_organisation=to_organisation,
-                reason=cleaned["reason"],
-                topics=cleaned["topics"],
-            )
+            referral = services.referral_send(**send)
     except Conflict as exc:
         if exc.code == "consent_required":
             context["consent_needed"] = True

@@ -24,22 +24,11 @@ weekly digest):
    A broker that is down only delays e-mails: the rows stay unmailed and
    the reminder sweep queues them again (`reminders._email_backlog`).
 
-Who is told, and what (issue 26; docs/operations.md "Notifications"), lives
-in crm/services/notification_audiences.py; old rows are brought under these
-rules by crm/services/notification_redaction.py:
-
-- every recipient must be able to open the notification's object: before a
-  row is written, `notify_many` drops the recipients whose actor (any of
-  their active memberships) does not see it through the visibility
-  selector registered for its object type (`notification_audience_register`:
-  follow-ups, referrals, cases, enrolments, digests), so nobody is told of
-  what does not exist for them (DESIGN.md "Who sees what" rule 5);
-- a notification about a confidential case (rule 4) never carries the
-  company's name, the case's title or any free text (notes, consultation or
-  outcome text): whatever the caller wrote, its text is replaced by a
-  neutral one naming only the case number, the due date, the organisations
-  and the member in charge (`CONFIDENTIAL_MESSAGES`). In-app and e-mail
-  alike: the recipients who may see the case open it in the CRM.
+Who is told, and what (issue 26; docs/operations.md "Notifications"):
+`notify_many` writes rows only for the recipients who may open the object,
+and a neutral text about a confidential case, by the rules of
+crm/services/notification_audiences.py; rows recorded before these rules
+are brought under them by crm/services/notification_redaction.py.
 """
 
 from __future__ import annotations
