@@ -319,8 +319,9 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from crm.services.reminders import BATCH_SIZE, office_day, reminder_rules
+    from crm.services.reminder_batches import BATCH_SIZE, office_day
     from support_network.calendar import JST
+    from support_network.reminder_rules import reminder_rules
 
     n = args.follow_ups
     batch_size = args.batch_size or BATCH_SIZE

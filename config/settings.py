@@ -221,24 +221,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Reminder rules (issue 5 "Rules"); crm/services/reminders.py DEFAULT_RULES has
-# the same defaults. An organisation may override any of these keys in its
-# `reminder_rules` (admin → 組織; checked by support_network/reminder_rules.py):
-# follow-ups use the rules of the follow-up's organisation, referrals those of
-# the receiving organisation, program milestones those of the applying one.
-CRM_REMINDERS = {
-    "SEND_AT": "09:00",  # JST, business days only
-    "FOLLOW_UP_MAX_REMINDERS": 3,
-    "FOLLOW_UP_ESCALATE_ROLES": ["coordinator", "manager"],
-    "REFERRAL_REMIND_AFTER_BUSINESS_DAYS": 2,
-    "REFERRAL_ESCALATE_AFTER_BUSINESS_DAYS": 3,
-    "REFERRAL_EXPIRE_AFTER_BUSINESS_DAYS": 10,
-    # Program milestones (programs/reminders.py), in calendar days.
-    "PROGRAM_END_NOTICE_DAYS": 14,  # IPAS support ends within 2 weeks
-    "PROGRAM_PERIOD_REVIEW_NOTICE_DAYS": 30,  # iAca period ends: review the plan
-    "PROGRAM_DAY_QUOTA_ALERT_PERCENT": 80,  # iNat: 72 of 90 days in a fiscal year
-    "PROGRAM_PLAN_MISSING_AFTER_DAYS": 14,  # no support plan 2 weeks after start
-}
+# Reminder rules (issue 5 "Rules"): the defaults live in
+# support_network/reminder_rules.py DEFAULT_RULES; keys set here override
+# them for the whole network, and an organisation may override any of them
+# in its `reminder_rules` (admin → 組織; checked by the same module).
+CRM_REMINDERS: dict = {}
 # Absolute links in notification e-mails: the address users open the CRM at.
 # The default follows PORT (scripts/run.sh serves 127.0.0.1:$PORT), so mail
 # links of `PORT=8765 scripts/run.sh` point at :8765, not :8000.

@@ -22,7 +22,7 @@ class CrmConfig(AppConfig):
         organisation_place_hook_register(organisation_facts_refresh)
 
         # Audit events of account administration (support_network/services_accounts).
-        from crm.account_audit import audit_member_event
+        from crm.services.audit_accounts import audit_member_event
         from support_network.extensions import member_event_hook_register
 
         member_event_hook_register(audit_member_event)

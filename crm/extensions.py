@@ -9,8 +9,8 @@ them up.
 """
 
 from crm.exports.kinds import export_kind_register
-from crm.services.notifications import (
-    notification_audience_register,
+from crm.services.notification_audiences import notification_audience_register
+from crm.services.notification_emails import (
     notification_link_register,
     notification_subject_register,
 )

@@ -25,7 +25,7 @@ from crm.models import (
     Outcome,
     Referral,
 )
-from crm.services.cases import MAX_DURATION_MINUTES
+from crm.services.consultations import MAX_DURATION_MINUTES
 from crm.services.referrals import PROVIDED_ITEM_LABELS
 
 PRIVATE_COMPANY_FIELDS = (

@@ -4,13 +4,52 @@ Each task takes JSON primitives, calls one service and returns a small
 summary. All are idempotent: state lives in our tables, so `acks_late`
 redelivery after a lost worker repeats nothing. Names are explicit so
 `celery inspect` and the beat schedule in the database stay readable.
+
+This module is the only seam to the broker: services queue work with
+`enqueue` (one policy for a broker outage), and the tasks read their
+`--now` with `support_network.calendar.moment_parse`, as the commands do.
 """
 
 from __future__ import annotations
 
+import logging
 from smtplib import SMTPException
+from typing import Any
 
 from celery import shared_task
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
+
+from support_network.calendar import moment_parse
+
+logger = logging.getLogger(__name__)
+
+# A short retry on the publish itself, so a broker restart of a second or
+# two costs nothing; longer outages are the sweeps' business (below).
+ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2}
+
+
+def enqueue(task: Any, *, what: str, **kwargs: Any) -> bool:
+    """Queue `task` with these keyword arguments; never raise. Return whether queued.
+
+    The one broker-error policy of crm: a broker outage must neither lose
+    nor fail the user's write. Callers enqueue after their transaction has
+    committed (`transaction.on_commit`) work that is already recorded in our
+    tables (an unmailed notification, a pending export), so when the broker
+    cannot take the message a warning naming `what` is logged and the work
+    waits there: the periodic sweep that looks for it (the reminder sweep's
+    e-mail backlog, `crm.exports_reclaim`) queues it again once the broker
+    is back. Late, never lost, and the caller's request still succeeds.
+    """
+    try:
+        task.apply_async(kwargs=kwargs, retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
+    # What the broker client raises when it cannot take the message (kombu
+    # wraps redis' errors; a socket error may come through bare): the
+    # caller's work is committed and must not fail because of the queue.
+    except (KombuError, RedisError, OSError) as exc:
+        logger.warning("%s not queued (the sweep will queue it again): %s", what, exc)
+        return False
+    return True
 
 
 class EmailNotSent(ConnectionError):
@@ -20,12 +59,10 @@ class EmailNotSent(ConnectionError):
 @shared_task(name="crm.reminders_sweep")
 def reminders_sweep_task(now: str | None = None) -> dict:
     """Run the reminder sweep (every 5 minutes from beat) and return its counts."""
-    from datetime import datetime
 
     from crm.services.reminders import reminders_sweep
 
-    moment = datetime.fromisoformat(now) if now else None
-    return reminders_sweep(now=moment).as_dict()
+    return reminders_sweep(now=moment_parse(now)).as_dict()
 
 
 @shared_task(name="crm.coordinator_digest")
@@ -35,12 +72,10 @@ def coordinator_digest_task(now: str | None = None) -> dict:
     At most one per coordinator and ISO week (dedupe key), so a redelivered
     or repeated run sends nothing new.
     """
-    from datetime import datetime
 
     from crm.services.digest import coordinator_digest_send
 
-    moment = datetime.fromisoformat(now) if now else None
-    return dict(coordinator_digest_send(now=moment))
+    return dict(coordinator_digest_send(now=moment_parse(now)))
 
 
 # Limits as crm/exports/build.py EXPORT_SOFT_TIME_LIMIT / EXPORT_TIME_LIMIT:
@@ -72,21 +107,19 @@ def export_build_task(self, export_id: int) -> dict:
 @shared_task(name="crm.exports_reclaim")
 def exports_reclaim_task(now: str | None = None) -> dict:
     """Queue again exports whose worker died or whose message was lost (every minute)."""
-    from datetime import datetime
 
     from crm.exports.sweeps import exports_reclaim
 
-    return exports_reclaim(now=datetime.fromisoformat(now) if now else None)
+    return exports_reclaim(now=moment_parse(now))
 
 
 @shared_task(name="crm.exports_cleanup")
 def exports_cleanup_task(now: str | None = None) -> dict:
     """Delete expired export files and rows (daily from beat)."""
-    from datetime import datetime
 
     from crm.exports.sweeps import exports_cleanup
 
-    return exports_cleanup(now=datetime.fromisoformat(now) if now else None)
+    return exports_cleanup(now=moment_parse(now))
 
 
 class MonthlyReportNotSent(ConnectionError):
@@ -103,11 +136,10 @@ class MonthlyReportNotSent(ConnectionError):
 def monthly_report_send_task(now: str | None = None) -> dict:
     """Mail managers their monthly statistics (daily from beat; acts on the
     first business day of the month only, once per manager per month)."""
-    from datetime import datetime
 
     from crm.services.monthly_report import monthly_report_send
 
-    result = monthly_report_send(now=datetime.fromisoformat(now) if now else None)
+    result = monthly_report_send(now=moment_parse(now))
     if result.failed:
         raise MonthlyReportNotSent(f"{result.failed} monthly reports not sent")
     return result.as_dict()
@@ -133,7 +165,7 @@ def notification_email_task(ids: list[int]) -> int:
     from django.utils import timezone
 
     from crm.models import Notification
-    from crm.services.notifications import email_unsent_q, notification_email_send
+    from crm.services.notification_emails import email_unsent_q, notification_email_send
 
     sent = notification_email_send(ids=ids)
     failed = list(

@@ -1,7 +1,7 @@
 """Program milestones, plugged into the reminder sweep (issue 5 "Rules").
 
 crm must not import programs, so `ProgramsConfig.ready()` registers these
-sources with `crm.services.reminders.reminder_source_register`; the sweep
+sources with `crm.extensions.reminder_source_register`; the sweep
 calls each one as `source(now, batch_size=…)` after its own sources. Each
 milestone is told once to the coordinators and managers of the program's
 operator (e.g. INPIT) and of the applying organisation, deduplicated:
@@ -19,7 +19,7 @@ operator (e.g. INPIT) and of the applying organisation, deduplicated:
   support started, a program that requires a support plan has none for the
   current period; once per period.
 
-Thresholds are reminder rules (settings.CRM_REMINDERS), taken from the
+Thresholds are reminder rules (support_network/reminder_rules.py), taken from the
 applying organisation's rules (`reminder_rule_groups`), and milestones go
 out like every reminder: at the send time on business days. Exactly once:
 the enrolment rows are claimed with SKIP LOCKED; inside the claim a fresh
@@ -51,7 +51,7 @@ from crm.extensions import (
 )
 from crm.models import AuditEvent
 from crm.services.notifications import NotificationItem, notify_many
-from crm.services.reminders import (
+from crm.services.reminder_batches import (
     BATCH_SIZE,
     RuleGroup,
     claim_batches,

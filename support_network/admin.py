@@ -3,7 +3,6 @@
 import json
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +17,7 @@ from support_network.models import (
 )
 from support_network.reminder_rules import (
     known_rule_keys,
+    network_reminder_rules,
     reminder_rules_errors,
     reminder_rules_help,
 )
@@ -141,7 +141,7 @@ class OrganisationAdmin(admin.ModelAdmin):
         overrides = (obj.reminder_rules or {}) if obj is not None else {}
         rows = []
         for key in known_rule_keys():
-            value = overrides.get(key, settings.CRM_REMINDERS[key])
+            value = overrides.get(key, network_reminder_rules()[key])
             where = _("この組織") if key in overrides else _("全国共通")
             rows.append((key, json.dumps(value, ensure_ascii=False), where))
         return format_html_join("\n", "<div>{}: {}（{}）</div>", rows)

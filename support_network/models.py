@@ -133,7 +133,7 @@ class Organisation(TimestampedModel):
     )
     email = models.EmailField(_("代表メールアドレス"), blank=True)
     # Overrides of settings.CRM_REMINDERS for this organisation only
-    # (support_network/reminder_rules.py; crm.services.reminders merges them).
+    # (support_network/reminder_rules.py checks and merges them).
     reminder_rules = models.JSONField(
         _("リマインドの個別設定"),
         default=dict,

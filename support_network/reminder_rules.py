@@ -1,16 +1,19 @@
-"""Per-organisation overrides of the reminder rules (Organisation.reminder_rules).
+"""The reminder rules: their defaults, their overrides and the merge.
 
-settings.CRM_REMINDERS holds the rules of the whole network (send time,
-follow-up reminders, referral escalation, program milestones); an
-organisation may override some of them, e.g. remind its staff 5 times
-instead of 3. Only keys of settings.CRM_REMINDERS may be overridden, each
-with a value of its kind; the messages are Japanese because org admins and
-operators read them in the admin. crm.services.reminders.reminder_rules
-merges the defaults with what this module accepted.
+`DEFAULT_RULES` are the rules of the whole network (send time, follow-up
+reminders, referral escalation, program milestones; DESIGN.md / issue 5
+"Rules"); a deployment may override them with settings.CRM_REMINDERS
+(`network_reminder_rules`), and an organisation some of them in its
+Organisation.reminder_rules, e.g. remind its staff 5 times instead of 3.
+Only known keys may be overridden, each with a value of its kind; the
+messages are Japanese because org admins and operators read them in the
+admin. `reminder_rules(organisation)` is the one merge the reminder sweep
+(crm/services/reminders.py) and programs' milestones use.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +26,30 @@ from django.utils.translation import gettext_lazy
 
 from support_network.choices import Role
 from support_network.errors import ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+# The network's reminder rules (DESIGN.md / issue 5 "Rules"): follow-ups use
+# the rules of the follow-up's organisation, referrals those of the
+# receiving organisation, program milestones those of the applying one.
+DEFAULT_RULES: dict[str, Any] = {
+    "SEND_AT": "09:00",  # JST, business days only
+    "FOLLOW_UP_MAX_REMINDERS": 3,
+    "FOLLOW_UP_ESCALATE_ROLES": [Role.COORDINATOR.value, Role.MANAGER.value],
+    "REFERRAL_REMIND_AFTER_BUSINESS_DAYS": 2,
+    "REFERRAL_ESCALATE_AFTER_BUSINESS_DAYS": 3,
+    "REFERRAL_EXPIRE_AFTER_BUSINESS_DAYS": 10,
+    # Program milestones (programs/reminders.py), in calendar days.
+    "PROGRAM_END_NOTICE_DAYS": 14,  # IPAS support ends within 2 weeks
+    "PROGRAM_PERIOD_REVIEW_NOTICE_DAYS": 30,  # iAca period ends: review the plan
+    "PROGRAM_DAY_QUOTA_ALERT_PERCENT": 80,  # iNat: 72 of 90 days in a fiscal year
+    "PROGRAM_PLAN_MISSING_AFTER_DAYS": 14,  # no support plan 2 weeks after start
+}
+
+
+def network_reminder_rules() -> dict[str, Any]:
+    """Return the network's rules: DEFAULT_RULES, overridden by settings.CRM_REMINDERS."""
+    return {**DEFAULT_RULES, **getattr(settings, "CRM_REMINDERS", {})}
 
 
 @dataclass(frozen=True)
@@ -78,15 +105,15 @@ REFERRAL_STEPS = (
 
 
 def known_rule_keys() -> list[str]:
-    """Return the keys an organisation may override (those of CRM_REMINDERS)."""
-    return list(getattr(settings, "CRM_REMINDERS", {}))
+    """Return the keys an organisation may override (those of the network rules)."""
+    return list(network_reminder_rules())
 
 
 def _spec(key: str) -> RuleSpec:
     if key in SPECS:
         return SPECS[key]
     # A key added to CRM_REMINDERS without a spec: its default tells the kind.
-    default = settings.CRM_REMINDERS[key]
+    default = network_reminder_rules()[key]
     if isinstance(default, list | tuple):
         return RuleSpec(key, kind="roles")
     if isinstance(default, str):
@@ -170,7 +197,7 @@ def reminder_rules_errors(value: Any) -> tuple[dict[str, Any], list[str]]:
         except ValueError as exc:
             errors.append(str(exc))
     if not errors:
-        merged = {**settings.CRM_REMINDERS, **cleaned}
+        merged = {**network_reminder_rules(), **cleaned}
         steps = [merged.get(k) for k in REFERRAL_STEPS]
         if (
             all(isinstance(s, int) for s in steps)
@@ -212,6 +239,35 @@ def reminder_rules_help() -> str:
     ]
     for key in known_rule_keys():
         lines.append(
-            f"{key}: {_spec(key).label}（全国共通: {settings.CRM_REMINDERS[key]}）"
+            f"{key}: {_spec(key).label}（全国共通: {network_reminder_rules()[key]}）"
         )
     return "\n".join(lines)
+
+
+def reminder_overrides_valid(organisation_id: int, raw: Any) -> dict[str, Any]:
+    """Return the valid part of an organisation's stored overrides.
+
+    The admin and the model refuse bad values; a value written around them
+    (shell, SQL) is ignored with a warning rather than stopping the sweep.
+    """
+    cleaned, errors = reminder_rules_errors(raw)
+    if errors:
+        logger.warning(
+            "organisation %s: reminder_rules ignored: %s", organisation_id, errors
+        )
+        return {}
+    return cleaned
+
+
+def reminder_rules(organisation: Any = None) -> dict[str, Any]:
+    """Return the reminder rules of an organisation (or the network's).
+
+    DEFAULT_RULES, overridden by settings.CRM_REMINDERS, overridden by the
+    organisation's own valid `reminder_rules`.
+    """
+    rules = network_reminder_rules()
+    if organisation is not None and organisation.reminder_rules:
+        rules.update(
+            reminder_overrides_valid(organisation.pk, organisation.reminder_rules)
+        )
+    return rules

@@ -9,7 +9,7 @@ its status is read-only here.
 from django.contrib import admin
 
 from crm import models
-from crm.services.cases import company_first_consultation_refresh
+from crm.services.consultations import company_first_consultation_refresh
 from support_network.calendar import fiscal_year, local_date
 
 

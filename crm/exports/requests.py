@@ -162,29 +162,11 @@ def export_request(
 
 
 def export_enqueue(*, export_id: int) -> bool:
-    """Queue the build of an export; never raise.
+    """Queue the build of an export; never raise (crm.tasks.enqueue's policy).
 
-    With the broker down the export is marked failed with a message asking to
-    try again, instead of waiting for ever.
+    With the broker down the export stays pending; exports_reclaim queues it
+    again once it has waited EXPORT_REQUEUE_AFTER and the broker is back.
     """
-    from kombu.exceptions import OperationalError
+    from crm.tasks import enqueue, export_build_task
 
-    from crm.tasks import export_build_task
-
-    try:
-        export_build_task.apply_async(
-            kwargs={"export_id": export_id},
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.2},
-        )
-    except (OperationalError, OSError) as exc:
-        logger.warning("export %s not queued: %s", export_id, exc)
-        Export.objects.filter(pk=export_id, status=Export.Status.PENDING).update(
-            status=Export.Status.FAILED,
-            error=_(
-                "作成処理を開始できませんでした。しばらくしてからもう一度依頼してください。"
-            ),
-            finished_at=timezone.now(),
-        )
-        return False
-    return True
+    return enqueue(export_build_task, what=f"export {export_id}", export_id=export_id)

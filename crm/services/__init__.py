@@ -7,14 +7,7 @@ API, the web UI, commands and tasks all share one implementation.
 
 from crm.services.assignment import case_assign
 from crm.services.audit import audit_record
-from crm.services.cases import (
-    case_close,
-    case_open,
-    case_reopen,
-    consultation_create,
-    follow_up_complete,
-    outcome_record,
-)
+from crm.services.cases import case_close, case_open, case_reopen, outcome_record
 from crm.services.companies import (
     COMPANY_FIELDS,
     company_create,
@@ -24,7 +17,12 @@ from crm.services.companies import (
     corporate_number_clean,
     size_class_hint,
 )
-from crm.services.consents import consent_record, consent_withdraw
+from crm.services.consents import consent_covering, consent_record, consent_withdraw
+from crm.services.consultations import (
+    CompanyNotRegistered,
+    consultation_create,
+    consultation_log_with_new_company,
+)
 from crm.services.contacts import contact_create, contact_update
 from crm.services.corrections import (
     consultation_update,
@@ -33,28 +31,32 @@ from crm.services.corrections import (
     outcome_update,
     outcome_void,
 )
+from crm.services.follow_ups import follow_up_complete
 from crm.services.merge import company_merge
-from crm.services.notifications import (
-    notification_email_send,
-    notification_read,
-    notify,
-)
-from crm.services.referrals import (
-    PROVIDED_ITEM_LABELS,
-    consent_covering,
+from crm.services.notification_emails import notification_email_send
+from crm.services.notifications import notification_read, notify
+from crm.services.referral_transitions import (
     referral_accept,
     referral_assign,
     referral_cancel,
     referral_complete,
     referral_decline,
     referral_expire,
-    referral_send,
 )
-from crm.services.reminders import SweepResult, reminders_sweep
+from crm.services.referrals import (
+    PROVIDED_ITEM_LABELS,
+    ConsentNotRecorded,
+    referral_send,
+    referral_send_with_consent,
+)
+from crm.services.reminder_batches import SweepResult
+from crm.services.reminders import reminders_sweep
 
 __all__ = [
     "COMPANY_FIELDS",
     "PROVIDED_ITEM_LABELS",
+    "CompanyNotRegistered",
+    "ConsentNotRecorded",
     "SweepResult",
     "audit_record",
     "case_assign",
@@ -70,6 +72,7 @@ __all__ = [
     "consent_record",
     "consent_withdraw",
     "consultation_create",
+    "consultation_log_with_new_company",
     "consultation_update",
     "consultation_void",
     "contact_create",
@@ -90,6 +93,7 @@ __all__ = [
     "referral_decline",
     "referral_expire",
     "referral_send",
+    "referral_send_with_consent",
     "reminders_sweep",
     "size_class_hint",
 ]

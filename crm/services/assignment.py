@@ -20,16 +20,12 @@ from crm.services.notifications import notify
 from support_network.actors import Actor
 from support_network.errors import ValidationFailed
 from support_network.people import person_name
-from support_network.selectors import active_memberships
+from support_network.selectors import active_members
 
 
 def is_active_member(user_id: int | None, organisation_id: int) -> bool:
     """Return True when the user is an active member of the organisation."""
-    return (
-        active_memberships()
-        .filter(user_id=user_id, organisation_id=organisation_id)
-        .exists()
-    )
+    return active_members([organisation_id]).filter(user_id=user_id).exists()
 
 
 @transaction.atomic

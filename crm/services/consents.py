@@ -1,4 +1,5 @@
-"""Consents to third-party provision (APPI art. 27) and their withdrawal."""
+"""Consents to third-party provision (APPI art. 27): recording, withdrawal, and
+which consent covers a receiver (`consent_covering`, what a referral needs)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -111,3 +113,32 @@ def consent_withdraw(
         changes={"withdrawn_at": [None, consent.withdrawn_at.isoformat()]},
     )
     return consent
+
+
+def consent_covering(
+    *, company_id: int, organisation: Organisation, lock: bool = False
+) -> Consent | None:
+    """Return the company's active consent covering organisation (APPI art. 27).
+
+    A consent listing the organisation is preferred to a network-wide one
+    (it is the more specific). With lock=True the consents are locked
+    (FOR NO KEY UPDATE), so a withdrawal waits until the referral that
+    uses the consent has committed, and one that committed first is seen.
+    """
+    candidate_ids = list(
+        Consent.objects.filter(company_id=company_id, withdrawn_at__isnull=True)
+        .filter(
+            Q(scope=ConsentScope.NETWORK)
+            | Q(scope=ConsentScope.ORGANISATIONS, organisations=organisation)
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    if not candidate_ids:
+        return None
+    qs = Consent.objects.filter(pk__in=candidate_ids, withdrawn_at__isnull=True)
+    if lock:
+        qs = qs.select_for_update(no_key=True)
+    consents = list(qs.order_by("-obtained_on", "-pk"))
+    consents.sort(key=lambda c: c.scope != ConsentScope.ORGANISATIONS)
+    return consents[0] if consents else None

@@ -33,13 +33,13 @@ from crm.selectors import (
 )
 from crm.services.assignment import is_active_member
 from crm.services.audit import audit_record, changes_between
-from crm.services.cases import (
-    MAX_FOLLOW_UP_DAYS,
+from crm.services.cases import outcome_fields_validate
+from crm.services.consultations import (
     company_first_consultation_refresh,
     consultation_fields_validate,
-    outcome_fields_validate,
 )
-from crm.services.facts import consultation_facts_refresh
+from crm.services.follow_ups import MAX_FOLLOW_UP_DAYS
+from crm.statistics.facts import consultation_facts_refresh
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year, local_date
 from support_network.errors import NotVisible, ValidationFailed

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.choices import FollowUpStatus, ReferralStatus
+from crm.choices import FollowUpStatus
 from crm.models import FollowUp, Notification, Referral
 from crm.selectors import follow_ups_visible_to, referral_records_visible_to
 from crm.services.notifications import NotificationItem, notify_many
@@ -103,8 +103,7 @@ def coordinator_digest(actor: Actor, *, today: date) -> Digest:
         referral_records_visible_to(actor)
         .filter(
             _scope(actor, "to_organisation_id"),
-            status=ReferralStatus.SENT,
-            respond_by__lt=today,
+            Referral.overdue_q(today),
         )
         .select_related("from_organisation", "to_organisation", "case__company")
         .order_by("respond_by", "pk")

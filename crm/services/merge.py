@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from crm.models import Company
 from crm.permissions import company_require_mergeable
 from crm.services.audit import audit_record
-from crm.services.cases import company_first_consultation_refresh
 from crm.services.companies import company_derive_keys
+from crm.services.consultations import company_first_consultation_refresh
 from support_network.actors import Actor
 from support_network.errors import Conflict, ValidationFailed
 

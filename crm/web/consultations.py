@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.forms import CheckboxSelectMultiple
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -185,42 +184,42 @@ def consultation_create(request):
     if not form_ok:
         return render(request, "crm/consultation_form.html", context)
 
+    cleaned = form.cleaned_data
+    case = None
+    if cleaned["case"]:
+        case = selectors.cases_visible_to(actor).filter(pk=cleaned["case"]).first()
+        if case is None:
+            form.add_error("case", _("案件が見つかりません。"))
+            return render(request, "crm/consultation_form.html", context)
+    consultation_fields = {
+        "case": case,
+        "occurred_at": form.occurred_at(),
+        "channel": cleaned["channel"],
+        "duration_minutes": cleaned["duration_minutes"],
+        "topics": cleaned["topics"],
+        "ip_types": cleaned["ip_types"],
+        "summary": cleaned["summary"],
+        "advice": cleaned["advice"],
+        "next_action": cleaned["next_action"],
+        "follow_up_on": cleaned["follow_up_on"],
+        "attendees": cleaned["attendees"],
+        "confidential": cleaned["confidential"],
+    }
     try:
-        with transaction.atomic():
-            if company is None:
-                try:
-                    company = services.company_create(
-                        actor=actor, **new_company.service_fields()
-                    )
-                except DomainError as exc:
-                    company_error(new_company, exc)
-                    raise
-            cleaned = form.cleaned_data
-            case = None
-            if cleaned["case"]:
-                case = (
-                    selectors.cases_visible_to(actor).filter(pk=cleaned["case"]).first()
-                )
-                if case is None:
-                    form.add_error("case", _("案件が見つかりません。"))
-                    raise _FormInvalid
-            consultation = services.consultation_create(
+        if company is None:
+            # Company and consultation are written together or not at all.
+            consultation = services.consultation_log_with_new_company(
                 actor=actor,
-                company=company,
-                case=case,
-                occurred_at=form.occurred_at(),
-                channel=cleaned["channel"],
-                duration_minutes=cleaned["duration_minutes"],
-                topics=cleaned["topics"],
-                ip_types=cleaned["ip_types"],
-                summary=cleaned["summary"],
-                advice=cleaned["advice"],
-                next_action=cleaned["next_action"],
-                follow_up_on=cleaned["follow_up_on"],
-                attendees=cleaned["attendees"],
-                confidential=cleaned["confidential"],
+                company_fields=new_company.service_fields(),
+                **consultation_fields,
             )
-    except _FormInvalid:
+        else:
+            consultation = services.consultation_create(
+                actor=actor, company=company, **consultation_fields
+            )
+    except services.CompanyNotRegistered as exc:
+        company_error(new_company, exc.error)
+        context["company"] = None
         return render(request, "crm/consultation_form.html", context)
     except DomainError as exc:
         if not new_company.errors:
@@ -232,10 +231,6 @@ def consultation_create(request):
     messages.success(request, _("相談記録を保存しました。"))
     url = reverse("crm:case-detail", args=[consultation.case_id])
     return redirect(f"{url}#consultation-{consultation.pk}")
-
-
-class _FormInvalid(Exception):
-    """Abort the write: the form already carries the message."""
 
 
 def _initial_from(data, form_class) -> dict:

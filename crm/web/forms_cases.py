@@ -1,7 +1,7 @@
 """Web forms of a case's upkeep: the case list's filters, closing, corrections.
 
 Shape only, as in crm/web/forms.py: who may and what is valid is the services'
-(crm/services/cases.py, crm/services/corrections.py); these forms keep what
+(crm/services/cases.py, consultations.py, corrections.py); these forms keep what
 the user typed so a refused submit loses nothing.
 """
 

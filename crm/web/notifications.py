@@ -23,7 +23,7 @@ from crm.selectors.inbox import (
     user_notification_list,
     user_unread_notifications,
 )
-from crm.services.notifications import notification_path
+from crm.services.notification_emails import notification_path
 from support_network.actors import Actor
 
 # Bounded pages: the notification list shows at most this many, and

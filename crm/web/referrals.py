@@ -13,7 +13,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +22,9 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from crm import selectors, services
-from crm.choices import ConsentScope, ReferralStatus
+from crm.choices import (
+    ReferralStatus,
+)
 from crm.models import Case, Referral
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from crm.permissions import can_write_case
@@ -86,8 +87,9 @@ def referral_create(request, pk: int):
 
     A missing consent (409 consent_required) re-renders the page with the
     typed reason and topics kept and an inline consent form; submitting it
-    records the consent and sends the referral in one transaction, so a
-    refused send leaves no consent behind either.
+    records the consent and sends the referral in one transaction
+    (services.referral_send_with_consent), so a refused send leaves no
+    consent behind either.
     """
     actor = web_actor(request)
     case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
@@ -129,17 +131,24 @@ def referral_create(request, pk: int):
         return render(request, "crm/referrals/referral_form.html", context, status=400)
     cleaned = form.cleaned_data
     to_organisation = organisation_get(cleaned["to_organisation"])
+    send = {
+        "actor": actor,
+        "case": case,
+        "to_organisation": to_organisation,
+        "reason": cleaned["reason"],
+        "topics": cleaned["topics"],
+    }
     try:
-        with transaction.atomic():
-            if action == "consent_send":
-                _record_consent(actor, case, to_organisation, consent_form)
-            referral = services.referral_send(
-                actor=actor,
-                case=case,
-                to_organisation=to_organisation,
-                reason=cleaned["reason"],
-                topics=cleaned["topics"],
+        if action == "consent_send":
+            consent = consent_form.cleaned_data
+            referral = services.referral_send_with_consent(
+                **send,
+                consent_scope=consent["scope"],
+                consent_obtained_on=consent["obtained_on"],
+                consent_method=consent["method"],
             )
+        else:
+            referral = services.referral_send(**send)
     except Conflict as exc:
         if exc.code == "consent_required":
             context["consent_needed"] = True
@@ -149,7 +158,8 @@ def referral_create(request, pk: int):
             return render(request, "crm/referrals/referral_form.html", context)
         form.add_error("to_organisation", exc.detail)
         return render(request, "crm/referrals/referral_form.html", context, status=409)
-    except _ConsentInvalid:
+    except services.ConsentNotRecorded as exc:
+        add_domain_error(consent_form, exc.error)
         return render(request, "crm/referrals/referral_form.html", context, status=400)
     except DomainError as exc:
         add_domain_error(form, exc)
@@ -164,29 +174,6 @@ def referral_create(request, pk: int):
     )
     url = reverse("crm:case-detail", args=[case.pk])
     return redirect(f"{url}#referral-{referral.pk}")
-
-
-class _ConsentInvalid(Exception):
-    """Abort the write: the consent form already carries the message."""
-
-
-def _record_consent(actor, case: Case, to_organisation, consent_form) -> None:
-    cleaned = consent_form.cleaned_data
-    scope = cleaned["scope"]
-    try:
-        services.consent_record(
-            actor=actor,
-            company=case.company,
-            scope=scope,
-            obtained_on=cleaned["obtained_on"],
-            method=cleaned["method"],
-            organisations=(
-                [to_organisation.code] if scope == ConsentScope.ORGANISATIONS else []
-            ),
-        )
-    except DomainError as exc:
-        add_domain_error(consent_form, exc)
-        raise _ConsentInvalid from exc
 
 
 # --- Inbox / outbox -----------------------------------------------------------

@@ -19,7 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Export, Notification
-from crm.services.cases import consultation_create, outcome_record
+from crm.services.cases import outcome_record
+from crm.services.consultations import consultation_create
 from crm.services.referrals import referral_send
 from tests.conftest import make_actor
 from tests.crm.factories import CompanyFactory, ConsentFactory, ContactFactory

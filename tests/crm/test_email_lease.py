@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from crm.models import Notification
-from crm.services.notifications import notification_email_send
-from crm.services.reminders import SweepResult, _email_backlog
+from crm.services.notification_emails import notification_email_send
+from crm.services.reminder_batches import SweepResult
+from crm.services.reminders import _email_backlog
 from crm.tasks import notification_email_task
 from tests.conftest import make_actor
 

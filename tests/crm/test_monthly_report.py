@@ -21,12 +21,8 @@ from django.core import mail
 from django.core.management import call_command
 
 from crm.models import Notification
-from crm.services.monthly_report import (
-    KIND,
-    XLSX_CONTENT_TYPE,
-    first_business_day,
-    monthly_report_send,
-)
+from crm.services.monthly_report import KIND, first_business_day, monthly_report_send
+from crm.services.monthly_report_workbook import XLSX_CONTENT_TYPE
 from crm.statistics.consultations import consultation_statistics
 from crm.statistics.referrals import referral_statistics
 from crm.tasks import monthly_report_send_task

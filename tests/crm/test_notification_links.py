@@ -3,7 +3,7 @@
 The page used to build its own links and knew only cases and referrals: a
 follow-up reminder, the coordinators' digest and a program milestone were
 shown unlinked although their e-mails linked them. The page now reads the one
-link registry (crm.services.notifications.notification_path).
+link registry (crm.services.notification_emails.notification_path).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from crm.models import FollowUp, Notification
-from crm.services.notifications import notification_url
+from crm.services.notification_emails import notification_url
 from tests.crm.factories import CaseFactory, ReferralFactory
 from tests.programs.factories import EnrolmentFactory
 

@@ -25,7 +25,7 @@ from crm.models import (
     Referral,
     ReferralTopic,
 )
-from crm.services import referrals as referral_services
+from crm.services import referral_transitions as referral_services
 from support_network.calendar import add_business_days
 from support_network.errors import Conflict, NotVisible, PermissionDenied
 from tests.conftest import make_actor

@@ -17,11 +17,11 @@ from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 
 from crm.models import FollowUp, Notification, Referral
-from crm.services.reminders import reminder_rules, reminders_sweep
+from crm.services.reminders import reminders_sweep
 from support_network.calendar import JST
 from support_network.errors import ValidationFailed
 from support_network.models import Organisation
-from support_network.reminder_rules import reminder_rules_clean
+from support_network.reminder_rules import reminder_rules, reminder_rules_clean
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory, ReferralFactory
 

@@ -17,9 +17,11 @@ import pytest
 
 from crm.choices import ReferralStatus
 from crm.models import Consultation, Referral
-from crm.services.cases import case_open, consultation_create
+from crm.services.cases import case_open
+from crm.services.consultations import consultation_create
 from crm.services.merge import company_merge
-from crm.services.referrals import referral_accept, referral_decline, referral_send
+from crm.services.referral_transitions import referral_accept, referral_decline
+from crm.services.referrals import referral_send
 from crm.statistics.consultations import consultation_statistics
 from crm.statistics.dimensions import CONSULTATION_DIMENSIONS
 from crm.statistics.referrals import referral_statistics

@@ -18,8 +18,9 @@ from django.db import connection
 
 from crm.choices import TOPIC_NUMBERS, Topic
 from crm.models import ConsultationFact
-from crm.services.cases import consultation_create
-from crm.services.referrals import referral_cancel, referral_send
+from crm.services.consultations import consultation_create
+from crm.services.referral_transitions import referral_cancel
+from crm.services.referrals import referral_send
 from crm.statistics.consultations import consultation_statistics
 from crm.statistics.facts import consultation_facts_refresh
 from support_network.models import Organisation

@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 
 from crm.exports.statistics import consultation_statistics_export
-from crm.services.cases import consultation_create
+from crm.services.consultations import consultation_create
 from crm.statistics.consultations import consultation_statistics
 from support_network.calendar import JST
 from tests.conftest import make_actor

@@ -20,8 +20,10 @@ from django.urls import reverse
 
 from crm.exports.build import export_build
 from crm.models import Export
-from crm.services.cases import consultation_create, outcome_record
-from crm.services.referrals import referral_accept, referral_decline, referral_send
+from crm.services.cases import outcome_record
+from crm.services.consultations import consultation_create
+from crm.services.referral_transitions import referral_accept, referral_decline
+from crm.services.referrals import referral_send
 from crm.statistics.outcomes import filings_after_consultation
 from support_network.calendar import JST
 from support_network.models import Prefecture

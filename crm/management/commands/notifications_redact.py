@@ -3,7 +3,7 @@
 Run once after upgrading (running it again changes nothing): deletes the
 notifications whose recipient may not open their object, and replaces the
 text of those about a confidential case with the neutral one
-(crm.services.notifications.notifications_redact; docs/visibility.md
+(crm.services.notification_redaction.notifications_redact; docs/visibility.md
 "Notifications").
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from crm.services.notifications import notifications_redact
+from crm.services.notification_redaction import notifications_redact
 
 
 class Command(BaseCommand):

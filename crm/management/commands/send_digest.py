@@ -8,9 +8,8 @@ one digest per ISO week, so running it again that week sends nothing.
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from crm.management.commands.send_reminders import parse_now
+from crm.management.commands.send_reminders import now_option
 from crm.services.digest import coordinator_digest_send
 from support_network.calendar import JST
 
@@ -31,7 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, now=None, **options):
-        moment = parse_now(now) if now else timezone.now()
+        moment = now_option(now)
         counts = coordinator_digest_send(now=moment)
         local = moment.astimezone(JST)
         year, week, _day = local.date().isocalendar()

@@ -9,9 +9,8 @@ offset is JST).
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from crm.management.commands.send_reminders import parse_now
+from crm.management.commands.send_reminders import now_option
 from crm.services.monthly_report import first_business_day, monthly_report_send
 from support_network.calendar import JST, local_date
 
@@ -26,7 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, now=None, **options):
-        moment = parse_now(now) if now else timezone.now()
+        moment = now_option(now)
         result = monthly_report_send(now=moment)
         self.stdout.write(
             f"月次統計レポート（{moment.astimezone(JST):%Y-%m-%d %H:%M} 日本時間）"

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from crm.services.reminders import reminders_sweep
-from support_network.calendar import JST
+from support_network.calendar import JST, moment_parse
 
 LABELS = {
     "follow_up.reminder": "フォローアップのリマインド",
@@ -29,17 +29,17 @@ LABELS = {
 }
 
 
-def parse_now(value: str) -> datetime:
-    """Parse an ISO 8601 moment; a value without offset is JST."""
+def now_option(value: str | None) -> datetime:
+    """Return the moment `--now` names (support_network.calendar.moment_parse), or now.
+
+    Shared by send_reminders, send_digest and send_monthly_report: a bad
+    value becomes a CommandError with moment_parse's Japanese message.
+    """
     try:
-        moment = datetime.fromisoformat(value)
+        moment = moment_parse(value)
     except ValueError as exc:
-        raise CommandError(
-            f"--now は ISO 8601 形式で指定してください（例: 2026-05-07T09:00+09:00）: {value}"
-        ) from exc
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=JST)
-    return moment
+        raise CommandError(str(exc)) from exc
+    return moment or timezone.now()
 
 
 class Command(BaseCommand):
@@ -52,7 +52,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, now=None, **options):
-        moment = parse_now(now) if now else timezone.now()
+        moment = now_option(now)
         result = reminders_sweep(now=moment)
         self.stdout.write(
             f"リマインド処理（{moment.astimezone(JST):%Y-%m-%d %H:%M} 日本時間）"
