@@ -2,7 +2,7 @@
 
 A name query matches a company when its normalised name (with or without the
 legal form) or its reading contains the query's `name_key` or `kana_key`
-(crm.rules.search_keys), so every width, kana and legal-form spelling finds
+(crm.rules.names.search_keys), so every width, kana and legal-form spelling finds
 the same company. Matches are ranked (`search_rank`):
 
 0. exact: the name key or the reading equals the query;
@@ -56,7 +56,8 @@ from django.db.models.sql.where import AND
 from rest_framework.exceptions import NotFound
 
 from config.api import KeysetPagination
-from crm import rules
+from crm.rules.corporate_number import normalise_corporate_number
+from crm.rules.names import search_keys
 
 # Longest fragment answered by the bigram index; longer ones go to pg_trgm.
 SHORT_FRAGMENT = 2
@@ -74,8 +75,8 @@ class SearchTerms:
     """A parsed search box value: a 法人番号, or the name and reading keys."""
 
     corporate_number: str = ""
-    name: str = ""  # rules.name_key(query)
-    kana: str = ""  # rules.kana_key(query); differs from name for hiragana
+    name: str = ""  # name_key(query)
+    kana: str = ""  # kana_key(query); differs from name for hiragana
 
     @property
     def fragments(self) -> list[str]:
@@ -92,10 +93,10 @@ def search_terms(query: str | None) -> SearchTerms | None:
     query = (query or "").strip()
     if not query:
         return None
-    number = rules.normalise_corporate_number(query)
+    number = normalise_corporate_number(query)
     if number.isascii() and number.isdigit() and len(number) == 13:
         return SearchTerms(corporate_number=number)
-    name, kana = rules.search_keys(query)
+    name, kana = search_keys(query)
     return SearchTerms(name=name, kana=kana)
 
 
