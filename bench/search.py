@@ -6,7 +6,7 @@
 
 Queries are cut from random generated rows. Each query runs through the API
 (django.test.Client, logged-in window_staff of inpit-window-13, GET
-/api/v1/companies/?q=…) twice: ranked by relevance (crm.search.
+/api/v1/companies/?q=…) twice: ranked by relevance (crm.views.pagination.
 CompanySearchPagination) and newest first (the plain keyset by "-id", i.e. the
 n-gram indexes without the ranking), and once as the bare SQL the app ran
 before migration 0003 (plain LIKE, ORDER BY id DESC LIMIT 51). Target
@@ -221,13 +221,13 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     from config.api import keyset_pagination
-    from crm.search import CompanySearchPagination
     from crm.views.companies import CompanyViewSet
+    from crm.views.pagination import CompanySearchPagination
 
     if not issubclass(CompanyViewSet.pagination_class, CompanySearchPagination):
         print(
             "note: CompanyViewSet does not page by relevance yet; this run installs "
-            "crm.search.CompanySearchPagination on it (the pending one-line change)"
+            "crm.views.pagination.CompanySearchPagination on it (the pending one-line change)"
         )
     pages = {"ranked": CompanySearchPagination, "newest": keyset_pagination("-id")}
 

@@ -15,7 +15,7 @@ from crm.choices import (
     Topic,
 )
 from crm.models import Case, Company, Consultation, FollowUp, Outcome, Referral
-from crm.selectors import company_search
+from crm.selectors.companies import company_search
 
 
 class CompanyFilter(django_filters.FilterSet):

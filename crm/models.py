@@ -1,7 +1,7 @@
 """Clients and their cases: companies, consents, cases, consultations, referrals.
 
 Models hold fields, constraints and pure properties of their own row; rules
-live in crm/services.py and visibility in crm/selectors.py (STYLE.md §2).
+live in crm/services/ and visibility in crm/selectors/visibility.py (STYLE.md §2).
 """
 
 from datetime import date

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import permissions, search, selectors, services
+from crm import permissions, services
 from crm.choices import CaseStatus, FollowUpStatus
 from crm.forms import (
     CompanyForm,
@@ -31,6 +31,20 @@ from crm.forms import (
 )
 from crm.forms_cases import CaseCloseForm, CaseReopenForm
 from crm.models import Company
+from crm.selectors import companies as company_selectors
+from crm.selectors import home as home_selectors
+from crm.selectors.cases import case_timeline
+from crm.selectors.companies import (
+    company_cases_visible_to,
+    company_duplicate_candidates,
+    default_case_for,
+)
+from crm.selectors.search import ranked_rows, search_terms
+from crm.selectors.visibility import (
+    cases_visible_to,
+    companies_visible_to,
+    follow_ups_visible_to,
+)
 from support_network.errors import Conflict, DomainError, PermissionDenied
 from support_network.web import web_actor
 
@@ -51,19 +65,19 @@ def my_work(request):
     except DomainError as exc:
         return render(request, "crm/no_membership.html", {"message": exc.detail})
     today = timezone.localdate()
-    work = selectors.my_work(actor, today=today)
+    work = home_selectors.my_work(actor, today=today)
     return render(request, "crm/my_work.html", {"work": work, "today": today})
 
 
 def _search(actor, query: str, limit: int) -> list[Company]:
     """Return the best `limit` matches, ranked like the API's search."""
-    terms = search.search_terms(query)
+    terms = search_terms(query)
     if terms is None:
         return []
-    qs = selectors.company_search(selectors.companies_visible_to(actor), query)
+    qs = company_selectors.company_search(companies_visible_to(actor), query)
     if terms.corporate_number:
         return list(qs[:limit])
-    return search.ranked_rows(qs, terms, limit=limit)
+    return ranked_rows(qs, terms, limit=limit)
 
 
 @login_required
@@ -94,7 +108,7 @@ def company_picker(request):
 def _duplicates(form: CompanyForm) -> list[Company]:
     data = form.cleaned_data
     return list(
-        selectors.company_duplicate_candidates(
+        company_duplicate_candidates(
             name=data["name"], prefecture=data["prefecture"].code
         )[:10]
     )
@@ -183,7 +197,7 @@ def _case_choices(
 def _writable_cases(actor, company: Company):
     # Only the cases the actor may write on (crm.permissions): a hub sees
     # others' cases, it does not log consultations on them.
-    return selectors.company_cases_visible_to(actor, company).filter(
+    return company_cases_visible_to(actor, company).filter(
         pk__in=permissions.cases_writable_by(actor).values("pk"),
     )
 
@@ -197,7 +211,7 @@ def _closed_case(cases, chosen: str | None):
 def _visible_company(actor, pk) -> Company | None:
     if not pk:
         return None
-    return selectors.companies_visible_to(actor).filter(pk=pk).first()
+    return companies_visible_to(actor).filter(pk=pk).first()
 
 
 @login_required
@@ -206,7 +220,7 @@ def consultation_case_field(request):
     """Return the case choice for the company just picked (htmx)."""
     actor = web_actor(request)
     company = _visible_company(actor, request.GET.get("company"))
-    default = selectors.default_case_for(actor, company) if company else None
+    default = default_case_for(actor, company) if company else None
     form = ConsultationForm(
         initial={"case": str(default.pk) if default else ""},
         case_choices=_case_choices(actor, company),
@@ -310,7 +324,7 @@ def consultation_create(request):
             case = None
             if cleaned["case"]:
                 case = (
-                    selectors.cases_visible_to(actor).filter(pk=cleaned["case"]).first()
+                    cases_visible_to(actor).filter(pk=cleaned["case"]).first()
                 )
                 if case is None:
                     form.add_error("case", _("案件が見つかりません。"))
@@ -364,7 +378,7 @@ def _consultation_initial(actor, company: Company | None) -> dict:
     initial = {}
     if company is not None:
         initial["company"] = company.pk
-        default = selectors.default_case_for(actor, company)
+        default = default_case_for(actor, company)
         initial["case"] = str(default.pk) if default else ""
     return initial
 
@@ -373,7 +387,7 @@ def _consultation_initial(actor, company: Company | None) -> dict:
 def case_detail(request, pk: int):
     """Show a case's timeline and the company's other visible cases."""
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     services.audit_record(actor=actor, action="case.view", obj=case)
     context = _case_context(actor, case, OutcomeForm())
     return render(request, "crm/case_detail.html", context)
@@ -382,7 +396,7 @@ def case_detail(request, pk: int):
 def _case_context(
     actor, case, outcome_form: OutcomeForm, close_form=None, reopen_form=None
 ) -> dict:
-    timeline = selectors.case_timeline(actor, case)
+    timeline = case_timeline(actor, case)
     can_write = permissions.can_write_case(actor, case)
     # The page shows no button for what the user may not do: the records
     # (by kind) the actor may correct, void or reschedule.
@@ -411,7 +425,7 @@ def _case_context(
             and e.obj.status == FollowUpStatus.OPEN
             and e.obj.pk in changeable["follow_up"]
         },
-        "other_cases": selectors.company_cases_visible_to(actor, case.company).exclude(
+        "other_cases": company_cases_visible_to(actor, case.company).exclude(
             pk=case.pk
         ),
         "outcome_form": outcome_form,
@@ -429,7 +443,7 @@ def _case_context(
 def outcome_create(request, pk: int):
     """Record an outcome of a case from its timeline page."""
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     if not permissions.can_write_case(actor, case):
         raise DjangoPermissionDenied(_("この案件は閲覧のみです。"))
     form = OutcomeForm(request.POST)
@@ -450,7 +464,7 @@ def outcome_create(request, pk: int):
 def follow_up_complete(request, pk: int):
     """Mark a follow-up done, then go back where the user was."""
     actor = web_actor(request)
-    follow_up = get_object_or_404(selectors.follow_ups_visible_to(actor), pk=pk)
+    follow_up = get_object_or_404(follow_ups_visible_to(actor), pk=pk)
     try:
         services.follow_up_complete(actor=actor, follow_up=follow_up)
     except PermissionDenied as exc:

@@ -21,9 +21,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import permissions, search, selectors, services
+from crm import permissions, services
 from crm.forms import OutcomeForm, add_domain_error
 from crm.forms_cases import CaseCloseForm, CaseListForm, CaseReopenForm
+from crm.selectors.companies import company_search
+from crm.selectors.search import search_terms
+from crm.selectors.visibility import cases_visible_to, companies_visible_to
 from crm.web import _case_context
 from crm.web_referrals import _member_choices
 from support_network.errors import Conflict, DomainError, PermissionDenied
@@ -47,10 +50,10 @@ def _company_filter(actor, value: str) -> Q:
     """Match a company by id (digits up to 12) or by name, reading or 法人番号."""
     if value.isascii() and value.isdigit() and len(value) <= 12:
         return Q(company_id=int(value))
-    terms = search.search_terms(value)
+    terms = search_terms(value)
     if terms is None:
         return Q(pk__in=[])
-    companies = selectors.company_search(selectors.companies_visible_to(actor), value)
+    companies = company_search(companies_visible_to(actor), value)
     return Q(company__in=companies.values("pk"))
 
 
@@ -65,7 +68,7 @@ def case_list(request):
     data = form.cleaned_data
     scope = data.get("scope") or "mine"
     status = data.get("status") or "open"
-    qs = selectors.cases_visible_to(actor)
+    qs = cases_visible_to(actor)
     if scope == "mine":
         qs = qs.filter(assignee_id=actor.user.pk)
     elif scope == "organisation":
@@ -133,7 +136,7 @@ def _tab_url(scope: str, base: dict) -> str:
 def _manageable_case(request, pk: int):
     """Return (actor, case) or refuse: 404 unseen, 403 seen but not manageable."""
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     if not permissions.can_manage_case(actor, case):
         raise DjangoPermissionDenied(
             _(

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from crm import selectors, services
+from crm import services
 from crm.choices import (
     CaseStatus,
     ConsentScope,
@@ -37,8 +37,12 @@ from crm.forms_referrals import AssignForm, InlineConsentForm, ReferralForm
 from crm.models import Case, ConsultationTopic, FollowUp, Notification, Referral
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from crm.permissions import can_write_case
-from crm.routing import referral_suggestions
-from crm.selectors import referral_records_visible_to
+from crm.selectors.suggestions import referral_suggestions
+from crm.selectors.visibility import (
+    cases_visible_to,
+    consultations_visible_to,
+    referral_records_visible_to,
+)
 from crm.services.notifications import notification_path
 from support_network.actors import Actor
 from support_network.errors import Conflict, DomainError, ValidationFailed
@@ -59,7 +63,7 @@ def _case_topics(actor, case: Case) -> list[str]:
     """Return the topics of the case's consultations the actor may see."""
     return list(
         ConsultationTopic.objects.filter(
-            consultation__in=selectors.consultations_visible_to(actor).filter(case=case)
+            consultation__in=consultations_visible_to(actor).filter(case=case)
         )
         .order_by("topic")
         .values_list("topic", flat=True)
@@ -119,7 +123,7 @@ def referral_create(request, pk: int):
     refused send leaves no consent behind either.
     """
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     if not can_write_case(actor, case):
         raise DjangoPermissionDenied(_("この案件は閲覧のみです。"))
     data = request.POST if request.method == "POST" else None
@@ -252,7 +256,7 @@ def referral_list(request):
             # A receiver no longer sees the case of a declined referral:
             # link it only when the case page would open.
             case_visible=Exists(
-                selectors.cases_visible_to(actor).filter(pk=OuterRef("case_id"))
+                cases_visible_to(actor).filter(pk=OuterRef("case_id"))
             )
         )
         .order_by("-sent_at", "-id")[:LIST_LIMIT]
@@ -426,7 +430,7 @@ def board(request):
     actor = web_actor(request)
     _require_board(actor)
     today = timezone.localdate()
-    qs = selectors.cases_visible_to(actor).filter(status=CaseStatus.OPEN)
+    qs = cases_visible_to(actor).filter(status=CaseStatus.OPEN)
     is_hub = (
         actor.has_role("coordinator") and hub_prefecture_codes(actor.organisation) != []
     )
@@ -436,7 +440,7 @@ def board(request):
         case_id=OuterRef("pk"), status=FollowUpStatus.OPEN
     )
     last_consultation = (
-        selectors.consultations_visible_to(actor)
+        consultations_visible_to(actor)
         .filter(case_id=OuterRef("pk"))
         .order_by("-occurred_at")
         .values("occurred_at")[:1]
@@ -490,7 +494,7 @@ def board(request):
 def case_assign(request, pk: int):
     """Assign a case of my organisation to a member of staff (audited, notifies)."""
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     form = AssignForm(
         request.POST, member_choices=_member_choices(case.organisation_id)
     )

@@ -25,7 +25,7 @@ from crm.choices import CompanyKind, IpType, SizeClass
 from crm.models import Case, Company
 from crm.permissions import case_require_writable
 from crm.rules.company_size import is_startup
-from crm.selectors import cases_visible_to, companies_visible_to
+from crm.selectors.visibility import cases_visible_to, companies_visible_to
 from crm.services import audit_record, size_class_hint
 from crm.services.referrals import referral_send
 from programs.choices import EnrolmentStatus, ProgramKind, Scheme, TeamRole

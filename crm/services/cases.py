@@ -25,7 +25,7 @@ from crm.permissions import (
     case_require_writable,
     record_require_changeable,
 )
-from crm.selectors import cases_visible_to, follow_ups_visible_to
+from crm.selectors.visibility import cases_visible_to, follow_ups_visible_to
 from crm.services.audit import audit_record
 from crm.services.facts import consultation_facts_refresh
 from support_network.actors import Actor

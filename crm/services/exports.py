@@ -59,7 +59,10 @@ from crm.models import (
     Export,
     ReferralTopic,
 )
-from crm.selectors import consultations_visible_to, referral_records_visible_to
+from crm.selectors.visibility import (
+    consultations_visible_to,
+    referral_records_visible_to,
+)
 from crm.services.audit import audit_record
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year as fiscal_year_of

@@ -191,7 +191,7 @@ def notification_audience_register(
 def sees_own_case(membership: Membership, case: Case | None) -> bool:
     """Return True where the own-organisation case rule surely admits membership.
 
-    The same rule as crm.selectors._own_case_q (DESIGN.md rules 3–4): the
+    The same rule as crm.selectors.visibility.own_case_q (DESIGN.md rules 3–4): the
     assignee; managers and org admins; other non-expert staff on a case that
     is not confidential. False means only "not through this rule".
     """
@@ -219,23 +219,27 @@ def _referral_sure(membership: Membership, referral: Referral) -> bool:
 
 
 def _register_crm_audiences() -> None:
-    from crm import selectors
+    from crm.selectors.visibility import (
+        cases_visible_to,
+        follow_ups_visible_to,
+        referral_records_visible_to,
+    )
 
     notification_audience_register(
         "case",
-        selectors.cases_visible_to,
+        cases_visible_to,
         case_of=lambda case: case,
         sure=sees_own_case,
     )
     notification_audience_register(
         "followup",
-        selectors.follow_ups_visible_to,
+        follow_ups_visible_to,
         case_of=lambda f: f.case,
         sure=lambda m, f: sees_own_case(m, f.case),
     )
     notification_audience_register(
         "referral",
-        selectors.referral_records_visible_to,
+        referral_records_visible_to,
         case_of=lambda r: r.case,
         sure=_referral_sure,
     )

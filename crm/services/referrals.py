@@ -36,7 +36,7 @@ from crm.models import (
     ReferralTopic,
 )
 from crm.permissions import MANAGING_ROLES, NOT_PERMITTED, case_require_writable
-from crm.selectors import referral_records_visible_to
+from crm.selectors.visibility import referral_records_visible_to
 from crm.services.assignment import is_active_member
 from crm.services.audit import audit_record
 from crm.services.facts import yorozu_link_marks_refresh

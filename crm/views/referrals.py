@@ -19,12 +19,16 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from crm import selectors, services
+from crm import services
 from crm.choices import ConsentMethod, ConsentScope
 from crm.export_writers import stream_csv
 from crm.filters import ReferralFilter
 from crm.models import AuditEvent, Notification, ProvisionRecord
-from crm.selectors import referral_records_visible_to
+from crm.selectors.visibility import (
+    cases_visible_to,
+    contacts_visible_to,
+    referral_records_visible_to,
+)
 from crm.serializers import (
     CaseAssignInputSerializer,
     NotificationSerializer,
@@ -143,7 +147,7 @@ class ReferralViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         case = visible_or_400(
-            selectors.cases_visible_to(self.actor),
+            cases_visible_to(self.actor),
             data["case"],
             "case",
             _("案件が見つかりません。"),
@@ -159,7 +163,7 @@ class ReferralViewSet(
             )
         contact_ids = list(dict.fromkeys(data.get("contacts", [])))
         contacts = list(
-            selectors.contacts_visible_to(self.actor).filter(pk__in=contact_ids)
+            contacts_visible_to(self.actor).filter(pk__in=contact_ids)
         )
         if len(contacts) != len(contact_ids):
             raise ValidationFailed(_("担当者が見つかりません。"), field="contacts")
