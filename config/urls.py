@@ -8,19 +8,20 @@ from drf_spectacular.views import SpectacularAPIView
 from config.api import ApiRouter
 from config.api_docs import ApiDocsView
 from crm.health import health
-from crm.views import (
+from crm.views.audit import AuditEventViewSet
+from crm.views.cases import (
     CaseViewSet,
-    CompanyViewSet,
     ConsultationViewSet,
-    ContactViewSet,
     FollowUpViewSet,
-    NotificationViewSet,
     OutcomeViewSet,
+)
+from crm.views.companies import CompanyViewSet, ContactViewSet
+from crm.views.exports import ExportViewSet
+from crm.views.referrals import (
+    NotificationViewSet,
     ProvisionRecordViewSet,
     ReferralViewSet,
 )
-from crm.views.audit import AuditEventViewSet
-from crm.views.exports import ExportViewSet
 from crm.views.statistics import (
     ConsultationStatisticsView,
     OutcomeStatisticsView,

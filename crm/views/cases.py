@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
 from crm import services
-from crm.filters import (
+from crm.filters.cases import (
     CaseFilter,
     ConsultationFilter,
     FollowUpFilter,
@@ -27,7 +27,7 @@ from crm.selectors.visibility import (
     follow_ups_visible_to,
     outcomes_visible_to,
 )
-from crm.serializers import (
+from crm.serializers.cases import (
     CaseAssignInputSerializer,
     CaseDetailSerializer,
     CaseNoteSerializer,

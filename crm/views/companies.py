@@ -9,16 +9,14 @@ from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin
 from crm import services
-from crm.filters import (
-    CompanyFilter,
-)
+from crm.filters.companies import CompanyFilter
 from crm.models import Company
 from crm.selectors.visibility import (
     companies_visible_to,
     consents_visible_to,
     contacts_visible_to,
 )
-from crm.serializers import (
+from crm.serializers.companies import (
     CompanyInputSerializer,
     CompanyMergeInputSerializer,
     CompanySerializer,

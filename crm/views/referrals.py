@@ -22,15 +22,15 @@ from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
 from crm import services
 from crm.choices import ConsentMethod, ConsentScope
 from crm.export_writers import stream_csv
-from crm.filters import ReferralFilter
+from crm.filters.referrals import ReferralFilter
 from crm.models import AuditEvent, Notification, ProvisionRecord
 from crm.selectors.visibility import (
     cases_visible_to,
     contacts_visible_to,
     referral_records_visible_to,
 )
-from crm.serializers import (
-    CaseAssignInputSerializer,
+from crm.serializers.cases import CaseAssignInputSerializer
+from crm.serializers.referrals import (
     NotificationSerializer,
     ProvisionRecordSerializer,
     ReferralCompleteSerializer,

@@ -12,7 +12,7 @@ from django.db import connection
 from crm.models import Company
 from crm.selectors import search
 from crm.selectors.companies import company_search
-from crm.serializers import PRIVATE_COMPANY_FIELDS
+from crm.serializers.companies import PRIVATE_COMPANY_FIELDS
 from tests.crm.factories import CompanyFactory, ContactFactory
 
 TOYOTA = "1180301018771"  # reference/houjin_bangou.md §3
