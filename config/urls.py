@@ -9,19 +9,15 @@ from config.api import ApiRouter
 from config.api_docs import ApiDocsView
 from crm.health import health
 from crm.views.audit import AuditEventViewSet
-from crm.views.cases import (
-    CaseViewSet,
-    ConsultationViewSet,
-    FollowUpViewSet,
-    OutcomeViewSet,
-)
+from crm.views.cases import CaseViewSet
 from crm.views.companies import CompanyViewSet, ContactViewSet
+from crm.views.consultations import ConsultationViewSet
 from crm.views.exports import ExportViewSet
-from crm.views.referrals import (
-    NotificationViewSet,
-    ProvisionRecordViewSet,
-    ReferralViewSet,
-)
+from crm.views.follow_ups import FollowUpViewSet
+from crm.views.notifications import NotificationViewSet
+from crm.views.outcomes import OutcomeViewSet
+from crm.views.provision_records import ProvisionRecordViewSet
+from crm.views.referrals import ReferralViewSet
 from crm.views.statistics import (
     ConsultationStatisticsView,
     OutcomeStatisticsView,

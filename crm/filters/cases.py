@@ -1,4 +1,4 @@
-"""Query filters of the case, consultation, follow-up and outcome lists, and the one reading of `assignee=`."""
+"""Query filters of the cases list, and the one reading of `assignee=` for every list."""
 
 import django_filters
 from django.utils.translation import gettext as _
@@ -6,12 +6,8 @@ from rest_framework.exceptions import ValidationError
 
 from crm.choices import (
     CaseStatus,
-    Channel,
-    FollowUpStatus,
-    OutcomeKind,
-    Topic,
 )
-from crm.models import Case, Consultation, FollowUp, Outcome
+from crm.models import Case
 
 
 def filter_by_assignee(queryset, value: str, user):
@@ -40,53 +36,3 @@ class CaseFilter(django_filters.FilterSet):
 
     def filter_assignee(self, queryset, name, value):
         return filter_by_assignee(queryset, value, self.request.user)
-
-
-class ConsultationFilter(django_filters.FilterSet):
-    fiscal_year = django_filters.NumberFilter(field_name="fiscal_year")
-    organisation = django_filters.CharFilter(field_name="organisation__code")
-    prefecture = django_filters.CharFilter(field_name="organisation__prefecture_id")
-    topic = django_filters.ChoiceFilter(choices=Topic.choices, method="filter_topic")
-    channel = django_filters.ChoiceFilter(choices=Channel.choices)
-    company = django_filters.NumberFilter(field_name="company_id")
-    case = django_filters.NumberFilter(field_name="case_id")
-
-    class Meta:
-        model = Consultation
-        fields = [
-            "fiscal_year",
-            "organisation",
-            "prefecture",
-            "topic",
-            "channel",
-            "company",
-            "case",
-        ]
-
-    def filter_topic(self, queryset, name, value):
-        return queryset.filter(topics__topic=value)
-
-
-class FollowUpFilter(django_filters.FilterSet):
-    assignee = django_filters.ChoiceFilter(
-        choices=[("me", "me")], method="filter_assignee", label="me = 自分の担当"
-    )
-    status = django_filters.ChoiceFilter(choices=FollowUpStatus.choices)
-    due_before = django_filters.DateFilter(field_name="due_on", lookup_expr="lte")
-
-    class Meta:
-        model = FollowUp
-        fields = ["assignee", "status", "due_before"]
-
-    def filter_assignee(self, queryset, name, value):
-        return queryset.filter(assignee=self.request.user)
-
-
-class OutcomeFilter(django_filters.FilterSet):
-    case = django_filters.NumberFilter(field_name="case_id")
-    company = django_filters.NumberFilter(field_name="company_id")
-    kind = django_filters.ChoiceFilter(choices=OutcomeKind.choices)
-
-    class Meta:
-        model = Outcome
-        fields = ["case", "company", "kind"]

@@ -1,4 +1,4 @@
-"""API shapes of referrals, provision records and notifications. Shape only: rules live in crm/services/."""
+"""API shapes of referrals. Shape only: consent and rules are in crm/services/."""
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -9,10 +9,8 @@ from crm.choices import (
     Topic,
 )
 from crm.models import (
-    Notification,
     Referral,
 )
-from crm.services.referrals import PROVIDED_ITEM_LABELS
 
 
 class ReferralInputSerializer(serializers.Serializer):
@@ -118,73 +116,3 @@ class ReferralSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_completed_by(self, obj):
         return getattr(obj, "completed_by", None)
-
-
-class ProvisionRecordSerializer(serializers.Serializer):
-    """An APPI art. 29 record of a provision to a third party."""
-
-    id = serializers.IntegerField()
-    referral = serializers.IntegerField(source="referral_id")
-    provided_on = serializers.DateField()
-    provider = serializers.CharField(source="provider.code")
-    recipient = serializers.CharField(source="recipient.code")
-    recipient_name = serializers.CharField(source="recipient.name")
-    company = serializers.IntegerField(source="company_id")
-    company_name = serializers.CharField(source="company.name")
-    corporate_number = serializers.CharField(
-        source="company.corporate_number", allow_null=True
-    )
-    contacts = serializers.SerializerMethodField()
-    items_shared = serializers.ListField(child=serializers.CharField())
-    items_shared_labels = serializers.SerializerMethodField()
-    consent = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-
-    @extend_schema_field(
-        serializers.ListField(
-            child=serializers.DictField(child=serializers.CharField())
-        )
-    )
-    def get_contacts(self, obj):
-        return [{"id": c.pk, "name": c.name} for c in obj.contacts.all()]
-
-    def get_items_shared_labels(self, obj) -> list[str]:
-        return [str(PROVIDED_ITEM_LABELS.get(i, i)) for i in obj.items_shared]
-
-    @extend_schema_field(serializers.DictField())
-    def get_consent(self, obj):
-        consent = obj.consent
-        return {
-            "id": consent.pk,
-            "scope": consent.scope,
-            "obtained_on": consent.obtained_on.isoformat(),
-            "method": consent.method,
-            "withdrawn_at": consent.withdrawn_at.isoformat()
-            if consent.withdrawn_at
-            else None,
-        }
-
-
-class NotificationObjectSerializer(serializers.Serializer):
-    type = serializers.CharField()
-    id = serializers.IntegerField(allow_null=True)
-
-
-class NotificationSerializer(serializers.ModelSerializer):
-    """GET notifications/ (API.md): kind, message, object, created_at, read_at."""
-
-    object = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Notification
-        fields = ["id", "kind", "message", "object", "created_at", "read_at"]
-        read_only_fields = fields
-
-    @extend_schema_field(NotificationObjectSerializer(allow_null=True))
-    def get_object(self, obj):
-        if not obj.object_type:
-            return None
-        return {
-            "type": obj.object_type,
-            "id": int(obj.object_id) if obj.object_id.isdigit() else None,
-        }
