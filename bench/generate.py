@@ -439,7 +439,9 @@ def make_name(rng: random.Random, i: int) -> tuple[str, str, str]:
 
 def make_rows(start: int, count: int, seed: int, now: datetime):
     """Yield COPY rows for companies start..start+count-1."""
-    from crm import rules
+    from crm.rules.company_size import size_class
+    from crm.rules.corporate_number import corporate_number_check_digit
+    from crm.rules.names import kana_key, name_key, normalise_name
 
     rng = random.Random(seed * 1_000_003 + start)
     prefs = [f"{i:02d}" for i in range(1, 48)]
@@ -448,7 +450,7 @@ def make_rows(start: int, count: int, seed: int, now: datetime):
         corporate_number = None
         if kind != "sole_proprietor" and rng.random() < 0.74:
             base = f"{100_000_000_000 + i:012d}"  # unique: counter
-            corporate_number = f"{rules.corporate_number_check_digit(base)}{base}"
+            corporate_number = f"{corporate_number_check_digit(base)}{base}"
         industry = rng.choice(INDUSTRIES)
         capital = (
             None
@@ -456,7 +458,7 @@ def make_rows(start: int, count: int, seed: int, now: datetime):
             else int(rng.lognormvariate(16.2, 1.6))
         )
         employees = None if rng.random() < 0.1 else int(rng.lognormvariate(2.0, 1.5))
-        size = rules.size_class(
+        size = size_class(
             kind=kind,
             industry=industry or None,
             capital_yen=capital,
@@ -473,9 +475,9 @@ def make_rows(start: int, count: int, seed: int, now: datetime):
             corporate_number,
             name,
             kana,
-            rules.normalise_name(name),
-            rules.name_key(name),
-            rules.kana_key(kana),
+            normalise_name(name),
+            name_key(name),
+            kana_key(kana),
             kind,
             rng.choices(prefs, weights=PREF_POP)[0],
             rng.choice(CITIES),

@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from crm import selectors
+    from crm.selectors.visibility import cases_visible_to, consultations_visible_to
     from support_network.actors import Actor
     from support_network.models import Membership, Organisation
     from support_network.services import user_create_or_update
@@ -156,8 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.lists.split(","):
         url, date_field, table, org_col = LISTS[name]
         qs_fn = {
-            "cases": selectors.cases_visible_to,
-            "consultations": selectors.consultations_visible_to,
+            "cases": cases_visible_to,
+            "consultations": consultations_visible_to,
         }[name]
         ordered = qs_fn(actor).order_by(f"-{date_field}", "-id")
         t0 = time.perf_counter()

@@ -67,8 +67,8 @@ def seed(n: int, users: int, day: date) -> None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from crm import rules
     from crm.models import Case, Company, FollowUp
+    from crm.rules.names import kana_key, name_key, normalise_name
     from support_network.models import Membership, Organisation
 
     User = get_user_model()
@@ -109,8 +109,9 @@ def seed(n: int, users: int, day: date) -> None:
         )
     staff = [
         (m.user_id, m.organisation_id)
-        for m in Membership.objects.filter(user__username__startswith="bench-rem-")
-        .order_by("user_id")
+        for m in Membership.objects.filter(
+            user__username__startswith="bench-rem-"
+        ).order_by("user_id")
     ]
 
     have = FollowUp.objects.filter(note__startswith=NOTE).count()
@@ -134,9 +135,9 @@ def seed(n: int, users: int, day: date) -> None:
                     Company(
                         name=name,
                         name_kana=f"ベンチセイコウ{j}",
-                        name_norm=rules.normalise_name(name),
-                        name_key=rules.name_key(name),
-                        kana_key=rules.kana_key(f"ベンチセイコウ{j}"),
+                        name_norm=normalise_name(name),
+                        name_key=name_key(name),
+                        kana_key=kana_key(f"ベンチセイコウ{j}"),
                         kind="corporation",
                         prefecture_id="13",
                     )

@@ -6,7 +6,7 @@
 
 Queries are cut from random generated rows. Each query runs through the API
 (django.test.Client, logged-in window_staff of inpit-window-13, GET
-/api/v1/companies/?q=…) twice: ranked by relevance (crm.search.
+/api/v1/companies/?q=…) twice: ranked by relevance (crm.views.pagination.
 CompanySearchPagination) and newest first (the plain keyset by "-id", i.e. the
 n-gram indexes without the ranking), and once as the bare SQL the app ran
 before migration 0003 (plain LIKE, ORDER BY id DESC LIMIT 51). Target
@@ -68,7 +68,7 @@ def make_queries(rows, rng: random.Random, per_class: int) -> list[tuple[str, st
     """Return (class, query) pairs cut from *rows* (id, name, kana, name_key, number)."""
     import jaconv
 
-    from crm import rules
+    from crm.rules import names
 
     gens = {}
 
@@ -97,18 +97,18 @@ def make_queries(rows, rng: random.Random, per_class: int) -> list[tuple[str, st
         return _cut(rng, r[3], 3, 6)
 
     def kata(r):
-        return _cut(rng, rules.kana_key(r[2]), 3, 6)
+        return _cut(rng, names.kana_key(r[2]), 3, 6)
 
     def halfwidth(r):
-        f = _cut(rng, rules.kana_key(r[2]), 3, 6)
+        f = _cut(rng, names.kana_key(r[2]), 3, 6)
         return f and jaconv.z2h(f, kana=True, ascii=False, digit=False)
 
     def hira(r):
-        f = _cut(rng, rules.kana_key(r[2]), 3, 6)
+        f = _cut(rng, names.kana_key(r[2]), 3, 6)
         return f and jaconv.kata2hira(f)
 
     def legal_swap(r):
-        name = rules.normalise_name(r[1])
+        name = names.normalise_name(r[1])
         for form in ("株式会社", "有限会社", "合同会社", "(株)"):
             if name.startswith(form):
                 return name[len(form) :] + ("株式会社" if form == "(株)" else form)
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from crm import rules
+    from crm.rules import corporate_number, names
     from support_network.models import Membership  # noqa: F401  (app loaded)
     from support_network.services import user_create_or_update
 
@@ -221,13 +221,13 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     from config.api import keyset_pagination
-    from crm.search import CompanySearchPagination
     from crm.views.companies import CompanyViewSet
+    from crm.views.pagination import CompanySearchPagination
 
     if not issubclass(CompanyViewSet.pagination_class, CompanySearchPagination):
         print(
             "note: CompanyViewSet does not page by relevance yet; this run installs "
-            "crm.search.CompanySearchPagination on it (the pending one-line change)"
+            "crm.views.pagination.CompanySearchPagination on it (the pending one-line change)"
         )
     pages = {"ranked": CompanySearchPagination, "newest": keyset_pagination("-id")}
 
@@ -266,12 +266,12 @@ def main(argv: list[str] | None = None) -> None:
                 if ms > slowest_api.get(cls, (0, ""))[0]:
                     slowest_api[cls] = (ms, q)
 
-        number = rules.normalise_corporate_number(q)
+        number = corporate_number.normalise_corporate_number(q)
         with connection.cursor() as cur:
             if number.isdigit() and len(number) == 13:
                 sql, params = BARE_SQL_NUMBER, {"n": number}
             else:
-                k, r = rules.search_keys(q)
+                k, r = names.search_keys(q)
                 sql, params = BARE_SQL, {"k": _like(k), "r": _like(r)}
             values = []
             for _r in range(args.repeat):

@@ -61,9 +61,9 @@ PAGE_SIZE_SCHEMA = {
 
 def optional_fields() -> dict[str, tuple[str, ...]]:
     """Return the response components whose fields a caller may not get."""
-    from crm.serializers import PRIVATE_COMPANY_FIELDS
+    from crm.serializers.companies import PRIVATE_COMPANY_FIELDS
 
-    # crm.serializers.CompanySerializer: only with has_private_access.
+    # crm.serializers.companies.CompanySerializer: only with has_private_access.
     return {"Company": PRIVATE_COMPANY_FIELDS}
 
 

@@ -7,19 +7,16 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config.api import ApiRouter
 from config.api_docs import ApiDocsView
-from crm.views import (
-    CaseViewSet,
-    CompanyViewSet,
-    ConsultationViewSet,
-    ContactViewSet,
-    FollowUpViewSet,
-    NotificationViewSet,
-    OutcomeViewSet,
-    ProvisionRecordViewSet,
-    ReferralViewSet,
-)
 from crm.views.audit import AuditEventViewSet
+from crm.views.cases import CaseViewSet
+from crm.views.companies import CompanyViewSet, ContactViewSet
+from crm.views.consultations import ConsultationViewSet
 from crm.views.exports import ExportViewSet
+from crm.views.follow_ups import FollowUpViewSet
+from crm.views.notifications import NotificationViewSet
+from crm.views.outcomes import OutcomeViewSet
+from crm.views.provision_records import ProvisionRecordViewSet
+from crm.views.referrals import ReferralViewSet
 from crm.views.statistics import (
     ConsultationStatisticsView,
     OutcomeStatisticsView,

@@ -25,7 +25,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import rules
 from crm.choices import (
     CaseStatus,
     Channel,
@@ -50,6 +49,7 @@ from crm.models import (
     Referral,
     ReferralTopic,
 )
+from crm.rules.corporate_number import corporate_number_check_digit
 from crm.services import company_derive_keys
 from crm.statistics.facts import consultation_facts_refresh
 from support_network import calendar
@@ -539,7 +539,7 @@ class _Generator:
                 f"{int(prefecture):02d}{self.rng.randint(0, 99):02d}"
                 f"{type_code}{self.rng.randint(0, 999_999):06d}"
             )
-            number = f"{rules.corporate_number_check_digit(base)}{base}"
+            number = f"{corporate_number_check_digit(base)}{base}"
             if number not in self.used_numbers:
                 self.used_numbers.add(number)
                 return number
@@ -1189,9 +1189,7 @@ def _answer_referral(gen: _Generator, referral: Referral, sent_on: date) -> None
         return
     referral.status = ReferralStatus.ACCEPTED
     referral.answered_at = _jst(answered_on, rng.randint(9, 17))
-    referral.answer_business_days = calendar.business_days_between(
-        sent_on, answered_on
-    )
+    referral.answer_business_days = calendar.business_days_between(sent_on, answered_on)
     referral.answered_by = gen.pick_staff(referral.to_organisation.code)
     referral.answer_note = "お引き受けします。担当者から企業に連絡します。"
     completed_on = answered_on + timedelta(days=rng.randint(7, 60))

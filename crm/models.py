@@ -1,7 +1,7 @@
 """Clients and their cases: companies, consents, cases, consultations, referrals.
 
 Models hold fields, constraints and pure properties of their own row; rules
-live in crm/services.py and visibility in crm/selectors.py (STYLE.md §2).
+live in crm/services/ and visibility in crm/selectors/visibility.py (STYLE.md §2).
 """
 
 from datetime import date
@@ -12,7 +12,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm import rules
 from crm.choices import (
     TOPIC_NUMBERS,
     CaseStatus,
@@ -27,6 +26,7 @@ from crm.choices import (
     SizeClass,
     Topic,
 )
+from crm.rules.company_size import is_startup
 from support_network.models import Organisation, Prefecture, TimestampedModel
 
 USER = settings.AUTH_USER_MODEL
@@ -138,7 +138,7 @@ class Company(TimestampedModel):
     @property
     def is_startup(self) -> bool:
         """Return the JPO startup flag as of today (reference/sme_definitions.md §4)."""
-        return rules.is_startup(
+        return is_startup(
             kind=self.kind,
             founded_on=self.founded_on,
             employees=self.employees,

@@ -40,7 +40,7 @@ from crm.models import (
     Outcome,
     Referral,
 )
-from crm.selectors import cases_visible_to, own_case_q
+from crm.selectors.visibility import cases_visible_to, own_case_q
 from support_network.actors import Actor
 from support_network.choices import Role
 from support_network.errors import NotVisible, PermissionDenied

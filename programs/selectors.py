@@ -2,7 +2,7 @@
 
 Every list, detail and action on enrolments starts from
 `enrolments_visible_to(actor)`, so an enrolment the caller may not see does
-not exist for them (404, absent from lists), as for cases (crm/selectors.py).
+not exist for them (404, absent from lists), as for cases (crm/selectors/visibility.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from django.db.models import Case as SqlCase
 
 from crm.choices import OutcomeKind
 from crm.models import Company, Outcome
-from crm.selectors import case_visibility_q
+from crm.selectors.visibility import case_visibility_q
 from programs.choices import EnrolmentStatus, ProgramCode, ProgramKind
 from programs.models import (
     Enrolment,

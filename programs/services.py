@@ -21,11 +21,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import rules as company_rules
 from crm.choices import CompanyKind, IpType, SizeClass
 from crm.models import Case, Company
 from crm.permissions import case_require_writable
-from crm.selectors import cases_visible_to, companies_visible_to
+from crm.rules.company_size import is_startup
+from crm.selectors.visibility import cases_visible_to, companies_visible_to
 from crm.services import audit_record, size_class_hint
 from crm.services.referrals import referral_send
 from programs.choices import EnrolmentStatus, ProgramKind, Scheme, TeamRole
@@ -280,7 +280,7 @@ def _company_refusal(
             "%(program)sは、大企業の支配下にある中小企業（みなし大企業: 大企業が"
             "株式の1/2以上を保有している等）を対象としていません。"
         ) % {"program": name}
-    if rules.get("requires_startup") and not company_rules.is_startup(
+    if rules.get("requires_startup") and not is_startup(
         kind=company.kind,
         founded_on=company.founded_on,
         employees=company.employees,

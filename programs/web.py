@@ -17,9 +17,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import selectors as crm_selectors
 from crm.choices import CompanyKind, IpType, SizeClass
 from crm.models import Company
+from crm.selectors.visibility import companies_visible_to
 from crm.web.forms import add_domain_error
 from programs import selectors, services
 from programs.choices import EnrolmentStatus, ProgramKind, Scheme, TeamRole
@@ -259,7 +259,7 @@ def _estimate_company(actor, request) -> Company | None:
     if not pk or not str(pk).isdigit():
         return None
     return (
-        crm_selectors.companies_visible_to(actor)
+        companies_visible_to(actor)
         .filter(pk=pk, has_private_access=True)
         .first()
     )

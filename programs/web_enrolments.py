@@ -23,11 +23,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from crm import selectors as crm_selectors
 from crm import services as crm_services
 from crm.choices import ConsentScope
 from crm.models import Case
 from crm.permissions import can_write_case
+from crm.selectors.visibility import cases_visible_to
 from crm.web.forms import add_domain_error
 from crm.web.forms_referrals import InlineConsentForm
 from programs import selectors, services
@@ -152,7 +152,7 @@ def _apply_error(request, form, exc: DomainError, actor) -> None:
 
 def _case_for_apply(actor, case_id: int) -> Case:
     case = get_object_or_404(
-        crm_selectors.cases_visible_to(actor).select_related("company", "organisation"),
+        cases_visible_to(actor).select_related("company", "organisation"),
         pk=case_id,
     )
     if not can_write_case(actor, case):
@@ -490,7 +490,7 @@ def _enrolment_context(
         "duration": duration_text(program),
         "action_error": action_error,
         "case_visible": enrolment.case_id is not None
-        and crm_selectors.cases_visible_to(actor).filter(pk=enrolment.case_id).exists(),
+        and cases_visible_to(actor).filter(pk=enrolment.case_id).exists(),
         "today": today,
     }
 

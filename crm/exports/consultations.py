@@ -22,7 +22,7 @@ from crm.models import (
     ConsultationIpType,
     ConsultationTopic,
 )
-from crm.selectors import consultations_visible_to
+from crm.selectors.visibility import consultations_visible_to
 from support_network.actors import Actor
 from support_network.calendar import (
     fiscal_year_label,

@@ -20,7 +20,7 @@ from crm.exports.writers import DATE, DATETIME, INT, TEXT, Column
 from crm.models import (
     ReferralTopic,
 )
-from crm.selectors import referral_records_visible_to
+from crm.selectors.visibility import referral_records_visible_to
 from support_network.actors import Actor
 from support_network.calendar import (
     fiscal_year_datetime_bounds,

@@ -2,7 +2,7 @@
 
 The board lists the open cases of the actor's organisation, or, for a hub's
 coordinator, every open case the hub rule lets them see (the rule itself is
-`crm.selectors._hub_q`, the one the case visibility uses), with correlated
+`crm.selectors.visibility.hub_q`, the one the case visibility uses), with correlated
 counts of overdue and escalated follow-ups and of waiting referrals, so one
 query ranks them without join fan-out. Whom a case, a referral or a follow-up
 may be assigned to (the member selects of the board, the inbox, the case list
@@ -20,10 +20,10 @@ from django.db.models.functions import Coalesce
 
 from crm.choices import CaseStatus, FollowUpStatus, ReferralStatus
 from crm.models import Case, FollowUp, Referral
-from crm.selectors import (
-    _hub_q,
+from crm.selectors.visibility import (
     cases_visible_to,
     consultations_visible_to,
+    hub_q,
     referral_records_visible_to,
 )
 from support_network.actors import Actor
@@ -54,7 +54,7 @@ def _count(qs) -> Coalesce:
 def board_get(actor: Actor, *, today: date, limit: int) -> Board:
     """Return the board of the actor: at most `limit` cases, escalated first."""
     qs = cases_visible_to(actor).filter(status=CaseStatus.OPEN)
-    is_hub = _hub_q(actor, "") is not None
+    is_hub = hub_q(actor, "") is not None
     if not is_hub:
         qs = qs.filter(organisation_id=actor.organisation_id)
     open_follow_ups = FollowUp.objects.filter(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, QuerySet
 
 from crm.models import Notification, Referral
-from crm.selectors import cases_visible_to, referral_records_visible_to
+from crm.selectors.visibility import cases_visible_to, referral_records_visible_to
 from support_network.actors import Actor
 
 

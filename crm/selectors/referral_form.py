@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 
 from crm.choices import Topic
 from crm.models import Case, ConsultationTopic
-from crm.selectors import consultations_visible_to
+from crm.selectors.visibility import consultations_visible_to
 from support_network.actors import Actor
 from support_network.models import ExpertiseTag, Organisation
 

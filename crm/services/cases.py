@@ -14,8 +14,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.choices import CaseStatus, IpType, OutcomeKind
-from crm.models import Case, Company, Outcome
-from crm.permissions import case_require_manageable, case_require_writable
+from crm.models import (
+    Case,
+    Company,
+    Outcome,
+)
+from crm.permissions import (
+    case_require_manageable,
+    case_require_writable,
+)
 from crm.services.audit import audit_record
 from support_network.actors import Actor
 from support_network.calendar import local_date

@@ -10,10 +10,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import rules
 from crm.choices import CompanyKind, SizeClass
 from crm.models import Company
 from crm.permissions import company_require_workable
+from crm.rules.company_size import size_class
+from crm.rules.corporate_number import (
+    is_valid_corporate_number,
+    normalise_corporate_number,
+)
+from crm.rules.industries import industry_needs_more_detail, is_valid_industry
+from crm.rules.names import kana_key, name_key, normalise_name
 from crm.services.audit import audit_record, changes_between
 from support_network.actors import Actor
 from support_network.errors import Conflict, ValidationFailed
@@ -38,12 +44,12 @@ COMPANY_FIELDS = (
 def corporate_number_clean(value: str | None) -> str | None:
     if value is None or str(value).strip() == "":
         return None
-    number = rules.normalise_corporate_number(str(value))
+    number = normalise_corporate_number(str(value))
     if not (number.isdigit() and len(number) == 13):
         raise ValidationFailed(
             _("法人番号は13桁の数字で入力してください。"), field="corporate_number"
         )
-    if not rules.is_valid_corporate_number(number):
+    if not is_valid_corporate_number(number):
         raise ValidationFailed(
             _("法人番号のチェックデジットが正しくありません。番号を確認してください。"),
             field="corporate_number",
@@ -52,11 +58,11 @@ def corporate_number_clean(value: str | None) -> str | None:
 
 
 def company_validate(company: Company, *, today: date) -> None:
-    if not company.name or not rules.normalise_name(company.name):
+    if not company.name or not normalise_name(company.name):
         raise ValidationFailed(_("名称を入力してください。"), field="name")
     if company.kind not in CompanyKind.values:
         raise ValidationFailed(_("種別が正しくありません。"), field="kind")
-    if company.industry and not rules.is_valid_industry(company.industry):
+    if company.industry and not is_valid_industry(company.industry):
         raise ValidationFailed(
             _(
                 "業種は日本標準産業分類のコード（例: 56, 391, 3911）で入力してください。"
@@ -85,7 +91,7 @@ def size_class_hint(company: Company) -> str:
     19 ゴム製品製造業, 75 宿泊業) decides nothing when its rules disagree for the
     company's figures; the hint asks for the 中分類 or 小分類. "" otherwise.
     """
-    if company.size_class != SizeClass.UNKNOWN or not rules.industry_needs_more_detail(
+    if company.size_class != SizeClass.UNKNOWN or not industry_needs_more_detail(
         company.industry or None
     ):
         return ""
@@ -100,14 +106,14 @@ def company_derive_keys(company: Company) -> None:
     """Write the derived search keys and size class from the row's own data."""
     company.name = company.name.strip()
     company.name_kana = (company.name_kana or "").strip()
-    company.name_norm = rules.normalise_name(company.name)
-    company.name_key = rules.name_key(company.name)
-    company.kana_key = rules.kana_key(company.name_kana) if company.name_kana else ""
+    company.name_norm = normalise_name(company.name)
+    company.name_key = name_key(company.name)
+    company.kana_key = kana_key(company.name_kana) if company.name_kana else ""
     company.industry = (
         unicodedata.normalize("NFKC", company.industry or "").strip().upper()
     )
     company.size_class = (
-        rules.size_class(
+        size_class(
             kind=company.kind,
             industry=company.industry or None,
             capital_yen=company.capital_yen,

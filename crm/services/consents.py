@@ -15,7 +15,7 @@ from crm.choices import ConsentMethod, ConsentScope
 from crm.lock_objects import company_lock_active
 from crm.models import Company, Consent, Contact
 from crm.permissions import company_require_workable
-from crm.selectors import consents_visible_to, contacts_visible_to
+from crm.selectors.visibility import consents_visible_to, contacts_visible_to
 from crm.services.audit import audit_record
 from support_network.actors import Actor
 from support_network.errors import Conflict, NotVisible, ValidationFailed

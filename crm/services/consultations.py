@@ -28,7 +28,7 @@ from crm.models import (
     FollowUp,
 )
 from crm.permissions import case_require_writable
-from crm.selectors import cases_visible_to
+from crm.selectors.visibility import cases_visible_to
 from crm.services.audit import audit_record
 from crm.services.cases import case_open
 from crm.services.companies import company_create

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from crm.lock_objects import company_lock_active
 from crm.models import Company, Consent, Contact, ProvisionRecord
 from crm.permissions import company_require_workable, contact_require_changeable
-from crm.selectors import contacts_visible_to
+from crm.selectors.visibility import contacts_visible_to
 from crm.services.audit import audit_record, changes_between
 from support_network.actors import Actor
 from support_network.errors import Conflict, NotVisible, ValidationFailed

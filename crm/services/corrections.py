@@ -26,7 +26,7 @@ from crm.models import (
     Outcome,
 )
 from crm.permissions import record_require_changeable
-from crm.selectors import (
+from crm.selectors.visibility import (
     consultations_visible_to,
     follow_ups_visible_to,
     outcomes_visible_to,

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from crm.choices import FollowUpStatus
 from crm.models import FollowUp, Notification, Referral
-from crm.selectors import follow_ups_visible_to, referral_records_visible_to
+from crm.selectors.visibility import follow_ups_visible_to, referral_records_visible_to
 from crm.services.notifications import NotificationItem, notify_many
 from support_network.actors import Actor
 from support_network.calendar import local_date

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from crm.choices import FollowUpStatus
 from crm.models import FollowUp
 from crm.permissions import record_require_changeable
-from crm.selectors import follow_ups_visible_to
+from crm.selectors.visibility import follow_ups_visible_to
 from crm.services.audit import audit_record
 from support_network.actors import Actor
 from support_network.errors import Conflict, NotVisible

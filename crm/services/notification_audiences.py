@@ -108,23 +108,27 @@ def _referral_sure(membership: Membership, referral: Referral) -> bool:
 
 
 def _register_crm_audiences() -> None:
-    from crm import selectors
+    from crm.selectors.visibility import (
+        cases_visible_to,
+        follow_ups_visible_to,
+        referral_records_visible_to,
+    )
 
     notification_audience_register(
         "case",
-        selectors.cases_visible_to,
+        cases_visible_to,
         case_of=lambda case: case,
         sure=sees_own_case,
     )
     notification_audience_register(
         "followup",
-        selectors.follow_ups_visible_to,
+        follow_ups_visible_to,
         case_of=lambda f: f.case,
         sure=lambda m, f: sees_own_case(m, f.case),
     )
     notification_audience_register(
         "referral",
-        selectors.referral_records_visible_to,
+        referral_records_visible_to,
         case_of=lambda r: r.case,
         sure=_referral_sure,
     )

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from crm import rules
+from crm.rules.corporate_number import is_valid_corporate_number
 from support_network.errors import ValidationFailed
 
 COLUMN_COUNT = 30
@@ -271,7 +271,7 @@ def parse_row(line: int, cells: list[str]) -> NtaRecord:
             line,
             _("法人番号が13桁の数字ではありません（%(value)s）。") % {"value": number},
         )
-    if not rules.is_valid_corporate_number(number):
+    if not is_valid_corporate_number(number):
         raise RowError(
             line,
             _("法人番号のチェックデジットが正しくありません（%(value)s）。")
@@ -316,7 +316,7 @@ def parse_row(line: int, cells: list[str]) -> NtaRecord:
             % {"value": prefecture_code},
         )
     successor = cells[COL_SUCCESSOR]
-    if successor and not rules.is_valid_corporate_number(successor):
+    if successor and not is_valid_corporate_number(successor):
         raise RowError(
             line,
             _("承継先法人番号が正しくありません（%(value)s）。") % {"value": successor},

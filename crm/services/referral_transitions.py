@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from crm.choices import ReferralStatus
 from crm.models import Referral
 from crm.permissions import MANAGING_ROLES, NOT_PERMITTED
-from crm.selectors import referral_records_visible_to
+from crm.selectors.visibility import referral_records_visible_to
 from crm.services.assignment import is_active_member
 from crm.services.audit import audit_record
 from crm.services.notifications import notify

@@ -52,7 +52,6 @@ from django.db.models.functions import (
 from django.db.models.lookups import LessThan, LessThanOrEqual
 from django.utils.translation import gettext as _
 
-from crm import rules
 from crm.choices import (
     Channel,
     IpType,
@@ -60,7 +59,19 @@ from crm.choices import (
     SizeClass,
     Topic,
 )
-from crm.rules import _MAJOR_STARTS as JSIC_MAJOR_STARTS
+from crm.rules.company_size import (
+    KIND_CORPORATION,
+    KIND_SOLE_PROPRIETOR,
+    STARTUP_MAX_AGE_YEARS,
+    STARTUP_MAX_CAPITAL_YEN,
+    STARTUP_MAX_EMPLOYEES,
+    STARTUP_MAX_EMPLOYEES_COMMERCE_SERVICE,
+)
+from crm.rules.industries import (
+    GROUP_MANUFACTURING,
+    JSIC_MAJOR_STARTS,
+    sme_industry_group,
+)
 from support_network.calendar import (
     fiscal_year_label,
 )
@@ -171,7 +182,7 @@ def _manufacturing_industries(companies: QuerySet) -> list[str]:
     return [
         code
         for code in codes
-        if code and rules.sme_industry_group(code) == rules.GROUP_MANUFACTURING
+        if code and sme_industry_group(code) == GROUP_MANUFACTURING
     ]
 
 
@@ -191,27 +202,27 @@ def startup_q(company: str, on: str, *, companies: QuerySet) -> Q:
         Q(
             **{
                 f"{company}kind__in": [
-                    rules.KIND_CORPORATION,
-                    rules.KIND_SOLE_PROPRIETOR,
+                    KIND_CORPORATION,
+                    KIND_SOLE_PROPRIETOR,
                 ]
             }
         )
         & Q(**{f"{company}founded_on__isnull": False})
         & Q(LessThanOrEqual(founded, day))
-        & Q(LessThan(day, founded + rules.STARTUP_MAX_AGE_YEARS * 10000))
+        & Q(LessThan(day, founded + STARTUP_MAX_AGE_YEARS * 10000))
     )
     small = Q(
-        **{f"{company}employees__lte": rules.STARTUP_MAX_EMPLOYEES_COMMERCE_SERVICE}
-    ) | Q(**{f"{company}capital_yen__lte": rules.STARTUP_MAX_CAPITAL_YEN})
-    small |= Q(**{f"{company}employees__lte": rules.STARTUP_MAX_EMPLOYEES}) & Q(
+        **{f"{company}employees__lte": STARTUP_MAX_EMPLOYEES_COMMERCE_SERVICE}
+    ) | Q(**{f"{company}capital_yen__lte": STARTUP_MAX_CAPITAL_YEN})
+    small |= Q(**{f"{company}employees__lte": STARTUP_MAX_EMPLOYEES}) & Q(
         **{f"{company}industry__in": _manufacturing_industries(companies)}
     )
     corporation = (
-        Q(**{f"{company}kind": rules.KIND_CORPORATION})
+        Q(**{f"{company}kind": KIND_CORPORATION})
         & Q(**{f"{company}controlled_by_large_company": False})
         & small
     )
-    return young & (Q(**{f"{company}kind": rules.KIND_SOLE_PROPRIETOR}) | corporation)
+    return young & (Q(**{f"{company}kind": KIND_SOLE_PROPRIETOR}) | corporation)
 
 
 def startup_expression(company: str, on: str) -> Case:

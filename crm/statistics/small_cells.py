@@ -44,7 +44,7 @@ def hidden_confidential(
     aggregates, but a small cell must not single it out (issue 26 item 5).
     Confidential consultations are few: one grouped query over them only.
     """
-    from crm.selectors import consultations_visible_to
+    from crm.selectors.visibility import consultations_visible_to
 
     qs = (
         Consultation.objects.filter(reach.q("organisation"), fiscal_year=fy)

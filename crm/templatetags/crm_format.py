@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from crm import rules
+from crm.rules import industries
 
 register = template.Library()
 
@@ -27,4 +27,4 @@ def digits(value) -> str:
 @register.filter
 def industry_label(code) -> str:
     """Return a JSIC code with its Japanese name: "391 ソフトウェア業（G 情報通信業）"."""
-    return rules.industry_label(code)
+    return industries.industry_label(code)

@@ -1,4 +1,4 @@
-"""Shared pieces of the API views of clients and cases."""
+"""Shared pieces of the API views of clients and cases: error responses and input lookups."""
 
 from drf_spectacular.utils import OpenApiResponse
 
@@ -19,3 +19,13 @@ ERROR_RESPONSES = {
     400: OpenApiResponse(description='入力エラー {"<field>": ["message"]}'),
     404: OpenApiResponse(description="見つからない（閲覧できない）"),
 }
+
+# A transition the record's current status does not allow (cases, referrals).
+CONFLICT_TRANSITION = OpenApiResponse(
+    description='invalid_transition: 現在の状態ではできない操作（"status" に現在の状態）'
+)
+# Visible but not changeable: only the recording organisation changes a record
+# (cases, consultations, follow-ups, outcomes; crm.permissions).
+FORBIDDEN_RECORD_CHANGE = OpenApiResponse(
+    description="not_permitted: 閲覧はできるが、変更の権限がない（記録した組織だけが変更できる）"
+)

@@ -8,13 +8,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin
-from crm import selectors, services
-from crm.filters import (
-    CompanyFilter,
-)
+from crm import services
+from crm.filters.companies import CompanyFilter
 from crm.models import Company
-from crm.search import CompanySearchPagination
-from crm.serializers import (
+from crm.selectors.visibility import (
+    companies_visible_to,
+    consents_visible_to,
+    contacts_visible_to,
+)
+from crm.serializers.companies import (
     CompanyInputSerializer,
     CompanyMergeInputSerializer,
     CompanySerializer,
@@ -25,6 +27,7 @@ from crm.serializers import (
 )
 from crm.services.contacts import contact_delete
 from crm.views.common import ERROR_RESPONSES, visible_or_400
+from crm.views.pagination import CompanySearchPagination
 
 
 @extend_schema_view(
@@ -66,7 +69,7 @@ class CompanyViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return selectors.companies_visible_to(self.actor)
+        return companies_visible_to(self.actor)
 
     def create(self, request, *args, **kwargs):
         serializer = CompanyInputSerializer(data=request.data)
@@ -102,7 +105,7 @@ class CompanyViewSet(
         company = self.get_object()
         if request.method == "GET":
             consents = (
-                selectors.consents_visible_to(self.actor)
+                consents_visible_to(self.actor)
                 .filter(company=company)
                 .prefetch_related("organisations")
                 .order_by("-obtained_on", "-id")
@@ -112,7 +115,7 @@ class CompanyViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data["contact"] = visible_or_400(
-            selectors.contacts_visible_to(self.actor).filter(company=company),
+            contacts_visible_to(self.actor).filter(company=company),
             data.pop("contact", None),
             "contact",
             _("担当者が見つかりません。"),
@@ -133,7 +136,7 @@ class CompanyViewSet(
     def withdraw_consent(self, request, pk=None, cid=None):
         company = self.get_object()
         consent = get_object_or_404(
-            selectors.consents_visible_to(self.actor).filter(company=company), pk=cid
+            consents_visible_to(self.actor).filter(company=company), pk=cid
         )
         consent = services.consent_withdraw(actor=self.actor, consent=consent)
         return Response(ConsentSerializer(consent).data)
@@ -160,7 +163,7 @@ class CompanyViewSet(
         company = self.get_object()
         if request.method == "GET":
             contacts = (
-                selectors.contacts_visible_to(self.actor)
+                contacts_visible_to(self.actor)
                 .filter(company=company)
                 .order_by("id")
             )
@@ -254,7 +257,7 @@ class ContactViewSet(
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return selectors.contacts_visible_to(self.actor)
+        return contacts_visible_to(self.actor)
 
     def partial_update(self, request, *args, **kwargs):
         contact = self.get_object()

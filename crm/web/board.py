@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm import selectors, services
+from crm import services
 from crm.models import Case
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from crm.selectors.board import assignable_member_get, board_get
+from crm.selectors.visibility import cases_visible_to
 from crm.web.common import member_choices
 from crm.web.forms_referrals import AssignForm
 from crm.web.referrals import LIST_LIMIT
@@ -64,7 +65,7 @@ def board(request):
 def case_assign(request, pk: int):
     """Assign a case of my organisation to a member of staff (audited, notifies)."""
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     form = AssignForm(request.POST, member_choices=member_choices(case.organisation_id))
     if not form.is_valid():
         messages.warning(

@@ -25,8 +25,16 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import permissions, search, selectors, services
+from crm import permissions, services
 from crm.choices import FollowUpStatus
+from crm.selectors.cases import case_timeline
+from crm.selectors.companies import company_cases_visible_to, company_search
+from crm.selectors.search import search_terms
+from crm.selectors.visibility import (
+    cases_visible_to,
+    companies_visible_to,
+    follow_ups_visible_to,
+)
 from crm.web.common import member_choices
 from crm.web.forms import OutcomeForm, add_domain_error
 from crm.web.forms_cases import CaseCloseForm, CaseListForm, CaseReopenForm
@@ -51,10 +59,10 @@ def _company_filter(actor, value: str) -> Q:
     """Match a company by id (digits up to 12) or by name, reading or 法人番号."""
     if value.isascii() and value.isdigit() and len(value) <= 12:
         return Q(company_id=int(value))
-    terms = search.search_terms(value)
+    terms = search_terms(value)
     if terms is None:
         return Q(pk__in=[])
-    companies = selectors.company_search(selectors.companies_visible_to(actor), value)
+    companies = company_search(companies_visible_to(actor), value)
     return Q(company__in=companies.values("pk"))
 
 
@@ -69,7 +77,7 @@ def case_list(request):
     data = form.cleaned_data
     scope = data.get("scope") or "mine"
     status = data.get("status") or "open"
-    qs = selectors.cases_visible_to(actor)
+    qs = cases_visible_to(actor)
     if scope == "mine":
         qs = qs.filter(assignee_id=actor.user.pk)
     elif scope == "organisation":
@@ -137,7 +145,7 @@ def _tab_url(scope: str, base: dict) -> str:
 def _manageable_case(request, pk: int):
     """Return (actor, case) or refuse: 404 unseen, 403 seen but not manageable."""
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     if not permissions.can_manage_case(actor, case):
         raise DjangoPermissionDenied(
             _(
@@ -195,7 +203,7 @@ def case_reopen(request, pk: int):
 def case_detail(request, pk: int):
     """Show a case's timeline and the company's other visible cases."""
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     services.audit_record(actor=actor, action="case.view", obj=case)
     context = _case_context(actor, case, OutcomeForm())
     return render(request, "crm/case_detail.html", context)
@@ -204,7 +212,7 @@ def case_detail(request, pk: int):
 def _case_context(
     actor, case, outcome_form: OutcomeForm, close_form=None, reopen_form=None
 ) -> dict:
-    timeline = selectors.case_timeline(actor, case)
+    timeline = case_timeline(actor, case)
     can_write = permissions.can_write_case(actor, case)
     # The page shows no button for what the user may not do: the records
     # (by kind) the actor may correct, void or reschedule.
@@ -233,7 +241,7 @@ def _case_context(
             and e.obj.status == FollowUpStatus.OPEN
             and e.obj.pk in changeable["follow_up"]
         },
-        "other_cases": selectors.company_cases_visible_to(actor, case.company).exclude(
+        "other_cases": company_cases_visible_to(actor, case.company).exclude(
             pk=case.pk
         ),
         "outcome_form": outcome_form,
@@ -251,7 +259,7 @@ def _case_context(
 def outcome_create(request, pk: int):
     """Record an outcome of a case from its timeline page."""
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     if not permissions.can_write_case(actor, case):
         raise DjangoPermissionDenied(_("この案件は閲覧のみです。"))
     form = OutcomeForm(request.POST)
@@ -272,7 +280,7 @@ def outcome_create(request, pk: int):
 def follow_up_complete(request, pk: int):
     """Mark a follow-up done, then go back where the user was."""
     actor = web_actor(request)
-    follow_up = get_object_or_404(selectors.follow_ups_visible_to(actor), pk=pk)
+    follow_up = get_object_or_404(follow_ups_visible_to(actor), pk=pk)
     try:
         services.follow_up_complete(actor=actor, follow_up=follow_up)
     except PermissionDenied as exc:

@@ -12,9 +12,11 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from crm import search, selectors
 from crm.models import Company
+from crm.selectors import search
 from crm.selectors.board import assignable_members
+from crm.selectors.companies import company_duplicate_candidates, company_search
+from crm.selectors.visibility import companies_visible_to
 from crm.web.forms import CompanyForm, add_domain_error
 from support_network.errors import Conflict, DomainError
 from support_network.people import person_name
@@ -33,7 +35,7 @@ def company_matches(actor, query: str, limit: int) -> list[Company]:
     terms = search.search_terms(query)
     if terms is None:
         return []
-    qs = selectors.company_search(selectors.companies_visible_to(actor), query)
+    qs = company_search(companies_visible_to(actor), query)
     if terms.corporate_number:
         return list(qs[:limit])
     return search.ranked_rows(qs, terms, limit=limit)
@@ -42,7 +44,7 @@ def company_matches(actor, query: str, limit: int) -> list[Company]:
 def company_duplicates(form: CompanyForm) -> list[Company]:
     data = form.cleaned_data
     return list(
-        selectors.company_duplicate_candidates(
+        company_duplicate_candidates(
             name=data["name"], prefecture=data["prefecture"].code
         )[:10]
     )

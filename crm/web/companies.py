@@ -23,8 +23,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from crm import permissions, selectors, services
+from crm import permissions, services
 from crm.models import Company, Contact
+from crm.selectors.companies import company_cases_visible_to
+from crm.selectors.visibility import (
+    companies_visible_to,
+    consents_visible_to,
+    contacts_visible_to,
+)
 from crm.services import contacts as contact_services
 from crm.web.common import (
     PICKER_LIMIT,
@@ -105,7 +111,7 @@ def company_create(request):
 
 
 def _company(actor: Actor, pk: int) -> Company:
-    return get_object_or_404(selectors.companies_visible_to(actor), pk=pk)
+    return get_object_or_404(companies_visible_to(actor), pk=pk)
 
 
 def _require_working_with(actor: Actor, company: Company) -> None:
@@ -132,7 +138,7 @@ def company_detail(request, pk: int):
     """Show a company: master data, and what the actor may see of its history."""
     actor = web_actor(request)
     company = _company(actor, pk)
-    cases = selectors.company_cases_visible_to(actor, company)
+    cases = company_cases_visible_to(actor, company)
     # The page shows no button for what the user may not do.
     can_work = company.has_private_access and permissions.can_work_with_company(
         actor, company
@@ -141,13 +147,13 @@ def company_detail(request, pk: int):
     if company.has_private_access:
         context["size_class_hint"] = services.size_class_hint(company)
         contacts = list(
-            selectors.contacts_visible_to(actor).filter(company=company).order_by("id")
+            contacts_visible_to(actor).filter(company=company).order_by("id")
         )
         for contact in contacts:
             contact.changeable = permissions.can_change_contact(actor, contact)
         context["contacts"] = contacts
         context["consents"] = (
-            selectors.consents_visible_to(actor)
+            consents_visible_to(actor)
             .filter(company=company)
             .select_related("contact", "recorded_by", "withdrawn_by")
             .prefetch_related("organisations")
@@ -226,7 +232,7 @@ def contact_create(request, pk: int):
 
 
 def _visible_contact(actor: Actor, pk: int) -> Contact:
-    return get_object_or_404(selectors.contacts_visible_to(actor), pk=pk)
+    return get_object_or_404(contacts_visible_to(actor), pk=pk)
 
 
 def _require_contact_changeable(actor: Actor, contact: Contact) -> None:
@@ -300,7 +306,7 @@ def consent_create(request, pk: int):
     company = _company(actor, pk)
     _require_working_with(actor, company)
     contacts = list(
-        selectors.contacts_visible_to(actor).filter(company=company).order_by("id")
+        contacts_visible_to(actor).filter(company=company).order_by("id")
     )
     form = ConsentForm(
         request.POST or None,
@@ -341,7 +347,7 @@ def consent_withdraw(request, pk: int):
     """Ask, then record that a consent was withdrawn (撤回)."""
     actor = web_actor(request)
     consent = get_object_or_404(
-        selectors.consents_visible_to(actor)
+        consents_visible_to(actor)
         .select_related("contact")
         .prefetch_related("organisations"),
         pk=pk,

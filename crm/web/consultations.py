@@ -19,9 +19,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from crm import permissions, selectors, services
+from crm import permissions, services
 from crm.choices import CaseStatus
 from crm.models import Company
+from crm.selectors.companies import company_cases_visible_to, default_case_for
+from crm.selectors.visibility import cases_visible_to, companies_visible_to
 from crm.web.common import (
     PICKER_LIMIT,
     company_duplicates,
@@ -71,7 +73,7 @@ def _case_choices(
 def _writable_cases(actor, company: Company):
     # Only the cases the actor may write on (crm.permissions): a hub sees
     # others' cases, it does not log consultations on them.
-    return selectors.company_cases_visible_to(actor, company).filter(
+    return company_cases_visible_to(actor, company).filter(
         pk__in=permissions.cases_writable_by(actor).values("pk"),
     )
 
@@ -85,7 +87,7 @@ def _closed_case(cases, chosen: str | None):
 def _visible_company(actor, pk) -> Company | None:
     if not pk:
         return None
-    return selectors.companies_visible_to(actor).filter(pk=pk).first()
+    return companies_visible_to(actor).filter(pk=pk).first()
 
 
 @login_required
@@ -94,7 +96,7 @@ def consultation_case_field(request):
     """Return the case choice for the company just picked (htmx)."""
     actor = web_actor(request)
     company = _visible_company(actor, request.GET.get("company"))
-    default = selectors.default_case_for(actor, company) if company else None
+    default = default_case_for(actor, company) if company else None
     form = ConsultationForm(
         initial={"case": str(default.pk) if default else ""},
         case_choices=_case_choices(actor, company),
@@ -187,7 +189,7 @@ def consultation_create(request):
     cleaned = form.cleaned_data
     case = None
     if cleaned["case"]:
-        case = selectors.cases_visible_to(actor).filter(pk=cleaned["case"]).first()
+        case = cases_visible_to(actor).filter(pk=cleaned["case"]).first()
         if case is None:
             form.add_error("case", _("案件が見つかりません。"))
             return render(request, "crm/consultation_form.html", context)
@@ -248,6 +250,6 @@ def _consultation_initial(actor, company: Company | None) -> dict:
     initial = {}
     if company is not None:
         initial["company"] = company.pk
-        default = selectors.default_case_for(actor, company)
+        default = default_case_for(actor, company)
         initial["case"] = str(default.pk) if default else ""
     return initial

@@ -17,8 +17,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from crm import permissions, selectors, services
+from crm import permissions, services
 from crm.selectors.board import assignable_member_get
+from crm.selectors.visibility import (
+    consultations_visible_to,
+    follow_ups_visible_to,
+    outcomes_visible_to,
+)
 from crm.web.common import member_choices
 from crm.web.forms import add_domain_error
 from crm.web.forms_cases import (
@@ -67,7 +72,7 @@ def _write(form, call, aliases=None) -> bool:
 @login_required
 def consultation_edit(request, pk: int):
     """訂正: correct a consultation; statistics follow in the same transaction."""
-    actor, consultation = _changeable(request, selectors.consultations_visible_to, pk)
+    actor, consultation = _changeable(request, consultations_visible_to, pk)
     initial = ConsultationEditForm.initial_for(consultation)
     form = ConsultationEditForm(
         request.POST if request.method == "POST" else None, initial=initial
@@ -115,7 +120,7 @@ def _void_page(request, record, kind: str, void, done: str):
 @login_required
 def consultation_void(request, pk: int):
     """取消: void a consultation typed in error, with a reason."""
-    actor, consultation = _changeable(request, selectors.consultations_visible_to, pk)
+    actor, consultation = _changeable(request, consultations_visible_to, pk)
     return _void_page(
         request,
         consultation,
@@ -131,7 +136,7 @@ def consultation_void(request, pk: int):
 @login_required
 def outcome_edit(request, pk: int):
     """訂正 of an outcome."""
-    actor, outcome = _changeable(request, selectors.outcomes_visible_to, pk)
+    actor, outcome = _changeable(request, outcomes_visible_to, pk)
     initial = {
         name: getattr(outcome, name)
         for name in ("kind", "occurred_on", "ip_type", "reference", "amount_yen")
@@ -162,7 +167,7 @@ def outcome_edit(request, pk: int):
 @login_required
 def outcome_void(request, pk: int):
     """取消 of an outcome recorded in error, with a reason."""
-    actor, outcome = _changeable(request, selectors.outcomes_visible_to, pk)
+    actor, outcome = _changeable(request, outcomes_visible_to, pk)
     return _void_page(
         request,
         outcome,
@@ -177,7 +182,7 @@ def outcome_void(request, pk: int):
 @login_required
 def follow_up_edit(request, pk: int):
     """Reschedule a follow-up: due date, note, assignee within its organisation."""
-    actor, follow_up = _changeable(request, selectors.follow_ups_visible_to, pk)
+    actor, follow_up = _changeable(request, follow_ups_visible_to, pk)
     form = FollowUpEditForm(
         request.POST if request.method == "POST" else None,
         initial={

@@ -1,7 +1,7 @@
 """The home page (my work): what needs the signed-in member today.
 
 Today's and overdue follow-ups, recent consultations and waiting referrals,
-read in one go by `crm.selectors.my_work`; the view only renders them.
+read in one go by `crm.selectors.home.my_work`; the view only renders them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from crm import selectors
+from crm.selectors import home as home_selectors
 from support_network.errors import DomainError
 from support_network.web import web_actor
 
@@ -23,5 +23,5 @@ def my_work(request):
     except DomainError as exc:
         return render(request, "crm/no_membership.html", {"message": exc.detail})
     today = timezone.localdate()
-    work = selectors.my_work(actor, today=today)
+    work = home_selectors.my_work(actor, today=today)
     return render(request, "crm/my_work.html", {"work": work, "today": today})

@@ -21,15 +21,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from crm import selectors, services
+from crm import services
 from crm.choices import (
     ReferralStatus,
 )
 from crm.models import Case, Referral
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from crm.permissions import can_write_case
-from crm.routing import referral_suggestions
-from crm.selectors import referral_records_visible_to
 from crm.selectors.inbox import inbox_referral_list
 from crm.selectors.referral_form import (
     case_topics_visible_to,
@@ -39,6 +37,8 @@ from crm.selectors.referral_form import (
     routing_tag_choices,
     user_get,
 )
+from crm.selectors.suggestions import referral_suggestions
+from crm.selectors.visibility import cases_visible_to, referral_records_visible_to
 from crm.web.common import member_choices
 from crm.web.forms import add_domain_error
 from crm.web.forms_referrals import InlineConsentForm, ReferralForm
@@ -92,7 +92,7 @@ def referral_create(request, pk: int):
     consent behind either.
     """
     actor = web_actor(request)
-    case = get_object_or_404(selectors.cases_visible_to(actor), pk=pk)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
     if not can_write_case(actor, case):
         raise DjangoPermissionDenied(_("この案件は閲覧のみです。"))
     data = request.POST if request.method == "POST" else None

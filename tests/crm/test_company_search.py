@@ -9,9 +9,10 @@ further 法人番号 spellings, ranked paging, and private fields in results.
 import pytest
 from django.db import connection
 
-from crm import search, selectors
 from crm.models import Company
-from crm.serializers import PRIVATE_COMPANY_FIELDS
+from crm.selectors import search
+from crm.selectors.companies import company_search
+from crm.serializers.companies import PRIVATE_COMPANY_FIELDS
 from tests.crm.factories import CompanyFactory, ContactFactory
 
 TOYOTA = "1180301018771"  # reference/houjin_bangou.md §3
@@ -216,7 +217,7 @@ def plan_of(qs) -> str:
 )
 def test_fragment_searches_can_use_the_ngram_indexes(db, query, index):
     company("知財ラボ株式会社", "チザイラボ")
-    qs = selectors.company_search(Company.objects.all(), query)
+    qs = company_search(Company.objects.all(), query)
 
     assert index in plan_of(qs)
 

@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from crm import rules
 from crm.choices import ConsentScope, FollowUpStatus
 from crm.demo import DEMO_PASSWORD, DEMO_USERS, DemoDataError, demo_data_load
 from crm.models import (
@@ -22,6 +21,9 @@ from crm.models import (
     Outcome,
     Referral,
 )
+from crm.rules.corporate_number import is_valid_corporate_number
+from crm.rules.industries import is_valid_industry
+from crm.rules.names import kana_key, name_key
 from support_network import calendar
 from support_network.choices import OrganisationKind
 from support_network.models import Membership, Organisation
@@ -80,7 +82,7 @@ def test_every_corporate_number_is_valid_and_unique(demo):
         )
     )
     assert numbers
-    assert all(rules.is_valid_corporate_number(n) for n in numbers)
+    assert all(is_valid_corporate_number(n) for n in numbers)
     assert len(set(numbers)) == len(numbers)
     assert not Company.objects.filter(
         kind="sole_proprietor", corporate_number__isnull=False
@@ -89,9 +91,9 @@ def test_every_corporate_number_is_valid_and_unique(demo):
 
 def test_companies_carry_derived_keys_and_a_jsic_industry(demo):
     for company in Company.objects.all():
-        assert company.name_key == rules.name_key(company.name)
-        assert company.kana_key == rules.kana_key(company.name_kana)
-        assert rules.is_valid_industry(company.industry)
+        assert company.name_key == name_key(company.name)
+        assert company.kana_key == kana_key(company.name_kana)
+        assert is_valid_industry(company.industry)
 
 
 def test_consultations_carry_their_jst_date_and_fiscal_year(demo):

@@ -16,7 +16,7 @@ from django.core import mail
 
 from crm import services
 from crm.models import Case, FollowUp, Notification, Referral
-from crm.selectors import (
+from crm.selectors.visibility import (
     cases_visible_to,
     follow_ups_visible_to,
     referral_records_visible_to,

@@ -16,7 +16,7 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from crm import selectors, services
+from crm import services
 from crm.choices import ReferralStatus
 from crm.models import (
     AuditEvent,
@@ -24,6 +24,11 @@ from crm.models import (
     ProvisionRecord,
     Referral,
     ReferralTopic,
+)
+from crm.selectors.visibility import (
+    cases_visible_to,
+    consultations_visible_to,
+    contacts_visible_to,
 )
 from crm.services import referral_transitions as referral_services
 from support_network.calendar import add_business_days
@@ -748,7 +753,7 @@ def test_withdrawing_consent_stops_hub_visibility_and_new_referrals_but_not_the_
     # The hub no longer sees the case, in detail, list or count.
     assert api(hub_coordinator).get(f"/api/v1/cases/{case.pk}/").status_code == 404
     assert case.pk not in ids(api(hub_coordinator).get("/api/v1/cases/"))
-    assert selectors.cases_visible_to(hub_coordinator).count() == 0
+    assert cases_visible_to(hub_coordinator).count() == 0
     # No new referral may use the withdrawn consent.
     refused = post(
         api(sender),
@@ -765,7 +770,7 @@ def test_withdrawing_consent_stops_hub_visibility_and_new_referrals_but_not_the_
     # Data already provided under the accepted referral stays with its recipient.
     assert api(receiver).get(f"/api/v1/cases/{case.pk}/").status_code == 200
     assert (
-        selectors.contacts_visible_to(receiver).filter(company=case.company).count()
+        contacts_visible_to(receiver).filter(company=case.company).count()
         == 1
     )
     # … and the loop can still be closed.
@@ -942,13 +947,13 @@ def test_visibility_matrix(api, network, org, role, phase):
     assert rows[0]["has_private_access"] is sees_case
     assert ("employees" in rows[0]) is sees_case
     # counts
-    assert selectors.cases_visible_to(viewer).filter(company=case.company).count() == (
+    assert cases_visible_to(viewer).filter(company=case.company).count() == (
         1 if sees_case else 0
     )
-    assert selectors.consultations_visible_to(viewer).filter(
+    assert consultations_visible_to(viewer).filter(
         company=case.company
     ).count() == (1 if sees_case else 0)
-    assert selectors.contacts_visible_to(viewer).filter(
+    assert contacts_visible_to(viewer).filter(
         company=case.company
     ).count() == (1 if sees_case else 0)
     # the referral record

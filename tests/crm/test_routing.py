@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from crm import routing, services
+from crm import services
 from crm.models import Referral
+from crm.selectors.suggestions import referral_suggestions
 from support_network.errors import NotVisible, ValidationFailed
 from support_network.models import ExpertiseTag, Organisation
 from tests.conftest import make_actor
@@ -36,7 +37,7 @@ def codes(suggestions):
 def test_trade_secrets_go_to_the_trade_secret_desk(network):
     coordinator, case = a_case(network)
 
-    suggestions = routing.referral_suggestions(coordinator, case, ["trade_secret"])
+    suggestions = referral_suggestions(coordinator, case, ["trade_secret"])
 
     top = suggestions[0]
     assert top.organisation.code == "inpit-expert-trade-secret"
@@ -51,7 +52,7 @@ def test_trade_secrets_go_to_the_trade_secret_desk(network):
 def test_overseas_goes_to_the_overseas_desk_then_jetro(network):
     coordinator, case = a_case(network)
 
-    suggestions = routing.referral_suggestions(coordinator, case, ["overseas"])
+    suggestions = referral_suggestions(coordinator, case, ["overseas"])
 
     assert codes(suggestions)[:2] == ["inpit-expert-overseas", "jetro"]
     assert suggestions[0].reason == "海外展開の専門窓口・全国対応"
@@ -71,7 +72,7 @@ def test_patent_drafting_goes_to_the_prefectures_jpaa_branch(
 ):
     coordinator, case = a_case(network, owner, prefecture)
 
-    suggestions = routing.referral_suggestions(
+    suggestions = referral_suggestions(
         coordinator, case, ["patent", "drafting"]
     )
 
@@ -86,7 +87,7 @@ def test_patent_drafting_goes_to_the_prefectures_jpaa_branch(
 def test_a_plain_patent_question_from_yorozu_goes_to_the_inpit_window_first(network):
     coordinator, case = a_case(network, "yorozu-13")
 
-    suggestions = routing.referral_suggestions(coordinator, case, ["patent"])
+    suggestions = referral_suggestions(coordinator, case, ["patent"])
 
     assert codes(suggestions)[:2] == [WINDOW_13, "jpaa-kanto"]
     assert suggestions[0].reason == "特許に対応（INPIT 知財総合支援窓口）・東京都の窓口"
@@ -102,7 +103,7 @@ def test_management_issues_go_to_the_prefectures_yorozu(
     owner = f"inpit-window-{prefecture}"
     coordinator, case = a_case(network, owner, prefecture)
 
-    suggestions = routing.referral_suggestions(coordinator, case, topics)
+    suggestions = referral_suggestions(coordinator, case, topics)
 
     assert suggestions[0].organisation.code == yorozu
     # Only the company's own prefecture's よろず拠点: every prefecture has one.
@@ -112,7 +113,7 @@ def test_management_issues_go_to_the_prefectures_yorozu(
 def test_unfair_dealing_by_a_large_customer_goes_to_ip_gmen(network):
     coordinator, case = a_case(network)
 
-    suggestions = routing.referral_suggestions(
+    suggestions = referral_suggestions(
         coordinator, case, ["unfair_dealing", "contract"]
     )
 
@@ -125,7 +126,7 @@ def test_unfair_dealing_by_a_large_customer_goes_to_ip_gmen(network):
 def test_a_startup_goes_to_the_startup_desk_not_another_desk_that_lists_it(network):
     coordinator, case = a_case(network)
 
-    suggestions = routing.referral_suggestions(coordinator, case, ["startup"])
+    suggestions = referral_suggestions(coordinator, case, ["startup"])
 
     assert suggestions[0].organisation.code == "inpit-expert-startup"
     assert codes(suggestions).index("inpit-expert-academia") > 0
@@ -146,7 +147,7 @@ def test_the_cases_own_organisation_and_the_actors_are_never_suggested(network):
     )
 
     for actor in (coordinator, yorozu):
-        suggested = codes(routing.referral_suggestions(actor, case, ["patent"]))
+        suggested = codes(referral_suggestions(actor, case, ["patent"]))
         assert WINDOW_13 not in suggested
         assert "yorozu-13" not in suggested
 
@@ -165,10 +166,10 @@ def test_an_organisation_already_holding_an_open_referral_is_not_suggested(netwo
     )
 
     assert "inpit-expert-trade-secret" not in codes(
-        routing.referral_suggestions(coordinator, case, ["trade_secret"])
+        referral_suggestions(coordinator, case, ["trade_secret"])
     )
     services.referral_cancel(actor=coordinator, referral=referral)
-    assert codes(routing.referral_suggestions(coordinator, case, ["trade_secret"]))[
+    assert codes(referral_suggestions(coordinator, case, ["trade_secret"]))[
         0
     ] == ("inpit-expert-trade-secret")
 
@@ -176,7 +177,7 @@ def test_an_organisation_already_holding_an_open_referral_is_not_suggested(netwo
 def test_open_load_against_capacity_lowers_the_rank_and_says_so(network):
     coordinator, case = a_case(network)
     Organisation.objects.filter(code="jpaa-kanto").update(capacity=2)
-    before = routing.referral_suggestions(coordinator, case, ["patent", "drafting"])
+    before = referral_suggestions(coordinator, case, ["patent", "drafting"])
     assert before[0].organisation.code == "jpaa-kanto"
     assert before[0].open_count == 0
 
@@ -190,7 +191,7 @@ def test_open_load_against_capacity_lowers_the_rank_and_says_so(network):
         reason="x",
         respond_by=case.opened_on,
     )
-    half = routing.referral_suggestions(coordinator, case, ["patent", "drafting"])
+    half = referral_suggestions(coordinator, case, ["patent", "drafting"])
     assert half[0].organisation.code == "jpaa-kanto"
     assert half[0].score < before[0].score
     assert half[0].reason.endswith("受入中 1/2件")
@@ -215,7 +216,7 @@ def test_open_load_against_capacity_lowers_the_rank_and_says_so(network):
         status="completed",
         respond_by=case.opened_on,
     )
-    full = routing.referral_suggestions(coordinator, case, ["patent", "drafting"])
+    full = referral_suggestions(coordinator, case, ["patent", "drafting"])
     jpaa = next(s for s in full if s.organisation.code == "jpaa-kanto")
     assert jpaa.open_count == 2
     assert jpaa.reason.endswith("受入上限（2/2件）")
@@ -227,7 +228,7 @@ def test_without_topics_the_cases_consultation_topics_are_used(network):
     consultation = ConsultationFactory(case=case, author=coordinator.user)
     consultation.topics.create(topic="trade_secret")
 
-    suggestions = routing.referral_suggestions(coordinator, case, [])
+    suggestions = referral_suggestions(coordinator, case, [])
 
     assert suggestions[0].organisation.code == "inpit-expert-trade-secret"
 
@@ -236,10 +237,10 @@ def test_unknown_or_missing_topics_are_refused(network):
     coordinator, case = a_case(network)
 
     with pytest.raises(ValidationFailed) as unknown:
-        routing.referral_suggestions(coordinator, case, ["astrology"])
+        referral_suggestions(coordinator, case, ["astrology"])
     assert unknown.value.field == "topics"
     with pytest.raises(ValidationFailed):
-        routing.referral_suggestions(coordinator, case, [])
+        referral_suggestions(coordinator, case, [])
 
 
 def test_a_case_the_actor_cannot_see_gets_no_suggestions(network):
@@ -247,7 +248,7 @@ def test_a_case_the_actor_cannot_see_gets_no_suggestions(network):
     stranger = make_actor("yorozu-27", "coordinator")
 
     with pytest.raises(NotVisible):
-        routing.referral_suggestions(stranger, case, ["patent"])
+        referral_suggestions(stranger, case, ["patent"])
 
 
 # --- API ------------------------------------------------------------------
@@ -313,7 +314,7 @@ def test_experts_of_a_suggested_organisation_ranked_by_fit_then_room(network):
         CaseFactory(organisation=network[desk], assignee=busy.user)
     CaseFactory(organisation=network[desk], assignee=free.user, status="closed")
 
-    suggestions = routing.referral_suggestions(
+    suggestions = referral_suggestions(
         coordinator, case, ["trade_secret", "contract"]
     )
     top = next(s for s in suggestions if s.organisation.code == desk)

@@ -13,7 +13,13 @@ from datetime import date
 import pytest
 from stdnum.jp import cn as stdnum_cn
 
-from crm.rules import (
+from crm.rules.company_size import is_startup, size_class
+from crm.rules.corporate_number import (
+    corporate_number_check_digit,
+    is_valid_corporate_number,
+    normalise_corporate_number,
+)
+from crm.rules.industries import (
     GROUP_EXCLUDED,
     GROUP_MANUFACTURING,
     GROUP_MIXED,
@@ -22,18 +28,10 @@ from crm.rules import (
     GROUP_UNDECIDED,
     GROUP_WHOLESALE,
     SME_THRESHOLDS,
-    corporate_number_check_digit,
-    is_startup,
-    is_valid_corporate_number,
     is_valid_industry,
-    kana_key,
-    name_key,
-    normalise_corporate_number,
-    normalise_name,
-    search_keys,
-    size_class,
     sme_industry_group,
 )
+from crm.rules.names import kana_key, name_key, normalise_name, search_keys
 
 # --- 法人番号 ------------------------------------------------------------------------
 

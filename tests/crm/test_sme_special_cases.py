@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from crm.rules import (
+from crm.rules.company_size import size_class
+from crm.rules.industries import (
     GROUP_MANUFACTURING,
     GROUP_MIXED,
     GROUP_RETAIL,
     GROUP_SERVICE,
     GROUP_WHOLESALE,
     industry_needs_more_detail,
-    size_class,
     sme_industry_group,
 )
 

@@ -1,7 +1,7 @@
 """Statistics KPIs of issue 16 item 7, against figures worked out here.
 
 - `is_startup` dimension (API.md "Corrections"): the company was a JPO startup
-  (crm.rules.is_startup) on the consultation's date.
+  (crm.rules.company_size.is_startup) on the consultation's date.
 - `first_filers` measure (知的財産推進計画2025, about 1.4万社): distinct 中小企業者
   whose first filing outcome is on or after one of the counted consultations.
 - Outcome KPIs: filings, licences and funds raised (資金調達) after a consultation.
@@ -16,9 +16,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from crm import rules
 from crm.exports.statistics import consultation_statistics_export
 from crm.models import Outcome
+from crm.rules.company_size import is_startup
 from crm.statistics.consultations import consultation_statistics
 from crm.statistics.outcomes import outcome_kpis
 from support_network.calendar import JST
@@ -59,7 +59,7 @@ def outcome(consultation, kind, on, amount=None):
 # --- is_startup ---------------------------------------------------------------------
 
 # (key, company fields, consultation date); the expected status comes from
-# crm.rules.is_startup on that date, and is also written down.
+# crm.rules.company_size.is_startup on that date, and is also written down.
 STARTUP_CASES = [
     # 10 years from 2015-06-01 end on 2025-05-31.
     ("ten_years_less_a_day", {"founded_on": dt.date(2015, 6, 1)}, (2025, 5, 31), True),
@@ -161,7 +161,7 @@ def test_startup_cases_agree_with_the_python_rule(startup_data):
     for key, _fields, when, expected in STARTUP_CASES:
         company, _consultation = startup_data[key]
         assert (
-            rules.is_startup(
+            is_startup(
                 kind=company.kind,
                 founded_on=company.founded_on,
                 employees=company.employees,

@@ -7,7 +7,11 @@ through the API (list, detail, search) and through the selectors (counts).
 import pytest
 from django.utils import timezone
 
-from crm import selectors
+from crm.selectors.visibility import (
+    cases_visible_to,
+    consultations_visible_to,
+    contacts_visible_to,
+)
 from tests.conftest import make_actor
 from tests.crm.factories import (
     CaseFactory,
@@ -84,11 +88,11 @@ def test_another_organisations_consultations_are_absent_from_list_and_404(
 
 
 def test_counts_exclude_what_is_invisible(world, staff_a, staff_b):
-    assert selectors.cases_visible_to(staff_b).count() == 1
-    assert selectors.consultations_visible_to(staff_b).count() == 1
-    assert selectors.contacts_visible_to(staff_b).count() == 1
+    assert cases_visible_to(staff_b).count() == 1
+    assert consultations_visible_to(staff_b).count() == 1
+    assert contacts_visible_to(staff_b).count() == 1
     assert (
-        selectors.consultations_visible_to(staff_b)
+        consultations_visible_to(staff_b)
         .filter(company=world["case_a"].company)
         .count()
         == 0
@@ -96,8 +100,8 @@ def test_counts_exclude_what_is_invisible(world, staff_a, staff_b):
 
 
 def test_contacts_follow_the_case_rules(world, staff_a, staff_b):
-    assert set(selectors.contacts_visible_to(staff_a)) == {world["contact_a"]}
-    assert set(selectors.contacts_visible_to(staff_b)) == {world["contact_b"]}
+    assert set(contacts_visible_to(staff_a)) == {world["contact_a"]}
+    assert set(contacts_visible_to(staff_b)) == {world["contact_b"]}
 
 
 def test_company_master_data_is_shared_but_private_fields_are_not(
@@ -165,7 +169,7 @@ def test_a_referral_shows_the_case_to_the_receiver_while_it_is_live(
     assert (detail.status_code == 200) is visible
     assert (case.id in ids(api(staff_b).get("/api/v1/cases/"))) is visible
     assert (
-        selectors.contacts_visible_to(staff_b).filter(pk=world["contact_a"].pk).exists()
+        contacts_visible_to(staff_b).filter(pk=world["contact_a"].pk).exists()
         is visible
     )
     # A third organisation never sees it.
@@ -214,8 +218,8 @@ class TestConfidentialCases:
         assert api(manager_a).get(f"/api/v1/cases/{secret_case.id}/").status_code == 200
         assert api(admin_a).get(f"/api/v1/cases/{secret_case.id}/").status_code == 200
         assert api(staff_a2).get(f"/api/v1/cases/{secret_case.id}/").status_code == 404
-        assert selectors.cases_visible_to(staff_a2).count() == 0
-        assert selectors.consultations_visible_to(staff_a2).count() == 0
+        assert cases_visible_to(staff_a2).count() == 0
+        assert consultations_visible_to(staff_a2).count() == 0
 
     def test_an_organisation_it_was_referred_to_sees_it(
         self, api, secret_case, network, staff_a, staff_b
@@ -270,17 +274,17 @@ class TestHubs:
         consent = ConsentFactory(company=world["case_a"].company, scope="organisations")
         consent.organisations.add(network["yorozu-27"])
 
-        assert selectors.cases_visible_to(hub_coordinator).count() == 0
+        assert cases_visible_to(hub_coordinator).count() == 0
 
     def test_withdrawing_consent_stops_hub_visibility(self, world, hub_coordinator):
         consent = ConsentFactory(company=world["case_a"].company, scope="network")
-        assert selectors.cases_visible_to(hub_coordinator).count() == 1
+        assert cases_visible_to(hub_coordinator).count() == 1
 
         consent.withdrawn_at = timezone.now()
         consent.save()
 
-        assert selectors.cases_visible_to(hub_coordinator).count() == 0
-        assert selectors.consultations_visible_to(hub_coordinator).count() == 0
+        assert cases_visible_to(hub_coordinator).count() == 0
+        assert consultations_visible_to(hub_coordinator).count() == 0
 
     def test_hub_of_another_region_and_non_coordinators_do_not_see_it(
         self, world, other_hub_coordinator
@@ -288,8 +292,8 @@ class TestHubs:
         ConsentFactory(company=world["case_a"].company, scope="network")
         bureau_staff = make_actor("bureau-kanto", "window_staff")
 
-        assert selectors.cases_visible_to(other_hub_coordinator).count() == 0
-        assert selectors.cases_visible_to(bureau_staff).count() == 0
+        assert cases_visible_to(other_hub_coordinator).count() == 0
+        assert cases_visible_to(bureau_staff).count() == 0
 
     @pytest.mark.parametrize(
         ("hub", "visible"),
@@ -307,7 +311,7 @@ class TestHubs:
         coordinator = make_actor(hub, "coordinator")
 
         assert (
-            selectors.cases_visible_to(coordinator)
+            cases_visible_to(coordinator)
             .filter(pk=world["case_a"].pk)
             .exists()
             is visible
@@ -329,13 +333,13 @@ class TestHubs:
         ):
             coordinator = make_actor(hub, "coordinator")
             assert (
-                selectors.cases_visible_to(coordinator).filter(pk=case.pk).exists()
+                cases_visible_to(coordinator).filter(pk=case.pk).exists()
                 is visible
             )
 
 
 def test_experts_see_only_cases_assigned_to_them(world, network, expert_a, staff_a):
-    assert selectors.cases_visible_to(expert_a).count() == 0
+    assert cases_visible_to(expert_a).count() == 0
 
     assigned = CaseFactory(
         organisation=network["inpit-window-13"],
@@ -343,9 +347,9 @@ def test_experts_see_only_cases_assigned_to_them(world, network, expert_a, staff
         assignee=expert_a.user,
     )
 
-    assert list(selectors.cases_visible_to(expert_a)) == [assigned]
+    assert list(cases_visible_to(expert_a)) == [assigned]
 
 
 def test_superuser_sees_everything(world, superuser_actor):
-    assert selectors.cases_visible_to(superuser_actor).count() == 2
-    assert selectors.consultations_visible_to(superuser_actor).count() == 2
+    assert cases_visible_to(superuser_actor).count() == 2
+    assert consultations_visible_to(superuser_actor).count() == 2

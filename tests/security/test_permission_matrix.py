@@ -42,7 +42,7 @@ from crm.models import (
     ProvisionRecord,
     Referral,
 )
-from crm.serializers import PRIVATE_COMPANY_FIELDS
+from crm.serializers.companies import PRIVATE_COMPANY_FIELDS
 from programs.models import Enrolment
 from support_network.models import Membership, Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor

@@ -1,8 +1,8 @@
-"""Company search: match conditions, relevance ranking and ranked keyset pages.
+"""Company search: match conditions, relevance ranking and the reads of ranked pages.
 
 A name query matches a company when its normalised name (with or without the
 legal form) or its reading contains the query's `name_key` or `kana_key`
-(crm.rules.search_keys), so every width, kana and legal-form spelling finds
+(crm.rules.names.search_keys), so every width, kana and legal-form spelling finds
 the same company. Matches are ranked (`search_rank`):
 
 0. exact: the name key or the reading equals the query;
@@ -24,7 +24,8 @@ rows. (A btree on `(length(name_key), id)` walked in order looks tempting but
 is a trap: a prefix like サクラ or a fragment in the middle of names never
 occurs in short names, so the walk reads every short name first, which the
 planner cannot know.) The cursor holds the read, the length, the id and the
-window bounds.
+window bounds. The DRF adapter that pages these reads is
+crm.views.pagination.CompanySearchPagination; nothing here imports DRF.
 
 PostgreSQL indexes (crm/migrations/0002, 0003): pg_trgm serves fragments of
 3+ characters; `crm_bigrams()` (1- and 2-grams, GIN) serves 1- and
@@ -53,10 +54,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Length
 from django.db.models.sql.where import AND
-from rest_framework.exceptions import NotFound
 
-from config.api import KeysetPagination
-from crm import rules
+from crm.rules.corporate_number import normalise_corporate_number
+from crm.rules.names import search_keys
 
 # Longest fragment answered by the bigram index; longer ones go to pg_trgm.
 SHORT_FRAGMENT = 2
@@ -74,8 +74,8 @@ class SearchTerms:
     """A parsed search box value: a 法人番号, or the name and reading keys."""
 
     corporate_number: str = ""
-    name: str = ""  # rules.name_key(query)
-    kana: str = ""  # rules.kana_key(query); differs from name for hiragana
+    name: str = ""  # name_key(query)
+    kana: str = ""  # kana_key(query); differs from name for hiragana
 
     @property
     def fragments(self) -> list[str]:
@@ -92,10 +92,10 @@ def search_terms(query: str | None) -> SearchTerms | None:
     query = (query or "").strip()
     if not query:
         return None
-    number = rules.normalise_corporate_number(query)
+    number = normalise_corporate_number(query)
     if number.isascii() and number.isdigit() and len(number) == 13:
         return SearchTerms(corporate_number=number)
-    name, kana = rules.search_keys(query)
+    name, kana = search_keys(query)
     return SearchTerms(name=name, kana=kana)
 
 
@@ -491,65 +491,3 @@ def ranked_rows(
         row.search_position = reads.position(index, key).encode()
         rows.append(row)
     return rows
-
-
-class _RankedResults:
-    """The subset of QuerySet that CursorPagination.paginate_queryset uses.
-
-    It records the direction and the cursor position, and slicing runs
-    `ranked_rows`, so DRF's own cursor logic (links, offsets, reversing)
-    works unchanged on top of the rank-by-rank reads.
-    """
-
-    def __init__(self, qs: QuerySet, terms: SearchTerms):
-        self.qs, self.terms = qs, terms
-        self.after: Position | None = None
-        self.before: Position | None = None
-
-    def order_by(self, *fields: str) -> _RankedResults:
-        return self
-
-    def filter(self, **kwargs) -> _RankedResults:
-        ((lookup, value),) = kwargs.items()
-        try:
-            position = Position.decode(value)
-        except (TypeError, ValueError):
-            raise NotFound(CompanySearchPagination.invalid_cursor_message) from None
-        if lookup.endswith("__gt"):
-            self.after = position
-        else:
-            self.before = position
-        return self
-
-    def __getitem__(self, window: slice) -> list:
-        rows = ranked_rows(
-            self.qs, self.terms, limit=window.stop, after=self.after, before=self.before
-        )
-        return rows[window.start or 0 :]
-
-
-class CompanySearchPagination(KeysetPagination):
-    """Keyset pages of companies: newest first, or by relevance when `q` is a name.
-
-    A queryset that company_search ranked (it carries `search_rank`) is paged
-    rank by rank (see the module docstring); any other, including a 法人番号
-    search, is paged by "-id" as before. The cursor format is DRF's.
-    """
-
-    ordering = "-id"
-
-    def paginate_queryset(self, queryset, request, view=None):
-        terms = search_terms(request.query_params.get("q"))
-        if (
-            terms is not None
-            and not terms.corporate_number
-            and "search_rank" in queryset.query.annotations
-        ):
-            queryset = _RankedResults(queryset, terms)
-        return super().paginate_queryset(queryset, request, view)
-
-    def get_ordering(self, request, queryset, view):
-        if isinstance(queryset, _RankedResults):
-            # Read back by _get_position_from_instance: each row's encoded Position.
-            return ("search_position",)
-        return super().get_ordering(request, queryset, view)

@@ -1,4 +1,4 @@
-"""Reads for referrals: who may see a referral record, and where to refer a case.
+"""Referral suggestions: where to refer a case, and which experts to assign.
 
 Routing suggestions rank the organisations a coordinator could refer a case
 to, by how well their expertise fits the case's topics, whether they serve
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from crm.choices import CaseStatus, ReferralStatus
 from crm.models import Case, ConsultationTopic, Referral
-from crm.selectors import cases_visible_to, consultations_visible_to
+from crm.selectors.visibility import cases_visible_to, consultations_visible_to
 from support_network.actors import Actor
 from support_network.choices import OrganisationKind as Kind
 from support_network.choices import Role
@@ -32,7 +32,7 @@ from support_network.selectors import active_memberships
 OPEN_STATUSES = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
 
 
-# --- Who may see a referral record --------------------------------------------
+# --- Open referrals per organisation (capacity) --------------------------------------------
 
 
 def referral_open_counts(organisation_ids: Iterable[int]) -> dict[int, int]:
