@@ -1,7 +1,7 @@
 """Web forms of programs: shape only.
 
 As in crm/forms.py, eligibility, capacity, quotas and caps live in
-programs/services.py; these forms check types and keep what the user typed,
+programs/services/; these forms check types and keep what the user typed,
 so a refused submit shows the service's Japanese message beside the field
 and loses nothing.
 """

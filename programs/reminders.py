@@ -61,6 +61,7 @@ from crm.services.reminders import (
 from programs.choices import EnrolmentStatus, ProgramCode
 from programs.models import Enrolment, SupportPlan
 from programs.selectors import enrolment_day_quota, program_rule
+from programs.text import days_text, program_name
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
 from support_network.choices import Role
@@ -86,14 +87,6 @@ def enrolment_path(pk: int) -> str:
 
 def _day_text(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
-
-
-def _days_text(days: Decimal) -> str:
-    return f"{days.normalize():f}"
-
-
-def _program_name(enrolment: Enrolment) -> str:
-    return enrolment.program.short_name or enrolment.program.name
 
 
 def _recipients(enrolments: list[Enrolment]) -> dict[int, list]:
@@ -229,7 +222,7 @@ def ipas_end(
             "%(program)sの支援が%(end)sに終了します（あと%(days)s日）: %(company)s。"
             "終了後の支援の引き継ぎ（知財総合支援窓口など）を確認してください。"
         ) % {
-            "program": _program_name(e),
+            "program": program_name(e.program),
             "end": _day_text(e.ends_on),
             "days": (e.ends_on - day).days,
             "company": e.company.name,
@@ -270,7 +263,7 @@ def period_review(
 
     def message(e: Enrolment) -> str:
         values = {
-            "program": _program_name(e),
+            "program": program_name(e.program),
             "period": e.period,
             "end": _day_text(e.ends_on),
             "company": e.company.name,
@@ -356,12 +349,12 @@ def day_quota(
             "達しました（使用%(used)s日、残り%(remaining)s日）: %(company)s。"
             "残りの支援日の使い方を確認してください。"
         ) % {
-            "program": _program_name(e),
+            "program": program_name(e.program),
             "scope": scope,
-            "limit": _days_text(quota.limit),
+            "limit": days_text(quota.limit),
             "percent": percent,
-            "used": _days_text(quota.used),
-            "remaining": _days_text(quota.remaining),
+            "used": days_text(quota.used),
+            "remaining": days_text(quota.remaining),
             "company": e.company.name,
         }
 
@@ -413,7 +406,7 @@ def plan_missing(
             "第%(period)s期の支援計画が登録されていません: %(company)s。"
             "支援日を記録するには支援計画が必要です。"
         ) % {
-            "program": _program_name(e),
+            "program": program_name(e.program),
             "start": _day_text(e.started_on),
             "days": (day - e.started_on).days,
             "period": e.period,

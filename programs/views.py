@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from programs import selectors, services
+from programs import selectors
 from programs.filters import EnrolmentFilter
 from programs.models import Enrolment, Program, SupportPlan
 from programs.serializers import (
@@ -22,6 +22,10 @@ from programs.serializers import (
     SupportPlanInputSerializer,
     SupportPlanSerializer,
 )
+from programs.services.enrolments import enrolment_apply, enrolment_transition
+from programs.services.referrals import enrolment_refer
+from programs.services.subsidies import subsidy_estimate
+from programs.services.support_days import support_days_log, support_plan_save
 
 BAD_INPUT = OpenApiResponse(
     description='入力エラー {"<field>": ["message"]}、または {"detail", "code"}'
@@ -71,7 +75,7 @@ class ProgramViewSet(
         program = self.get_object()
         serializer = EstimateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = services.subsidy_estimate(
+        result = subsidy_estimate(
             actor=self.actor, program=program, **serializer.validated_data
         )
         return Response(EstimateSerializer(result).data)
@@ -135,9 +139,9 @@ class EnrolmentViewSet(
         data = dict(serializer.validated_data)
         referral = data.pop("referral", None)
         if referral:
-            enrolment = services.enrolment_refer(actor=self.actor, **data, **referral)
+            enrolment = enrolment_refer(actor=self.actor, **data, **referral)
         else:
-            enrolment = services.enrolment_apply(actor=self.actor, **data)
+            enrolment = enrolment_apply(actor=self.actor, **data)
         return self._output(enrolment, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -158,7 +162,7 @@ class EnrolmentViewSet(
         enrolment = self.get_object()
         serializer = EnrolmentTransitionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.enrolment_transition(
+        enrolment_transition(
             actor=self.actor, enrolment=enrolment, **serializer.validated_data
         )
         return self._output(enrolment)
@@ -182,7 +186,7 @@ class EnrolmentViewSet(
         enrolment = self.get_object()
         serializer = SupportPlanInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan, created = services.support_plan_save(
+        plan, created = support_plan_save(
             actor=self.actor, enrolment=enrolment, **serializer.validated_data
         )
         return Response(
@@ -211,7 +215,7 @@ class EnrolmentViewSet(
         enrolment = self.get_object()
         serializer = SupportDayInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        support_day = services.support_days_log(
+        support_day = support_days_log(
             actor=self.actor, enrolment=enrolment, **serializer.validated_data
         )
         return Response(

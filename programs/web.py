@@ -1,7 +1,7 @@
 """Web UI of programs: the program list, a page per program, subsidy estimates.
 
 Views are adapters, like crm/web.py's: they read through programs/selectors.py
-(enrolments the user may not see are left out) and call programs/services.py;
+(enrolments the user may not see are left out) and call programs/services/;
 the estimate writes nothing. Enrolment pages, applying and referring are in
 programs/web_enrolments.py. The rules are shown as Japanese text built from
 `Program.rules`, the same data the services enforce.
@@ -21,10 +21,12 @@ from crm import selectors as crm_selectors
 from crm.choices import CompanyKind, IpType, SizeClass
 from crm.forms import add_domain_error
 from crm.models import Company
-from programs import selectors, services
+from programs import selectors
 from programs.choices import EnrolmentStatus, ProgramKind, Scheme, TeamRole
 from programs.forms import EstimateForm, EstimateItemFormSet
 from programs.models import Program
+from programs.services import eligibility, subsidies
+from programs.text import yen_text
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
 from support_network.errors import DomainError
@@ -34,15 +36,6 @@ S = EnrolmentStatus
 
 # How many enrolments of one status a program page lists.
 ENROLMENTS_PER_STATUS = 50
-
-
-def yen_text(amount: int | None) -> str:
-    return "—" if amount is None else f"{amount:,}円"
-
-
-def days_text(value) -> str:
-    """Return days without a trailing ".0" (30, 0.5, 29.5)."""
-    return f"{value.normalize():f}" if value is not None else "—"
 
 
 # --- Rules as text -----------------------------------------------------------------
@@ -312,7 +305,7 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
     subsidy = program.rules.get("subsidy") or {}
     fy_now = fiscal_year_of(today)
     company = _estimate_company(actor, request)
-    rights = services.subsidy_rights(program)
+    rights = subsidies.subsidy_rights(program)
     form_kwargs = {
         "right_choices": [(r, IpType(r).label) for r in rights if r in IpType.values],
         "has_renewal": bool(subsidy.get("renewal_rate")),
@@ -324,7 +317,7 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
         initial={"fiscal_year": fy_now},
         fiscal_year_choices=fiscal_year_choices([fy_now - 1, fy_now, fy_now + 1]),
         condition_choices=[
-            (c["code"], c["label"]) for c in services.program_conditions(program)
+            (c["code"], c["label"]) for c in eligibility.program_conditions(program)
         ],
     )
     items = EstimateItemFormSet(data, prefix="items", form_kwargs=form_kwargs)
@@ -354,7 +347,7 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
     ]
     granted = form.cleaned_data["already_granted_yen"]
     try:
-        result = services.subsidy_estimate(
+        result = subsidies.subsidy_estimate(
             program=program,
             fiscal_year=form.cleaned_data["fiscal_year"],
             items=rows,

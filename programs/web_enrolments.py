@@ -2,7 +2,7 @@
 and the enrolment page (status, team, support plan, support days).
 
 Adapters like programs/web.py: reads through programs/selectors.py (an
-enrolment the user may not see is a 404), writes through programs/services.py
+enrolment the user may not see is a 404), writes through programs/services/
 (one transaction each, so nothing is half-written), and a DomainError goes
 back beside the field it is about with everything typed kept.
 """
@@ -30,7 +30,7 @@ from crm.forms import add_domain_error
 from crm.forms_referrals import InlineConsentForm
 from crm.models import Case
 from crm.permissions import can_write_case
-from programs import selectors, services
+from programs import selectors
 from programs.choices import EnrolmentStatus, ProgramKind, TeamRole
 from programs.forms import (
     EnrolmentApplyForm,
@@ -40,12 +40,12 @@ from programs.forms import (
     TeamMemberForm,
 )
 from programs.models import Enrolment, Program, ProgramRound, SupportDay, TeamMember
+from programs.services import eligibility, enrolments, referrals, support_days, teams
+from programs.text import days_text, yen_text
 from programs.web import (
-    days_text,
     duration_text,
     eligibility_text,
     fiscal_year_choices,
-    yen_text,
 )
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
@@ -84,7 +84,7 @@ def _condition_choices(programs) -> list[tuple[str, str]]:
     """Return the checked conditions of the programs as (code, "事業: label")."""
     seen: dict[str, str] = {}
     for program in programs:
-        for condition in services.program_conditions(program):
+        for condition in eligibility.program_conditions(program):
             name = program.short_name or program.name
             seen.setdefault(condition["code"], f"{name}: {condition['label']}")
     return list(seen.items())
@@ -133,7 +133,7 @@ def _round_notice(form) -> str:
 
 def _apply_error(request, form, exc: DomainError, actor) -> None:
     """Put a refusal of enrolment_apply / enrolment_refer on the right field."""
-    if isinstance(exc, services.NotEligible):
+    if isinstance(exc, eligibility.NotEligible):
         form.add_error(NOT_ELIGIBLE_FIELDS.get(exc.about, "program"), exc.detail)
     elif isinstance(exc, Conflict) and exc.code == "already_enrolled":
         existing = exc.extra.get("existing")
@@ -198,7 +198,7 @@ def enrolment_apply(request, case_id: int):
     cleaned = form.cleaned_data
     program = next(p for p in programs if p.code == cleaned["program"])
     try:
-        enrolment = services.enrolment_apply(
+        enrolment = enrolments.enrolment_apply(
             actor=actor,
             program=program,
             fiscal_year=cleaned["fiscal_year"],
@@ -289,7 +289,7 @@ def enrolment_refer(request, case_id: int):
         with transaction.atomic():
             if action == "consent_send":
                 _record_consent(actor, case, program, consent_form)
-            enrolment = services.enrolment_refer(
+            enrolment = referrals.enrolment_refer(
                 actor=actor,
                 program=program,
                 fiscal_year=cleaned["fiscal_year"],
@@ -419,7 +419,7 @@ def _enrolment_context(
         days_qs = days_qs.filter(fiscal_year=quota.fiscal_year)
     else:
         days_qs = days_qs.filter(period=enrolment.period)
-    in_plan_status = enrolment.status in services.PLAN_STATUSES
+    in_plan_status = enrolment.status in support_days.PLAN_STATUSES
     if plan_form is None and can_support and in_plan_status:
         initial = {"goals": plan.goals, "achieved": plan.is_achieved} if plan else {}
         if plan is not None and plan.day_quota_days is not None:
@@ -447,7 +447,7 @@ def _enrolment_context(
             [
                 {"status": s, "label": TRANSITION_BUTTONS[s]}
                 for s in S.values
-                if s in services.TRANSITIONS[enrolment.status]
+                if s in enrolments.TRANSITIONS[enrolment.status]
             ]
             if can_run
             else []
@@ -538,7 +538,7 @@ def enrolment_transition(request, pk: int):
                 ) from exc
             if started_on == timezone.localdate():
                 started_on = None  # today: the default
-        enrolment = services.enrolment_transition(
+        enrolment = enrolments.enrolment_transition(
             actor=actor, enrolment=enrolment, status=target, started_on=started_on
         )
     except DomainError as exc:
@@ -586,7 +586,7 @@ def enrolment_plan(request, pk: int):
         enrolment,
         form,
         "plan_form",
-        lambda data: services.support_plan_save(
+        lambda data: support_days.support_plan_save(
             actor=actor,
             enrolment=enrolment,
             goals=data["goals"],
@@ -610,7 +610,7 @@ def enrolment_support_day(request, pk: int):
         enrolment,
         SupportDayForm(request.POST),
         "day_form",
-        lambda data: services.support_days_log(
+        lambda data: support_days.support_days_log(
             actor=actor,
             enrolment=enrolment,
             date=data["date"],
@@ -639,7 +639,7 @@ def enrolment_team_add(request, pk: int):
         enrolment,
         form,
         "team_form",
-        lambda data: services.enrolment_team_add(
+        lambda data: teams.enrolment_team_add(
             actor=actor,
             enrolment=enrolment,
             membership=data["membership"],
@@ -658,7 +658,7 @@ def enrolment_team_remove(request, pk: int, member_pk: int):
     enrolment = _enrolment_for(actor, pk)
     member = get_object_or_404(TeamMember, pk=member_pk, enrolment=enrolment)
     try:
-        services.enrolment_team_remove(actor=actor, member=member)
+        teams.enrolment_team_remove(actor=actor, member=member)
     except DomainError as exc:
         return _render_enrolment(
             request, actor, enrolment, status=exc.status_code, action_error=exc.detail
@@ -674,7 +674,7 @@ def enrolment_continue(request, pk: int):
     actor = web_actor(request)
     enrolment = _enrolment_for(actor, pk)
     try:
-        enrolment = services.enrolment_continue(actor=actor, enrolment=enrolment)
+        enrolment = enrolments.enrolment_continue(actor=actor, enrolment=enrolment)
     except DomainError as exc:
         return _render_enrolment(
             request, actor, enrolment, status=exc.status_code, action_error=exc.detail

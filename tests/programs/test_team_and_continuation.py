@@ -7,8 +7,11 @@ from decimal import Decimal
 import pytest
 
 from crm.models import Consent, ProvisionRecord, Referral
-from programs import services
 from programs.models import Enrolment, SupportDay, SupportPlan, TeamMember
+from programs.services.enrolments import add_months, enrolment_continue
+from programs.services.referrals import enrolment_refer
+from programs.services.support_days import support_days_log, support_plan_save
+from programs.services.teams import enrolment_team_add, enrolment_team_remove
 from support_network.errors import Conflict, PermissionDenied, ValidationFailed
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory, CompanyFactory, ConsentFactory
@@ -48,7 +51,7 @@ def enrolment_of(code, *, status="active", scheme="", **kwargs):
 def test_the_operator_puts_an_ip_expert_on_an_ipas_team(coordinator, ip_expert):
     enrolment = enrolment_of("ipas", status="accepted")
 
-    member = services.enrolment_team_add(
+    member = enrolment_team_add(
         actor=coordinator,
         enrolment=enrolment,
         membership=ip_expert.membership.pk,
@@ -64,7 +67,7 @@ def test_an_ipas_team_takes_only_ip_and_business_experts(coordinator, ip_expert)
     enrolment = enrolment_of("ipas", status="accepted")
 
     with pytest.raises(ValidationFailed) as caught:
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -81,7 +84,7 @@ def test_an_ipas_team_takes_only_ip_and_business_experts(coordinator, ip_expert)
 def test_an_iaca_team_may_have_a_producer(coordinator, ip_expert):
     enrolment = enrolment_of("iaca", scheme="1")
 
-    member = services.enrolment_team_add(
+    member = enrolment_team_add(
         actor=coordinator,
         enrolment=enrolment,
         membership=ip_expert.membership,
@@ -97,7 +100,7 @@ def test_only_experts_memberships_join_a_team(coordinator, network, role):
     enrolment = enrolment_of("ipas", status="accepted")
 
     with pytest.raises(ValidationFailed) as caught:
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=member.membership,
@@ -114,7 +117,7 @@ def test_an_inactive_expert_does_not_join_a_team(coordinator, ip_expert):
     enrolment = enrolment_of("ipas", status="accepted")
 
     with pytest.raises(ValidationFailed):
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -124,7 +127,7 @@ def test_an_inactive_expert_does_not_join_a_team(coordinator, ip_expert):
 
 def test_an_expert_joins_a_team_once(coordinator, ip_expert):
     enrolment = enrolment_of("ipas", status="accepted")
-    services.enrolment_team_add(
+    enrolment_team_add(
         actor=coordinator,
         enrolment=enrolment,
         membership=ip_expert.membership,
@@ -132,7 +135,7 @@ def test_an_expert_joins_a_team_once(coordinator, ip_expert):
     )
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -150,7 +153,7 @@ def test_teams_are_formed_for_accepted_and_active_enrolments_only(
     enrolment = enrolment_of("ipas", status=status)
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -164,7 +167,7 @@ def test_the_applicant_organisation_does_not_form_the_team(staff_a, ip_expert):
     enrolment = enrolment_of("ipas", status="accepted")
 
     with pytest.raises(PermissionDenied):
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=staff_a,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -174,7 +177,7 @@ def test_the_applicant_organisation_does_not_form_the_team(staff_a, ip_expert):
 
 def test_the_operator_takes_an_expert_off_the_team(coordinator, ip_expert, staff_a):
     enrolment = enrolment_of("ipas", status="accepted")
-    member = services.enrolment_team_add(
+    member = enrolment_team_add(
         actor=coordinator,
         enrolment=enrolment,
         membership=ip_expert.membership,
@@ -182,8 +185,8 @@ def test_the_operator_takes_an_expert_off_the_team(coordinator, ip_expert, staff
     )
 
     with pytest.raises(PermissionDenied):
-        services.enrolment_team_remove(actor=staff_a, member=member)
-    services.enrolment_team_remove(actor=coordinator, member=member)
+        enrolment_team_remove(actor=staff_a, member=member)
+    enrolment_team_remove(actor=coordinator, member=member)
 
     assert not TeamMember.objects.exists()
 
@@ -198,13 +201,11 @@ def test_continuation_starts_the_next_period_once_the_plan_is_achieved(
     enrolment = enrolment_of(code, scheme="1")
     SupportPlanFactory(enrolment=enrolment, is_achieved=True)
 
-    continued = services.enrolment_continue(
-        actor=coordinator, enrolment=enrolment, today=TODAY
-    )
+    continued = enrolment_continue(actor=coordinator, enrolment=enrolment, today=TODAY)
 
     assert continued.period == 2
     assert continued.started_on == TODAY
-    assert continued.ends_on == services.add_months(TODAY, months)
+    assert continued.ends_on == add_months(TODAY, months)
     assert Enrolment.objects.get(pk=enrolment.pk).period == 2
 
 
@@ -214,7 +215,7 @@ def test_continuation_without_the_plan_achieved_is_a_409(coordinator, code):
     SupportPlanFactory(enrolment=enrolment, is_achieved=False)
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_continue(actor=coordinator, enrolment=enrolment)
+        enrolment_continue(actor=coordinator, enrolment=enrolment)
 
     assert caught.value.code == "plan_not_achieved"
     assert Enrolment.objects.get(pk=enrolment.pk).period == 1
@@ -224,7 +225,7 @@ def test_continuation_without_any_plan_is_a_409(coordinator):
     enrolment = enrolment_of("iaca", scheme="2")
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_continue(actor=coordinator, enrolment=enrolment)
+        enrolment_continue(actor=coordinator, enrolment=enrolment)
 
     assert caught.value.code == "plan_not_achieved"
 
@@ -233,7 +234,7 @@ def test_ipas_has_no_continuation(coordinator):
     enrolment = enrolment_of("ipas")
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_continue(actor=coordinator, enrolment=enrolment)
+        enrolment_continue(actor=coordinator, enrolment=enrolment)
 
     assert caught.value.code == "continuation_not_allowed"
 
@@ -244,7 +245,7 @@ def test_only_active_enrolments_continue(coordinator, status):
     SupportPlanFactory(enrolment=enrolment, is_achieved=True)
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_continue(actor=coordinator, enrolment=enrolment)
+        enrolment_continue(actor=coordinator, enrolment=enrolment)
 
     assert caught.value.code == "enrolment_not_active"
 
@@ -254,7 +255,7 @@ def test_the_applicant_does_not_continue_an_enrolment(staff_a):
     SupportPlanFactory(enrolment=enrolment, is_achieved=True)
 
     with pytest.raises(PermissionDenied):
-        services.enrolment_continue(actor=staff_a, enrolment=enrolment)
+        enrolment_continue(actor=staff_a, enrolment=enrolment)
 
 
 def test_a_new_iaca_period_needs_its_own_plan_and_gets_a_fresh_quota(coordinator):
@@ -262,17 +263,17 @@ def test_a_new_iaca_period_needs_its_own_plan_and_gets_a_fresh_quota(coordinator
     SupportPlanFactory(enrolment=enrolment, is_achieved=True)
     for n in range(30):
         SupportDayFactory(enrolment=enrolment, date=STARTED + dt.timedelta(days=n))
-    services.enrolment_continue(actor=coordinator, enrolment=enrolment, today=TODAY)
+    enrolment_continue(actor=coordinator, enrolment=enrolment, today=TODAY)
 
     with pytest.raises(ValidationFailed) as caught:
-        services.support_days_log(
+        support_days_log(
             actor=coordinator, enrolment=enrolment, date=TODAY, days="1", today=TODAY
         )
     assert caught.value.code == "plan_required"
-    services.support_plan_save(
+    support_plan_save(
         actor=coordinator, enrolment=enrolment, goals="第2期: 大型共同研究の組成"
     )
-    day = services.support_days_log(
+    day = support_days_log(
         actor=coordinator, enrolment=enrolment, date=TODAY, days="1", today=TODAY
     )
 
@@ -287,7 +288,7 @@ def test_a_new_iaca_period_needs_its_own_plan_and_gets_a_fresh_quota(coordinator
 def test_an_iaca_plan_sets_the_period_quota_between_25_and_30(coordinator, days):
     enrolment = enrolment_of("iaca", scheme="1")
 
-    plan, _created = services.support_plan_save(
+    plan, _created = support_plan_save(
         actor=coordinator, enrolment=enrolment, goals="目標", day_quota=days
     )
 
@@ -299,7 +300,7 @@ def test_an_iaca_period_quota_outside_25_to_30_is_refused(coordinator, days):
     enrolment = enrolment_of("iaca", scheme="1")
 
     with pytest.raises(ValidationFailed) as caught:
-        services.support_plan_save(
+        support_plan_save(
             actor=coordinator, enrolment=enrolment, goals="目標", day_quota=days
         )
 
@@ -315,7 +316,7 @@ def test_programs_without_a_configurable_period_quota_refuse_one(coordinator, co
     enrolment = enrolment_of(code, scheme="1" if code == "inat" else "")
 
     with pytest.raises(ValidationFailed) as caught:
-        services.support_plan_save(
+        support_plan_save(
             actor=coordinator, enrolment=enrolment, goals="目標", day_quota=25
         )
 
@@ -328,7 +329,7 @@ def test_a_period_quota_below_the_days_already_logged_is_refused(coordinator):
         SupportDayFactory(enrolment=enrolment, date=STARTED + dt.timedelta(days=n))
 
     with pytest.raises(ValidationFailed) as caught:
-        services.support_plan_save(
+        support_plan_save(
             actor=coordinator, enrolment=enrolment, goals="目標", day_quota=25
         )
 
@@ -346,7 +347,7 @@ def test_with_a_25_day_quota_the_25th_day_is_logged_and_the_next_half_is_not(
         SupportDayFactory(enrolment=enrolment, date=STARTED + dt.timedelta(days=n))
 
     def log(days):
-        return services.support_days_log(
+        return support_days_log(
             actor=coordinator, enrolment=enrolment, date=TODAY, days=days, today=TODAY
         )
 
@@ -379,7 +380,7 @@ def yorozu_case(yorozu, network):
 
 
 def refer(actor, case, **kwargs):
-    return services.enrolment_refer(
+    return enrolment_refer(
         actor=actor,
         program=program("ipas"),
         fiscal_year=TEST_FY,
