@@ -28,8 +28,8 @@ from crm.views.statistics import (
 )
 from crm.web import my_work
 from programs.urls import register as register_programs
-from programs.views import ProgramViewSet
-from programs.views_statistics import ProgramStatisticsView
+from programs.views.programs import ProgramViewSet
+from programs.views.statistics import ProgramStatisticsView
 from support_network.views import OrganisationViewSet, PrefectureViewSet
 from support_network.views_auth import (
     PasswordChangeView,

@@ -6,7 +6,7 @@ by config/urls.py; this adds the resources the programs app owns.
 
 from rest_framework.routers import BaseRouter
 
-from programs.views import EnrolmentViewSet
+from programs.views.enrolments import EnrolmentViewSet
 
 ROUTES = [("enrolments", EnrolmentViewSet, "enrolment")]
 
