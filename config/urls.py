@@ -78,7 +78,7 @@ urlpatterns = [
     path("", my_work, name="home"),
     path("organisation/", organisation_switch, name="organisation-switch"),
     path("", include("crm.urls")),
-    path("", include("programs.urls_web")),
+    path("", include("programs.web.urls")),
     path("", include("support_network.urls_web")),
     # The login (with its second step for users with TOTP) and /account/mfa/.
     path("", include("support_network.urls_mfa")),
