@@ -27,7 +27,7 @@ from crm.views.statistics import (
     ReferralStatisticsView,
 )
 from crm.web import my_work
-from programs.urls import register as register_programs
+from programs import extensions as programs_extensions
 from programs.views.programs import ProgramViewSet
 from programs.views.statistics import ProgramStatisticsView
 from support_network.views import OrganisationViewSet, PrefectureViewSet
@@ -51,7 +51,7 @@ router.register("companies", CompanyViewSet, basename="company")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("cases", CaseViewSet, basename="case")
 router.register("consultations", ConsultationViewSet, basename="consultation")
-register_programs(router)
+programs_extensions.api_register(router)  # enrolments/
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("outcomes", OutcomeViewSet, basename="outcome")
 router.register("referrals", ReferralViewSet, basename="referral")

@@ -1,7 +1,8 @@
 """Program milestones, plugged into the reminder sweep (issue 5 "Rules").
 
-crm must not import programs, so `ProgramsConfig.ready()` registers these
-sources with `crm.services.reminders.reminder_source_register`; the sweep
+crm must not import programs, so programs/extensions.py registers these
+sources (`MILESTONES`, through `milestone_source`) with crm's
+`reminder_source_register`, and their `SUBJECTS`; the sweep
 calls each one as `source(now, batch_size=…)` after its own sources. Each
 milestone is told once to the coordinators and managers of the program's
 operator (e.g. INPIT) and of the applying organisation, deduplicated:
@@ -43,12 +44,6 @@ from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.extensions import (
-    notification_audience_register,
-    notification_link_register,
-    notification_subject_register,
-    reminder_source_register,
-)
 from crm.models import AuditEvent
 from crm.services.notifications import NotificationItem, notify_many
 from crm.services.reminders import (
@@ -432,7 +427,9 @@ MILESTONES = {
 }
 
 
-def _source(milestone) -> Callable[..., Counter]:
+def milestone_source(milestone) -> Callable[..., Counter]:
+    """Return the sweep's source for a milestone: it runs per rule group on its office day."""
+
     def source(now: datetime, *, batch_size: int = BATCH_SIZE) -> Counter:
         counts: Counter = Counter()
         for group in reminder_rule_groups("organisation_id"):
@@ -443,27 +440,3 @@ def _source(milestone) -> Callable[..., Counter]:
 
     source.__name__ = source.__qualname__ = f"{milestone.__name__}_source"
     return source
-
-
-def register() -> None:
-    """Plug the milestones into the sweep; called by ProgramsConfig.ready()."""
-    for name, milestone in MILESTONES.items():
-        reminder_source_register(name, _source(milestone))
-    for kind, subject in SUBJECTS.items():
-        notification_subject_register(kind, subject)
-    notification_link_register("enrolment", enrolment_path)
-    # Only who may see the enrolment is told (issue 26; docs/visibility.md
-    # "Enrolments"): the operator's members (experts excepted) always may,
-    # the applying organisation's when there is no case; anyone else (e.g. a
-    # coordinator of the applying organisation on a confidential case) is
-    # asked of enrolments_visible_to.
-    from programs.selectors import enrolments_visible_to
-
-    def sure(m, e) -> bool:
-        if m.role == Role.EXPERT:
-            return False
-        if m.organisation_id == e.program.operator_id:
-            return True
-        return e.case_id is None and m.organisation_id == e.organisation_id
-
-    notification_audience_register("enrolment", enrolments_visible_to, sure=sure)
