@@ -57,7 +57,7 @@ from support_network.choices import OrganisationKind, Role
 from support_network.errors import DomainError
 from support_network.mfa import totp_device_install
 from support_network.models import Organisation, Prefecture
-from support_network.services import user_create_or_update
+from support_network.services.network import user_create_or_update
 
 DEMO_PASSWORD = "demo-pass-2026"
 # The demo managers and org admins (who must have a second factor) share

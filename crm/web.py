@@ -32,7 +32,7 @@ from crm.forms import (
 from crm.forms_cases import CaseCloseForm, CaseReopenForm
 from crm.models import Company
 from support_network.errors import Conflict, DomainError, PermissionDenied
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 # How many companies a search page and the typeahead show.
 SEARCH_LIMIT = 50

@@ -27,7 +27,7 @@ from crm.forms_cases import CaseCloseForm, CaseListForm, CaseReopenForm
 from crm.web import _case_context
 from crm.web_referrals import _member_choices
 from support_network.errors import Conflict, DomainError, PermissionDenied
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 PAGE_SIZE = 50
 

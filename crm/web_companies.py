@@ -32,7 +32,7 @@ from crm.services import contacts as contact_services
 from crm.web import _company_error
 from support_network.actors import Actor
 from support_network.errors import Conflict, DomainError
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 
 def _company(actor: Actor, pk: int) -> Company:

@@ -27,7 +27,7 @@ from crm.forms_cases import (
 )
 from crm.web_referrals import _member_choices
 from support_network.errors import DomainError, PermissionDenied
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 # Service field names shown under another form field.
 CONSULTATION_ALIASES = {"occurred_at": "occurred_on"}

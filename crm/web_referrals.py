@@ -45,7 +45,7 @@ from support_network.errors import Conflict, DomainError, ValidationFailed
 from support_network.models import ExpertiseTag, Membership, Organisation
 from support_network.people import person_name
 from support_network.selectors import hub_prefecture_codes
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 # Bounded pages: the inbox, the board and the notification list show at most this.
 LIST_LIMIT = 200

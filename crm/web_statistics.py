@@ -41,7 +41,7 @@ from support_network.actors import Actor
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
 from support_network.errors import DomainError, PermissionDenied
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 # How many fiscal years the year picker offers (this one and the ones before).
 FISCAL_YEAR_CHOICES = 6

@@ -36,7 +36,7 @@ from programs.web.rules_text import eligibility_text
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
 from support_network.errors import Conflict, DomainError
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 S = EnrolmentStatus
 

@@ -35,7 +35,7 @@ from programs.web.rules_text import duration_text
 from support_network.calendar import fiscal_year_label
 from support_network.errors import DomainError, ValidationFailed
 from support_network.people import person_name
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 S = EnrolmentStatus
 

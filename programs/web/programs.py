@@ -37,7 +37,7 @@ from programs.web.rules_text import (
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
 from support_network.errors import DomainError
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 S = EnrolmentStatus
 

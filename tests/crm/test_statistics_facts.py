@@ -23,7 +23,7 @@ from crm.services.facts import consultation_facts_refresh
 from crm.services.referrals import referral_cancel, referral_send
 from crm.statistics import consultation_statistics
 from support_network.models import Organisation
-from support_network.services import organisation_place_changed
+from support_network.services.network import organisation_place_changed
 from tests.conftest import make_actor
 from tests.crm.factories import CompanyFactory, ConsentFactory
 

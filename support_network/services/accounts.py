@@ -1,8 +1,8 @@
 """Accounts an organisation runs itself: invite, change role, deactivate, unlock.
 
 Org admins administer their own organisation's memberships (DESIGN.md "Who
-may change what" rule 7), on the web (support_network/web_members.py) and
-in the API (`members/`, support_network/views_members.py), both through the
+may change what" rule 7), on the web (support_network/web/members.py) and
+in the API (`members/`, support_network/views/members.py), both through the
 functions here. An organisation always keeps one active org admin
 (409 `last_org_admin`).
 
