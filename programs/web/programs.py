@@ -23,11 +23,10 @@ from crm.forms import add_domain_error
 from crm.models import Company
 from programs import selectors
 from programs.choices import EnrolmentStatus, ProgramKind
-from programs.forms import EstimateForm, EstimateItemFormSet
 from programs.models import Program
 from programs.services import eligibility, subsidies
 from programs.text import yen_text
-from programs.web.forms import fiscal_year_choices
+from programs.web.forms import EstimateForm, EstimateItemFormSet, fiscal_year_choices
 from programs.web.rules_text import (
     duration_text,
     eligibility_text,

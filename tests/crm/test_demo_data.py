@@ -12,7 +12,6 @@ from django.core.management.base import CommandError
 
 from crm import rules
 from crm.choices import ConsentScope, FollowUpStatus
-from crm.demo import DEMO_PASSWORD, DEMO_USERS, DemoDataError, demo_data_load
 from crm.models import (
     Case,
     Company,
@@ -22,6 +21,8 @@ from crm.models import (
     Outcome,
     Referral,
 )
+from seeds.demo.load import DemoDataError, demo_data_load
+from seeds.demo.users import DEMO_PASSWORD, DEMO_USERS
 from support_network import calendar
 from support_network.choices import OrganisationKind
 from support_network.models import Membership, Organisation
