@@ -10,22 +10,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm import selectors as crm_selectors
-from crm import services as crm_services
-from crm.choices import ConsentScope
 from crm.forms import add_domain_error
 from crm.forms_referrals import InlineConsentForm
 from crm.models import Case
 from crm.permissions import can_write_case
 from programs import selectors
 from programs.choices import EnrolmentStatus, ProgramKind
-from programs.models import Program, ProgramRound
+from programs.models import ProgramRound
 from programs.services import eligibility, enrolments, referrals
 from programs.web.forms import (
     EnrolmentApplyForm,
@@ -204,10 +201,6 @@ def enrolment_apply(request, case_id: int):
 # --- Referring a case into a program (支援事業へ紹介) ------------------------------------
 
 
-class _ConsentInvalid(Exception):
-    """Abort the write: the consent form already carries the message."""
-
-
 @login_required
 def enrolment_refer(request, case_id: int):
     """支援事業へ紹介: refer the case to a program's operator and apply, in one go.
@@ -260,24 +253,32 @@ def enrolment_refer(request, case_id: int):
         return render(request, template, context, status=400)
     cleaned = form.cleaned_data
     program = next(p for p in programs if p.code == cleaned["program"])
+    refer = {
+        "actor": actor,
+        "program": program,
+        "fiscal_year": cleaned["fiscal_year"],
+        "case": case,
+        "reason": cleaned["reason"],
+        "topics": cleaned["topics"],
+        "scheme": cleaned["scheme"] or None,
+        "joint_research_yen_per_year": cleaned["joint_research_yen_per_year"],
+        "is_national_project": cleaned["is_national_project"],
+        "confirmed_conditions": cleaned.get("confirmed_conditions") or (),
+        "today": today,
+    }
     try:
-        with transaction.atomic():
-            if action == "consent_send":
-                _record_consent(actor, case, program, consent_form)
-            enrolment = referrals.enrolment_refer(
-                actor=actor,
-                program=program,
-                fiscal_year=cleaned["fiscal_year"],
-                case=case,
-                reason=cleaned["reason"],
-                topics=cleaned["topics"],
-                scheme=cleaned["scheme"] or None,
-                joint_research_yen_per_year=cleaned["joint_research_yen_per_year"],
-                is_national_project=cleaned["is_national_project"],
-                confirmed_conditions=cleaned.get("confirmed_conditions") or (),
-                today=today,
+        if action == "consent_send":
+            consent = consent_form.cleaned_data
+            enrolment = referrals.enrolment_refer_with_consent(
+                consent_scope=consent["scope"],
+                consent_obtained_on=consent["obtained_on"],
+                consent_method=consent["method"],
+                **refer,
             )
-    except _ConsentInvalid:
+        else:
+            enrolment = referrals.enrolment_refer(**refer)
+    except referrals.ConsentNotRecorded as exc:
+        add_domain_error(consent_form, exc.error)
         return render(request, template, context, status=400)
     except Conflict as exc:
         if exc.code == "consent_required":
@@ -304,22 +305,3 @@ def enrolment_refer(request, case_id: int):
         },
     )
     return redirect("programs:enrolment-detail", pk=enrolment.pk)
-
-
-def _record_consent(actor, case: Case, program: Program, consent_form) -> None:
-    cleaned = consent_form.cleaned_data
-    scope = cleaned["scope"]
-    try:
-        crm_services.consent_record(
-            actor=actor,
-            company=case.company,
-            scope=scope,
-            obtained_on=cleaned["obtained_on"],
-            method=cleaned["method"],
-            organisations=(
-                [program.operator.code] if scope == ConsentScope.ORGANISATIONS else []
-            ),
-        )
-    except DomainError as exc:
-        add_domain_error(consent_form, exc)
-        raise _ConsentInvalid from exc

@@ -9,7 +9,11 @@ import pytest
 from crm.models import Consent, ProvisionRecord, Referral
 from programs.models import Enrolment, SupportDay, SupportPlan, TeamMember
 from programs.services.enrolments import add_months, enrolment_continue
-from programs.services.referrals import enrolment_refer
+from programs.services.referrals import (
+    ConsentNotRecorded,
+    enrolment_refer,
+    enrolment_refer_with_consent,
+)
 from programs.services.support_days import support_days_log, support_plan_save
 from programs.services.teams import enrolment_team_add, enrolment_team_remove
 from support_network.errors import Conflict, PermissionDenied, ValidationFailed
@@ -435,6 +439,53 @@ def test_the_operator_applies_without_referring_to_itself(coordinator, network):
         refer(coordinator, case)
 
     assert caught.value.field == "program"
+
+
+def refer_with_consent(actor, case, *, obtained_on=TODAY, scope="organisations"):
+    return enrolment_refer_with_consent(
+        actor=actor,
+        program=program("ipas"),
+        fiscal_year=TEST_FY,
+        case=case,
+        reason="IPASでの支援を希望",
+        topics=["patent"],
+        today=TODAY,
+        consent_scope=scope,
+        consent_obtained_on=obtained_on,
+        consent_method="written",
+    )
+
+
+def test_referring_with_consent_records_it_for_the_operator_then_refers(
+    yorozu, yorozu_case
+):
+    enrolment = refer_with_consent(yorozu, yorozu_case)
+
+    consent = Consent.objects.get(company=yorozu_case.company)
+    assert [o.code for o in consent.organisations.all()] == ["inpit"]
+    assert enrolment.referral.to_organisation.code == "inpit"
+
+
+def test_a_refused_consent_is_told_apart_and_writes_nothing(yorozu, yorozu_case):
+    with pytest.raises(ConsentNotRecorded) as caught:
+        refer_with_consent(yorozu, yorozu_case, obtained_on=dt.date(2999, 1, 1))
+
+    assert caught.value.error.field == "obtained_on"
+    assert not Consent.objects.exists()
+    assert not Referral.objects.exists()
+    assert not Enrolment.objects.exists()
+
+
+def test_an_ineligible_referral_rolls_its_consent_back(yorozu, yorozu_case):
+    company = yorozu_case.company
+    company.kind = "university"
+    company.save()
+
+    with pytest.raises(ValidationFailed) as caught:
+        refer_with_consent(yorozu, yorozu_case, scope="network")
+
+    assert caught.value.code == "not_eligible"
+    assert not Consent.objects.exists()
 
 
 def test_post_enrolments_with_a_referral_refers_and_applies(api, yorozu, yorozu_case):
