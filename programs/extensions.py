@@ -11,7 +11,7 @@ config/urls.py) adds the API resources programs owns.
 
 from __future__ import annotations
 
-from rest_framework.routers import BaseRouter
+from typing import TYPE_CHECKING
 
 from crm.extensions import (
     notification_audience_register,
@@ -21,6 +21,9 @@ from crm.extensions import (
     reminder_source_register,
 )
 from support_network.choices import Role
+
+if TYPE_CHECKING:
+    from rest_framework.routers import BaseRouter
 
 
 def register() -> None:
