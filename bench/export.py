@@ -191,7 +191,7 @@ def seed(rows: int) -> None:
     """Top the bench fiscal year up to `rows` consultations (idempotent)."""
     from django.db import connection, transaction
 
-    from support_network.services import user_create_or_update
+    from support_network.services.network import user_create_or_update
 
     user_create_or_update(
         username=BENCH_USER, organisation_code="jpo", role="coordinator", validate=False

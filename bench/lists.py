@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     from crm.selectors.visibility import cases_visible_to, consultations_visible_to
     from support_network.actors import Actor
     from support_network.models import Membership, Organisation
-    from support_network.services import user_create_or_update
+    from support_network.services.network import user_create_or_update
     from support_network.tokens import token_create
 
     org = Organisation.objects.get(code=args.org)

@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from crm.rules import corporate_number, names
     from support_network.models import Membership  # noqa: F401  (app loaded)
-    from support_network.services import user_create_or_update
+    from support_network.services.network import user_create_or_update
 
     membership, _ = user_create_or_update(
         username="bench",

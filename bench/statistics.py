@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from crm.statistics.consultations import consultation_statistics
     from support_network.actors import Actor
-    from support_network.services import user_create_or_update
+    from support_network.services.network import user_create_or_update
 
     membership, _created = user_create_or_update(
         username="bench-stats",

@@ -68,7 +68,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A session of a user with TOTP must have passed the code step; members
     # of CRM_MFA_REQUIRED_ROLES without a device are sent to /account/mfa/.
-    "support_network.web_mfa.MfaMiddleware",
+    "support_network.web.mfa.MfaMiddleware",
     # Last: turns a login refused by django-axes into the lockout page (429).
     "axes.middleware.AxesMiddleware",
 ]

@@ -24,21 +24,21 @@ from crm.views.statistics import (
 )
 from crm.web.health import health
 from crm.web.home import my_work
-from programs.urls import register as register_programs
-from programs.views import ProgramViewSet
-from programs.views_statistics import ProgramStatisticsView
-from support_network.views import OrganisationViewSet, PrefectureViewSet
-from support_network.views_auth import (
+from programs import extensions as programs_extensions
+from programs.views.programs import ProgramViewSet
+from programs.views.statistics import ProgramStatisticsView
+from support_network.views.auth import (
     PasswordChangeView,
     TokenRevokeView,
     TokenView,
     TotpConfirmView,
     TotpEnrolView,
 )
-from support_network.views_members import MemberViewSet
-from support_network.views_password import PasswordResetRequestView
-from support_network.web import organisation_switch
-from support_network.web_mfa import admin_login
+from support_network.views.members import MemberViewSet
+from support_network.views.network import OrganisationViewSet, PrefectureViewSet
+from support_network.views.password import PasswordResetRequestView
+from support_network.web.actors import organisation_switch
+from support_network.web.mfa import admin_login
 
 router = ApiRouter()
 router.register("prefectures", PrefectureViewSet, basename="prefecture")
@@ -48,7 +48,7 @@ router.register("companies", CompanyViewSet, basename="company")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("cases", CaseViewSet, basename="case")
 router.register("consultations", ConsultationViewSet, basename="consultation")
-register_programs(router)
+programs_extensions.api_register(router)  # enrolments/
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("outcomes", OutcomeViewSet, basename="outcome")
 router.register("referrals", ReferralViewSet, basename="referral")
@@ -64,7 +64,7 @@ admin.site.site_header = "知財経営支援 CRM 管理画面"
 admin.site.site_title = "知財経営支援 CRM"
 admin.site.index_title = "管理"
 # One login for the site and the admin: the admin's form would skip the
-# second factor (support_network/web_mfa.py).
+# second factor (support_network/web/mfa.py).
 admin.site.login = admin_login
 
 handler404 = "config.api.not_found"
@@ -75,10 +75,10 @@ urlpatterns = [
     path("", my_work, name="home"),
     path("organisation/", organisation_switch, name="organisation-switch"),
     path("", include("crm.web.urls")),
-    path("", include("programs.urls_web")),
-    path("", include("support_network.urls_web")),
-    # The login (with its second step for users with TOTP) and /account/mfa/.
-    path("", include("support_network.urls_mfa")),
+    path("", include("programs.web.urls")),
+    # Accounts, and the login (with its second step for users with TOTP) and
+    # /account/mfa/.
+    path("", include("support_network.web.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

@@ -1,7 +1,8 @@
 """Program milestones, plugged into the reminder sweep (issue 5 "Rules").
 
-crm must not import programs, so `ProgramsConfig.ready()` registers these
-sources with `crm.extensions.reminder_source_register`; the sweep
+crm must not import programs, so programs/extensions.py registers these
+sources (`MILESTONES`, through `milestone_source`) with crm's
+`reminder_source_register`, and their `SUBJECTS`; the sweep
 calls each one as `source(now, batch_size=…)` after its own sources. Each
 milestone is told once to the coordinators and managers of the program's
 operator (e.g. INPIT) and of the applying organisation, deduplicated:
@@ -43,12 +44,6 @@ from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.extensions import (
-    notification_audience_register,
-    notification_link_register,
-    notification_subject_register,
-    reminder_source_register,
-)
 from crm.models import AuditEvent
 from crm.services.notifications import NotificationItem, notify_many
 from crm.services.reminder_batches import (
@@ -61,6 +56,7 @@ from crm.services.reminder_batches import (
 from programs.choices import EnrolmentStatus, ProgramCode
 from programs.models import Enrolment, SupportPlan
 from programs.selectors import enrolment_day_quota, program_rule
+from programs.text import days_text, program_name
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
 from support_network.choices import Role
@@ -86,14 +82,6 @@ def enrolment_path(pk: int) -> str:
 
 def _day_text(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
-
-
-def _days_text(days: Decimal) -> str:
-    return f"{days.normalize():f}"
-
-
-def _program_name(enrolment: Enrolment) -> str:
-    return enrolment.program.short_name or enrolment.program.name
 
 
 def _recipients(enrolments: list[Enrolment]) -> dict[int, list]:
@@ -229,7 +217,7 @@ def ipas_end(
             "%(program)sの支援が%(end)sに終了します（あと%(days)s日）: %(company)s。"
             "終了後の支援の引き継ぎ（知財総合支援窓口など）を確認してください。"
         ) % {
-            "program": _program_name(e),
+            "program": program_name(e.program),
             "end": _day_text(e.ends_on),
             "days": (e.ends_on - day).days,
             "company": e.company.name,
@@ -270,7 +258,7 @@ def period_review(
 
     def message(e: Enrolment) -> str:
         values = {
-            "program": _program_name(e),
+            "program": program_name(e.program),
             "period": e.period,
             "end": _day_text(e.ends_on),
             "company": e.company.name,
@@ -356,12 +344,12 @@ def day_quota(
             "達しました（使用%(used)s日、残り%(remaining)s日）: %(company)s。"
             "残りの支援日の使い方を確認してください。"
         ) % {
-            "program": _program_name(e),
+            "program": program_name(e.program),
             "scope": scope,
-            "limit": _days_text(quota.limit),
+            "limit": days_text(quota.limit),
             "percent": percent,
-            "used": _days_text(quota.used),
-            "remaining": _days_text(quota.remaining),
+            "used": days_text(quota.used),
+            "remaining": days_text(quota.remaining),
             "company": e.company.name,
         }
 
@@ -413,7 +401,7 @@ def plan_missing(
             "第%(period)s期の支援計画が登録されていません: %(company)s。"
             "支援日を記録するには支援計画が必要です。"
         ) % {
-            "program": _program_name(e),
+            "program": program_name(e.program),
             "start": _day_text(e.started_on),
             "days": (day - e.started_on).days,
             "period": e.period,
@@ -439,7 +427,9 @@ MILESTONES = {
 }
 
 
-def _source(milestone) -> Callable[..., Counter]:
+def milestone_source(milestone) -> Callable[..., Counter]:
+    """Return the sweep's source for a milestone: it runs per rule group on its office day."""
+
     def source(now: datetime, *, batch_size: int = BATCH_SIZE) -> Counter:
         counts: Counter = Counter()
         for group in reminder_rule_groups("organisation_id"):
@@ -450,27 +440,3 @@ def _source(milestone) -> Callable[..., Counter]:
 
     source.__name__ = source.__qualname__ = f"{milestone.__name__}_source"
     return source
-
-
-def register() -> None:
-    """Plug the milestones into the sweep; called by ProgramsConfig.ready()."""
-    for name, milestone in MILESTONES.items():
-        reminder_source_register(name, _source(milestone))
-    for kind, subject in SUBJECTS.items():
-        notification_subject_register(kind, subject)
-    notification_link_register("enrolment", enrolment_path)
-    # Only who may see the enrolment is told (issue 26; docs/visibility.md
-    # "Enrolments"): the operator's members (experts excepted) always may,
-    # the applying organisation's when there is no case; anyone else (e.g. a
-    # coordinator of the applying organisation on a confidential case) is
-    # asked of enrolments_visible_to.
-    from programs.selectors import enrolments_visible_to
-
-    def sure(m, e) -> bool:
-        if m.role == Role.EXPERT:
-            return False
-        if m.organisation_id == e.program.operator_id:
-            return True
-        return e.case_id is None and m.organisation_id == e.organisation_id
-
-    notification_audience_register("enrolment", enrolments_visible_to, sure=sure)

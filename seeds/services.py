@@ -18,7 +18,7 @@ from django.utils import timezone
 from programs.models import Program, ProgramRound
 from support_network.calendar import fiscal_year
 from support_network.models import ExpertiseTag, Organisation, Prefecture, Region
-from support_network.services import organisation_place_changed
+from support_network.services.network import organisation_place_changed
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

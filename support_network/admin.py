@@ -21,8 +21,8 @@ from support_network.reminder_rules import (
     reminder_rules_errors,
     reminder_rules_help,
 )
-from support_network.services import organisation_place_changed
-from support_network.services_accounts import last_org_admin_check
+from support_network.services.accounts import last_org_admin_check
+from support_network.services.network import organisation_place_changed
 
 
 @admin.register(Region)
@@ -46,8 +46,8 @@ class ExpertiseTagAdmin(admin.ModelAdmin):
 class MembershipAdminForm(forms.ModelForm):
     """A membership in the admin: it may not remove an organisation's last org admin.
 
-    The same rule as the org admins' own pages (services_accounts), so the
-    admin site is no way around it. Moving a membership to another
+    The same rule as the org admins' own pages (support_network.services.
+    accounts), so the admin site is no way around it. Moving a membership to another
     organisation leaves the old one.
     """
 

@@ -5,7 +5,7 @@ and its refresh of statistics facts when an organisation moves from
 CrmConfig.ready().
 """
 
-from support_network.services import organisation_place_hook_register
-from support_network.services_accounts import member_event_hook_register
+from support_network.services.accounts import member_event_hook_register
+from support_network.services.network import organisation_place_hook_register
 
 __all__ = ["member_event_hook_register", "organisation_place_hook_register"]

@@ -1,4 +1,4 @@
-"""Forms of the account pages (shape only; the rules are services_accounts)."""
+"""Forms of the account pages (shape only; the rules are in services/accounts.py)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _

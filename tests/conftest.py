@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from support_network.actors import Actor
 from support_network.models import Organisation
-from support_network.services import user_create_or_update
+from support_network.services.network import user_create_or_update
 
 
 def _reachable(host: str, port: int) -> bool:

@@ -26,7 +26,7 @@ from crm.web.forms_referrals import AssignForm
 from crm.web.referrals import LIST_LIMIT
 from support_network.errors import DomainError
 from support_network.people import person_name
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 
 def _require_board(actor) -> None:

@@ -39,7 +39,7 @@ from crm.web.common import member_choices
 from crm.web.forms import OutcomeForm, add_domain_error
 from crm.web.forms_cases import CaseCloseForm, CaseListForm, CaseReopenForm
 from support_network.errors import Conflict, DomainError, PermissionDenied
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 PAGE_SIZE = 50
 

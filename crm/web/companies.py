@@ -50,7 +50,7 @@ from crm.web.forms_companies import (
 )
 from support_network.actors import Actor
 from support_network.errors import Conflict, DomainError
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 
 @login_required

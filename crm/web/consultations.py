@@ -38,7 +38,7 @@ from crm.web.forms import (
     attendee_choices,
 )
 from support_network.errors import DomainError
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 
 def _case_choices(

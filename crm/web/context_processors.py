@@ -5,7 +5,7 @@ from __future__ import annotations
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from crm.selectors.inbox import user_unread_notification_count
 from support_network.errors import DomainError
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 
 def referral_nav(request):

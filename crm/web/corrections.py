@@ -33,7 +33,7 @@ from crm.web.forms_cases import (
     VoidForm,
 )
 from support_network.errors import DomainError, PermissionDenied
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 # Service field names shown under another form field.
 CONSULTATION_ALIASES = {"occurred_at": "occurred_on"}

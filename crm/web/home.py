@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from crm.selectors import home as home_selectors
 from support_network.errors import DomainError
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 
 @login_required

@@ -44,7 +44,7 @@ from crm.web.forms import add_domain_error
 from crm.web.forms_referrals import InlineConsentForm, ReferralForm
 from support_network.errors import Conflict, DomainError, ValidationFailed
 from support_network.people import person_name
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 # Bounded pages: the inbox (and the board) show at most this.
 LIST_LIMIT = 200

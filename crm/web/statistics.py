@@ -37,7 +37,7 @@ from crm.statistics.reach import statistics_reach
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label, fiscal_year_parse
 from support_network.errors import DomainError, PermissionDenied, ValidationFailed
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 # How many fiscal years the year picker offers (this one and the ones before).
 FISCAL_YEAR_CHOICES = 6

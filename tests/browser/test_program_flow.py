@@ -18,7 +18,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from programs.models import Enrolment, SupportPlan, TeamMember
-from programs.services import add_months
+from programs.services.enrolments import add_months
 from support_network.calendar import fiscal_year
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory, CompanyFactory, ConsultationFactory

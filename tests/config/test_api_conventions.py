@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from support_network.services import user_create_or_update
+from support_network.services.network import user_create_or_update
 from tests.crm.factories import CompanyFactory
 
 

@@ -11,7 +11,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from crm.choices import ConsentScope, FollowUpStatus
-from crm.demo import DEMO_PASSWORD, DEMO_USERS, DemoDataError, demo_data_load
 from crm.models import (
     Case,
     Company,
@@ -24,6 +23,8 @@ from crm.models import (
 from crm.rules.corporate_number import is_valid_corporate_number
 from crm.rules.industries import is_valid_industry
 from crm.rules.names import kana_key, name_key
+from seeds.demo.load import DemoDataError, demo_data_load
+from seeds.demo.users import DEMO_PASSWORD, DEMO_USERS
 from support_network import calendar
 from support_network.choices import OrganisationKind
 from support_network.models import Membership, Organisation

@@ -24,7 +24,7 @@ from crm.services.referrals import referral_send
 from crm.statistics.consultations import consultation_statistics
 from crm.statistics.facts import consultation_facts_refresh
 from support_network.models import Organisation
-from support_network.services import organisation_place_changed
+from support_network.services.network import organisation_place_changed
 from tests.conftest import make_actor
 from tests.crm.factories import CompanyFactory, ConsentFactory
 

@@ -6,8 +6,10 @@ import time
 import pytest
 from django.db import connection
 
-from programs import selectors, services
+from programs import selectors
 from programs.models import Enrolment
+from programs.services import enrolments
+from programs.services.enrolments import enrolment_transition
 from support_network.errors import Conflict
 from tests.conftest import make_actor
 from tests.programs.factories import EnrolmentFactory, ProgramRoundFactory, program
@@ -102,21 +104,22 @@ def test_two_coordinators_accepting_the_last_seat_at_once_fill_it_once(
     contenders = EnrolmentFactory.create_batch(2, round=round_, status="screening")
     # Widen the window between counting the seats and saving: without the
     # round lock both threads would count 1 and both accept.
-    count_seats = services.round_capacity_used
+    count_seats = enrolments.round_capacity_used
 
     def slow_count(round):
         used = count_seats(round)
         time.sleep(0.3)
         return used
 
-    monkeypatch.setattr(services, "round_capacity_used", slow_count)
+    # Patch the module that calls it (programs/services/enrolments.py).
+    monkeypatch.setattr(enrolments, "round_capacity_used", slow_count)
     start = threading.Barrier(2)
     outcomes = {}
 
     def accept_in_thread(enrolment):
         try:
             start.wait(timeout=10)
-            services.enrolment_transition(
+            enrolment_transition(
                 actor=coordinator, enrolment=enrolment, status="accepted"
             )
             outcomes[enrolment.pk] = "accepted"

@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 
-from programs import services
 from programs.models import Enrolment
+from programs.services.eligibility import NotEligible
+from programs.services.enrolments import enrolment_apply
 from support_network.errors import Conflict, ValidationFailed
 from tests.crm.factories import CaseFactory, CompanyFactory
 from tests.programs.factories import TEST_FY, ProgramRoundFactory, program
@@ -25,7 +26,7 @@ def company_of_a(network):
 
 def apply(actor, code, company, *, fiscal_year=TEST_FY, **kwargs):
     ProgramRoundFactory(program=program(code), fiscal_year=TEST_FY)
-    return services.enrolment_apply(
+    return enrolment_apply(
         actor=actor,
         program=program(code),
         fiscal_year=fiscal_year,
@@ -429,7 +430,7 @@ def test_a_refusal_names_the_input_it_is_about(staff_a, company_of_a):
         ("inat", {"scheme": "3", "is_national_project": True}, "scheme"),
     ]
     for code, kwargs, about in cases:
-        with pytest.raises(services.NotEligible) as caught:
+        with pytest.raises(NotEligible) as caught:
             apply(staff_a, code, university, **kwargs)
         assert caught.value.about == about, code
 
@@ -458,7 +459,7 @@ def test_a_round_takes_applications_from_its_opening_to_its_closing_day(
     company = company_of_a(founded_on=dt.date(2022, 4, 1))
 
     def submit():
-        return services.enrolment_apply(
+        return enrolment_apply(
             actor=staff_a,
             program=program("ipas"),
             fiscal_year=TEST_FY,
@@ -480,7 +481,7 @@ def test_a_round_takes_applications_from_its_opening_to_its_closing_day(
 @pytest.mark.parametrize("code", ["overseas_filing", "litigation_insurance"])
 def test_subsidy_programs_are_estimated_not_applied_for(staff_a, company_of_a, code):
     with pytest.raises(ValidationFailed) as caught:
-        services.enrolment_apply(
+        enrolment_apply(
             actor=staff_a,
             program=program(code),
             fiscal_year=TEST_FY,
@@ -494,7 +495,7 @@ def test_subsidy_programs_are_estimated_not_applied_for(staff_a, company_of_a, c
 
 def test_a_fiscal_year_without_a_round_is_a_400_no_round(staff_a, company_of_a):
     with pytest.raises(ValidationFailed) as caught:
-        services.enrolment_apply(
+        enrolment_apply(
             actor=staff_a,
             program=program("ipas"),
             fiscal_year=2045,
@@ -515,7 +516,7 @@ def test_a_round_past_its_closing_day_is_refused(staff_a, company_of_a):
     )
 
     with pytest.raises(ValidationFailed) as caught:
-        services.enrolment_apply(
+        enrolment_apply(
             actor=staff_a,
             program=program("ipas"),
             fiscal_year=TEST_FY,

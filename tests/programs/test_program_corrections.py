@@ -18,8 +18,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from programs import services
 from programs.models import Enrolment
+from programs.services.enrolments import enrolment_apply
+from programs.services.subsidies import subsidy_estimate
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.errors import ValidationFailed
 from tests.crm.factories import CompanyFactory
@@ -30,7 +31,7 @@ TODAY = dt.date(2026, 11, 21)
 
 
 def estimate(code, *items, **kwargs):
-    return services.subsidy_estimate(
+    return subsidy_estimate(
         program=program(code), fiscal_year=FY, items=list(items), **kwargs
     )
 
@@ -257,7 +258,7 @@ def test_api_litigation_insurance_estimate_with_membership(api, staff_a):
 
 def apply(actor, code, company, fiscal_year, **kwargs):
     ProgramRoundFactory(program=program(code), fiscal_year=fiscal_year)
-    return services.enrolment_apply(
+    return enrolment_apply(
         actor=actor,
         program=program(code),
         fiscal_year=fiscal_year,
@@ -357,7 +358,7 @@ def test_default_rounding_is_down_to_one_yen(network):
     [(1_001_999, 500_000), (1_002_000, 501_000), (1_001_998, 500_000), (1_999, 0)],
 )
 def test_round_down_to_thousand_yen(rounds_to_thousand, cost_yen, eligible_yen):
-    result = services.subsidy_estimate(
+    result = subsidy_estimate(
         program=rounds_to_thousand,
         fiscal_year=FY,
         items=[{"right": "patent", "cost_yen": cost_yen}],

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from programs import services
+from programs.services.subsidies import subsidy_estimate
 from support_network.errors import ValidationFailed
 from tests.crm.factories import CompanyFactory
 from tests.programs.factories import SubsidyOutcomeFactory, program
@@ -13,7 +13,7 @@ FY = 2030
 
 
 def estimate(code, *items, **kwargs):
-    return services.subsidy_estimate(
+    return subsidy_estimate(
         program=program(code), fiscal_year=FY, items=list(items), **kwargs
     )
 

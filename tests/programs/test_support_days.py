@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from programs import selectors, services
+from programs import selectors
 from programs.models import Enrolment, SupportDay, SupportPlan, TeamMember
+from programs.services.support_days import support_days_log, support_plan_save
 from support_network.errors import (
     Conflict,
     PermissionDenied,
@@ -54,7 +55,7 @@ def log_history(enrolment, *, whole_days, half_day=False, on=dt.date(2026, 6, 1)
 
 
 def log(actor, enrolment, days, *, on=dt.date(2026, 11, 20), today=None):
-    return services.support_days_log(
+    return support_days_log(
         actor=actor,
         enrolment=enrolment,
         date=on,
@@ -332,11 +333,11 @@ def test_post_plan_creates_201_then_updates_200(api, coordinator):
 
 def test_a_plan_update_without_achieved_keeps_the_achievement(coordinator):
     enrolment = active_enrolment("iaca", with_plan=False)
-    services.support_plan_save(
+    support_plan_save(
         actor=coordinator, enrolment=enrolment, goals="目標A", achieved=True
     )
 
-    plan, created = services.support_plan_save(
+    plan, created = support_plan_save(
         actor=coordinator, enrolment=enrolment, goals="目標B"
     )
 

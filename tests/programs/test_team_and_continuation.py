@@ -7,8 +7,15 @@ from decimal import Decimal
 import pytest
 
 from crm.models import Consent, ProvisionRecord, Referral
-from programs import services
 from programs.models import Enrolment, SupportDay, SupportPlan, TeamMember
+from programs.services.enrolments import add_months, enrolment_continue
+from programs.services.referrals import (
+    ConsentNotRecorded,
+    enrolment_refer,
+    enrolment_refer_with_consent,
+)
+from programs.services.support_days import support_days_log, support_plan_save
+from programs.services.teams import enrolment_team_add, enrolment_team_remove
 from support_network.errors import Conflict, PermissionDenied, ValidationFailed
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory, CompanyFactory, ConsentFactory
@@ -48,7 +55,7 @@ def enrolment_of(code, *, status="active", scheme="", **kwargs):
 def test_the_operator_puts_an_ip_expert_on_an_ipas_team(coordinator, ip_expert):
     enrolment = enrolment_of("ipas", status="accepted")
 
-    member = services.enrolment_team_add(
+    member = enrolment_team_add(
         actor=coordinator,
         enrolment=enrolment,
         membership=ip_expert.membership.pk,
@@ -64,7 +71,7 @@ def test_an_ipas_team_takes_only_ip_and_business_experts(coordinator, ip_expert)
     enrolment = enrolment_of("ipas", status="accepted")
 
     with pytest.raises(ValidationFailed) as caught:
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -81,7 +88,7 @@ def test_an_ipas_team_takes_only_ip_and_business_experts(coordinator, ip_expert)
 def test_an_iaca_team_may_have_a_producer(coordinator, ip_expert):
     enrolment = enrolment_of("iaca", scheme="1")
 
-    member = services.enrolment_team_add(
+    member = enrolment_team_add(
         actor=coordinator,
         enrolment=enrolment,
         membership=ip_expert.membership,
@@ -97,7 +104,7 @@ def test_only_experts_memberships_join_a_team(coordinator, network, role):
     enrolment = enrolment_of("ipas", status="accepted")
 
     with pytest.raises(ValidationFailed) as caught:
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=member.membership,
@@ -114,7 +121,7 @@ def test_an_inactive_expert_does_not_join_a_team(coordinator, ip_expert):
     enrolment = enrolment_of("ipas", status="accepted")
 
     with pytest.raises(ValidationFailed):
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -124,7 +131,7 @@ def test_an_inactive_expert_does_not_join_a_team(coordinator, ip_expert):
 
 def test_an_expert_joins_a_team_once(coordinator, ip_expert):
     enrolment = enrolment_of("ipas", status="accepted")
-    services.enrolment_team_add(
+    enrolment_team_add(
         actor=coordinator,
         enrolment=enrolment,
         membership=ip_expert.membership,
@@ -132,7 +139,7 @@ def test_an_expert_joins_a_team_once(coordinator, ip_expert):
     )
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -150,7 +157,7 @@ def test_teams_are_formed_for_accepted_and_active_enrolments_only(
     enrolment = enrolment_of("ipas", status=status)
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=coordinator,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -164,7 +171,7 @@ def test_the_applicant_organisation_does_not_form_the_team(staff_a, ip_expert):
     enrolment = enrolment_of("ipas", status="accepted")
 
     with pytest.raises(PermissionDenied):
-        services.enrolment_team_add(
+        enrolment_team_add(
             actor=staff_a,
             enrolment=enrolment,
             membership=ip_expert.membership,
@@ -174,7 +181,7 @@ def test_the_applicant_organisation_does_not_form_the_team(staff_a, ip_expert):
 
 def test_the_operator_takes_an_expert_off_the_team(coordinator, ip_expert, staff_a):
     enrolment = enrolment_of("ipas", status="accepted")
-    member = services.enrolment_team_add(
+    member = enrolment_team_add(
         actor=coordinator,
         enrolment=enrolment,
         membership=ip_expert.membership,
@@ -182,8 +189,8 @@ def test_the_operator_takes_an_expert_off_the_team(coordinator, ip_expert, staff
     )
 
     with pytest.raises(PermissionDenied):
-        services.enrolment_team_remove(actor=staff_a, member=member)
-    services.enrolment_team_remove(actor=coordinator, member=member)
+        enrolment_team_remove(actor=staff_a, member=member)
+    enrolment_team_remove(actor=coordinator, member=member)
 
     assert not TeamMember.objects.exists()
 
@@ -198,13 +205,11 @@ def test_continuation_starts_the_next_period_once_the_plan_is_achieved(
     enrolment = enrolment_of(code, scheme="1")
     SupportPlanFactory(enrolment=enrolment, is_achieved=True)
 
-    continued = services.enrolment_continue(
-        actor=coordinator, enrolment=enrolment, today=TODAY
-    )
+    continued = enrolment_continue(actor=coordinator, enrolment=enrolment, today=TODAY)
 
     assert continued.period == 2
     assert continued.started_on == TODAY
-    assert continued.ends_on == services.add_months(TODAY, months)
+    assert continued.ends_on == add_months(TODAY, months)
     assert Enrolment.objects.get(pk=enrolment.pk).period == 2
 
 
@@ -214,7 +219,7 @@ def test_continuation_without_the_plan_achieved_is_a_409(coordinator, code):
     SupportPlanFactory(enrolment=enrolment, is_achieved=False)
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_continue(actor=coordinator, enrolment=enrolment)
+        enrolment_continue(actor=coordinator, enrolment=enrolment)
 
     assert caught.value.code == "plan_not_achieved"
     assert Enrolment.objects.get(pk=enrolment.pk).period == 1
@@ -224,7 +229,7 @@ def test_continuation_without_any_plan_is_a_409(coordinator):
     enrolment = enrolment_of("iaca", scheme="2")
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_continue(actor=coordinator, enrolment=enrolment)
+        enrolment_continue(actor=coordinator, enrolment=enrolment)
 
     assert caught.value.code == "plan_not_achieved"
 
@@ -233,7 +238,7 @@ def test_ipas_has_no_continuation(coordinator):
     enrolment = enrolment_of("ipas")
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_continue(actor=coordinator, enrolment=enrolment)
+        enrolment_continue(actor=coordinator, enrolment=enrolment)
 
     assert caught.value.code == "continuation_not_allowed"
 
@@ -244,7 +249,7 @@ def test_only_active_enrolments_continue(coordinator, status):
     SupportPlanFactory(enrolment=enrolment, is_achieved=True)
 
     with pytest.raises(Conflict) as caught:
-        services.enrolment_continue(actor=coordinator, enrolment=enrolment)
+        enrolment_continue(actor=coordinator, enrolment=enrolment)
 
     assert caught.value.code == "enrolment_not_active"
 
@@ -254,7 +259,7 @@ def test_the_applicant_does_not_continue_an_enrolment(staff_a):
     SupportPlanFactory(enrolment=enrolment, is_achieved=True)
 
     with pytest.raises(PermissionDenied):
-        services.enrolment_continue(actor=staff_a, enrolment=enrolment)
+        enrolment_continue(actor=staff_a, enrolment=enrolment)
 
 
 def test_a_new_iaca_period_needs_its_own_plan_and_gets_a_fresh_quota(coordinator):
@@ -262,17 +267,17 @@ def test_a_new_iaca_period_needs_its_own_plan_and_gets_a_fresh_quota(coordinator
     SupportPlanFactory(enrolment=enrolment, is_achieved=True)
     for n in range(30):
         SupportDayFactory(enrolment=enrolment, date=STARTED + dt.timedelta(days=n))
-    services.enrolment_continue(actor=coordinator, enrolment=enrolment, today=TODAY)
+    enrolment_continue(actor=coordinator, enrolment=enrolment, today=TODAY)
 
     with pytest.raises(ValidationFailed) as caught:
-        services.support_days_log(
+        support_days_log(
             actor=coordinator, enrolment=enrolment, date=TODAY, days="1", today=TODAY
         )
     assert caught.value.code == "plan_required"
-    services.support_plan_save(
+    support_plan_save(
         actor=coordinator, enrolment=enrolment, goals="第2期: 大型共同研究の組成"
     )
-    day = services.support_days_log(
+    day = support_days_log(
         actor=coordinator, enrolment=enrolment, date=TODAY, days="1", today=TODAY
     )
 
@@ -287,7 +292,7 @@ def test_a_new_iaca_period_needs_its_own_plan_and_gets_a_fresh_quota(coordinator
 def test_an_iaca_plan_sets_the_period_quota_between_25_and_30(coordinator, days):
     enrolment = enrolment_of("iaca", scheme="1")
 
-    plan, _created = services.support_plan_save(
+    plan, _created = support_plan_save(
         actor=coordinator, enrolment=enrolment, goals="目標", day_quota=days
     )
 
@@ -299,7 +304,7 @@ def test_an_iaca_period_quota_outside_25_to_30_is_refused(coordinator, days):
     enrolment = enrolment_of("iaca", scheme="1")
 
     with pytest.raises(ValidationFailed) as caught:
-        services.support_plan_save(
+        support_plan_save(
             actor=coordinator, enrolment=enrolment, goals="目標", day_quota=days
         )
 
@@ -315,7 +320,7 @@ def test_programs_without_a_configurable_period_quota_refuse_one(coordinator, co
     enrolment = enrolment_of(code, scheme="1" if code == "inat" else "")
 
     with pytest.raises(ValidationFailed) as caught:
-        services.support_plan_save(
+        support_plan_save(
             actor=coordinator, enrolment=enrolment, goals="目標", day_quota=25
         )
 
@@ -328,7 +333,7 @@ def test_a_period_quota_below_the_days_already_logged_is_refused(coordinator):
         SupportDayFactory(enrolment=enrolment, date=STARTED + dt.timedelta(days=n))
 
     with pytest.raises(ValidationFailed) as caught:
-        services.support_plan_save(
+        support_plan_save(
             actor=coordinator, enrolment=enrolment, goals="目標", day_quota=25
         )
 
@@ -346,7 +351,7 @@ def test_with_a_25_day_quota_the_25th_day_is_logged_and_the_next_half_is_not(
         SupportDayFactory(enrolment=enrolment, date=STARTED + dt.timedelta(days=n))
 
     def log(days):
-        return services.support_days_log(
+        return support_days_log(
             actor=coordinator, enrolment=enrolment, date=TODAY, days=days, today=TODAY
         )
 
@@ -379,7 +384,7 @@ def yorozu_case(yorozu, network):
 
 
 def refer(actor, case, **kwargs):
-    return services.enrolment_refer(
+    return enrolment_refer(
         actor=actor,
         program=program("ipas"),
         fiscal_year=TEST_FY,
@@ -434,6 +439,53 @@ def test_the_operator_applies_without_referring_to_itself(coordinator, network):
         refer(coordinator, case)
 
     assert caught.value.field == "program"
+
+
+def refer_with_consent(actor, case, *, obtained_on=TODAY, scope="organisations"):
+    return enrolment_refer_with_consent(
+        actor=actor,
+        program=program("ipas"),
+        fiscal_year=TEST_FY,
+        case=case,
+        reason="IPASでの支援を希望",
+        topics=["patent"],
+        today=TODAY,
+        consent_scope=scope,
+        consent_obtained_on=obtained_on,
+        consent_method="written",
+    )
+
+
+def test_referring_with_consent_records_it_for_the_operator_then_refers(
+    yorozu, yorozu_case
+):
+    enrolment = refer_with_consent(yorozu, yorozu_case)
+
+    consent = Consent.objects.get(company=yorozu_case.company)
+    assert [o.code for o in consent.organisations.all()] == ["inpit"]
+    assert enrolment.referral.to_organisation.code == "inpit"
+
+
+def test_a_refused_consent_is_told_apart_and_writes_nothing(yorozu, yorozu_case):
+    with pytest.raises(ConsentNotRecorded) as caught:
+        refer_with_consent(yorozu, yorozu_case, obtained_on=dt.date(2999, 1, 1))
+
+    assert caught.value.error.field == "obtained_on"
+    assert not Consent.objects.exists()
+    assert not Referral.objects.exists()
+    assert not Enrolment.objects.exists()
+
+
+def test_an_ineligible_referral_rolls_its_consent_back(yorozu, yorozu_case):
+    company = yorozu_case.company
+    company.kind = "university"
+    company.save()
+
+    with pytest.raises(ValidationFailed) as caught:
+        refer_with_consent(yorozu, yorozu_case, scope="network")
+
+    assert caught.value.code == "not_eligible"
+    assert not Consent.objects.exists()
 
 
 def test_post_enrolments_with_a_referral_refers_and_applies(api, yorozu, yorozu_case):

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from crm.models import AuditEvent
-from programs import services
 from programs.choices import EnrolmentStatus
 from programs.models import Enrolment, ProgramRound
+from programs.services.enrolments import TRANSITIONS, add_months, enrolment_transition
 from support_network.calendar import fiscal_year
 from tests.conftest import make_actor
 from tests.programs.factories import EnrolmentFactory, ProgramRoundFactory, program
@@ -49,7 +49,7 @@ def transition(api, actor, enrolment, status):
 def test_the_transition_table_is_the_documented_one():
     table = {
         (current, target)
-        for current, targets in services.TRANSITIONS.items()
+        for current, targets in TRANSITIONS.items()
         for target in targets
     }
 
@@ -168,7 +168,7 @@ def test_starting_support_sets_the_period_from_duration_months(api, coordinator)
     response = transition(api, coordinator, enrolment, "active")
 
     assert response.json()["started_on"] == today.isoformat()
-    assert response.json()["ends_on"] == services.add_months(today, 5).isoformat()
+    assert response.json()["ends_on"] == add_months(today, 5).isoformat()
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ def test_support_ends_duration_months_later_with_the_day_clamped(
     round_ = ProgramRoundFactory(program=program(code))
     enrolment = EnrolmentFactory(round=round_, scheme=scheme, status="accepted")
 
-    services.enrolment_transition(
+    enrolment_transition(
         actor=coordinator, enrolment=enrolment, status="active", today=started_on
     )
 
@@ -199,7 +199,7 @@ def test_a_program_without_a_duration_leaves_the_end_open(network):
     round_ = ProgramRoundFactory(program=program("vc_ipas"))
     enrolment = EnrolmentFactory(round=round_, status="accepted")
 
-    services.enrolment_transition(
+    enrolment_transition(
         actor=jpo_coordinator,
         enrolment=enrolment,
         status="active",
@@ -222,7 +222,7 @@ def test_a_program_without_a_duration_leaves_the_end_open(network):
     ],
 )
 def test_add_months_clamps_to_the_last_day_of_the_month(start, months, end):
-    assert services.add_months(start, months) == end
+    assert add_months(start, months) == end
 
 
 def _this_years_enrolment() -> Enrolment:
@@ -248,7 +248,7 @@ def test_support_that_began_earlier_is_recorded_from_its_start(api, coordinator)
 
     assert response.status_code == 200, response.content
     assert response.json()["started_on"] == began.isoformat()
-    assert response.json()["ends_on"] == services.add_months(began, 5).isoformat()
+    assert response.json()["ends_on"] == add_months(began, 5).isoformat()
     day = api(coordinator).post(
         f"/api/v1/enrolments/{enrolment.pk}/support-days/",
         {"date": began.isoformat(), "days": 1, "note": "初回面談"},

@@ -238,7 +238,7 @@ RULES: list[Rule] = [
     Rule(r"POST /api/v1/members/", "refused", body={}),
     Rule(r"PATCH /api/v1/members/{pk}/", "hidden", "membership", {"role": "manager"}),
     Rule(r"POST /api/v1/members/{pk}/unlock/", "hidden", "membership", {}),
-    # One's own login (support_network/views_auth.py): they act on the caller
+    # One's own login (support_network/views/auth.py): they act on the caller
     # alone. Revoke needs a token (a session gets 400); the others refuse an
     # empty body; starting a TOTP enrolment is the caller's own (201).
     Rule(r"POST /api/v1/auth/token/revoke/", "refused", body={}),

@@ -353,8 +353,8 @@ def test_two_org_admins_deactivating_each_other_at_once_leave_one(network, monke
 
     from django.db import connection
 
-    from support_network import services_accounts
     from support_network.errors import Conflict
+    from support_network.services import accounts as services_accounts
 
     first = make_actor(ORG_A, "org_admin", username="admin-a")
     second = make_actor(ORG_A, "org_admin", username="admin-a2")

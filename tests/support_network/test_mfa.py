@@ -423,9 +423,10 @@ def test_enrolment_page_shows_a_local_qr_code_secret_and_codes_once(staff, clock
 
 
 def test_demo_managers_and_org_admins_have_the_documented_secret(network, clock):
-    from crm.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERS, _Generator
+    from seeds.demo.generator import DemoGenerator
+    from seeds.demo.users import DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERS
 
-    generator = _Generator(rng=random.Random(1), seed=1, today=START.date())
+    generator = DemoGenerator(rng=random.Random(1), seed=1, today=START.date())
     generator.create_demo_users()
 
     for demo in DEMO_USERS:

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from support_network.choices import Role
 from support_network.errors import DomainError
-from support_network.services import user_create_or_update
+from support_network.services.network import user_create_or_update
 
 
 class Command(BaseCommand):

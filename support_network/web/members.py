@@ -2,7 +2,7 @@
 
 `/members/`: the acting organisation's members, with invite, role change,
 deactivate / reactivate, unlock and a new invitation link. Everything goes
-through support_network/services_accounts.py, as the API `members/` does;
+through support_network/services/accounts.py, as the API `members/` does;
 a refused action is shown as a message on the list.
 """
 
@@ -24,14 +24,14 @@ from support_network.forms_accounts import (
 )
 from support_network.people import person_name
 from support_network.selectors import members_of_organisation
-from support_network.services_accounts import (
+from support_network.services.accounts import (
     member_invitation_resend,
     member_invite,
     member_unlock,
     member_update,
     org_admin_require,
 )
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 
 def _admin_actor(request):

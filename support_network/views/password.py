@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.throttling import AnonRateThrottle
-from support_network.services_accounts import password_reset_request
+from support_network.services.password import password_reset_request
 
 
 class PasswordResetRequestSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """Web forms of programs: shape only.
 
 As in crm/web/forms.py, eligibility, capacity, quotas and caps live in
-programs/services.py; these forms check types and keep what the user typed,
+programs/services/; these forms check types and keep what the user typed,
 so a refused submit shows the service's Japanese message beside the field
 and loses nothing.
 """
@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.choices import IpType, Topic
 from crm.web.forms import DATE_WIDGET
 from programs.choices import Scheme, TeamRole
+from support_network.calendar import fiscal_year_label
 
 YEN_WIDGET = forms.NumberInput(attrs={"inputmode": "numeric", "step": "1", "min": "0"})
 
@@ -211,3 +212,7 @@ class EstimateItemForm(forms.Form):
 EstimateItemFormSet = forms.formset_factory(
     EstimateItemForm, extra=3, max_num=20, absolute_max=20, validate_max=True
 )
+
+
+def fiscal_year_choices(years) -> list[tuple[int, str]]:
+    return [(fy, fiscal_year_label(fy)) for fy in sorted(set(years))]

@@ -2,7 +2,7 @@
 
 Django's views with Japanese templates (templates/registration/). A reset
 answers the same page whatever the address (no account enumeration), and
-its mail is sent by services_accounts.password_reset_request, which the
+its mail is sent by services.password.password_reset_request, which the
 API `auth/password/reset/` uses too. A password change ends the user's
 other sessions (Django's session hash) and their API tokens.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 
-from support_network.services_accounts import password_reset_request
+from support_network.services.password import password_reset_request
 from support_network.tokens import user_tokens_revoke
 
 

@@ -1,10 +1,10 @@
 """Web UI of programs: the program list, a page per program, subsidy estimates.
 
-Views are adapters, like crm/web/'s: they read through programs/selectors.py
-(enrolments the user may not see are left out) and call programs/services.py;
-the estimate writes nothing. Enrolment pages, applying and referring are in
-programs/web_enrolments.py. The rules are shown as Japanese text built from
-`Program.rules`, the same data the services enforce.
+Views are adapters, like crm's web pages: they read through
+programs/selectors.py (enrolments the user may not see are left out) and call
+programs/services/; the estimate writes nothing. Enrolment pages are in
+programs/web/enrolments.py, applying and referring in
+programs/web/applications.py.
 """
 
 from __future__ import annotations
@@ -17,201 +17,31 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.choices import CompanyKind, IpType, SizeClass
+from crm.choices import IpType
 from crm.models import Company
 from crm.selectors.visibility import companies_visible_to
 from crm.web.forms import add_domain_error
-from programs import selectors, services
-from programs.choices import EnrolmentStatus, ProgramKind, Scheme, TeamRole
-from programs.forms import EstimateForm, EstimateItemFormSet
+from programs import selectors
+from programs.choices import EnrolmentStatus, ProgramKind
 from programs.models import Program
+from programs.services import eligibility, subsidies
+from programs.text import yen_text
+from programs.web.forms import EstimateForm, EstimateItemFormSet, fiscal_year_choices
+from programs.web.rules_text import (
+    duration_text,
+    eligibility_text,
+    rate_text,
+    rules_summary,
+)
 from support_network.calendar import fiscal_year as fiscal_year_of
 from support_network.calendar import fiscal_year_label
 from support_network.errors import DomainError
-from support_network.web import web_actor
+from support_network.web.actors import web_actor
 
 S = EnrolmentStatus
 
 # How many enrolments of one status a program page lists.
 ENROLMENTS_PER_STATUS = 50
-
-
-def yen_text(amount: int | None) -> str:
-    return "—" if amount is None else f"{amount:,}円"
-
-
-def days_text(value) -> str:
-    """Return days without a trailing ".0" (30, 0.5, 29.5)."""
-    return f"{value.normalize():f}" if value is not None else "—"
-
-
-# --- Rules as text -----------------------------------------------------------------
-
-
-def eligibility_text(program: Program) -> str:
-    """Return who may apply for program, in one line of Japanese."""
-    rules = program.rules
-    parts = []
-    if rules.get("eligible_description"):
-        parts.append(rules["eligible_description"])
-    elif rules.get("eligible_company_kinds"):
-        parts.append(
-            "、".join(
-                str(CompanyKind(k).label)
-                for k in rules["eligible_company_kinds"]
-                if k in CompanyKind.values
-            )
-        )
-    if rules.get("requires_startup"):
-        parts.append(_("スタートアップ（特許庁の定義: 設立10年未満など）に限る"))
-    if rules.get("requires_size_class"):
-        parts.append(
-            _("規模: %(classes)s")
-            % {
-                "classes": "、".join(
-                    str(SizeClass(c).label) for c in rules["requires_size_class"]
-                )
-            }
-        )
-    described = rules.get("eligible_description", "")
-    if rules.get("requires_national_project") and "国プロ" not in described:
-        parts.append(_("国プロ（競争的研究費による研究開発）を推進する機関"))
-    if rules.get("excludes_deemed_large"):
-        parts.append(_("みなし大企業（大企業の支配下にある中小企業）は対象外"))
-    for condition in rules.get("conditions") or []:
-        parts.append(_("要確認: %(label)s") % {"label": condition["label"]})
-    return " ／ ".join(parts) or "—"
-
-
-def duration_text(program: Program) -> str:
-    """Return how long support lasts, e.g. "5か月" or "10か月（継続可）"."""
-    months = program.rules.get("duration_months")
-    if not months:
-        return "—"
-    text = _("%(months)sか月") % {"months": months}
-    if program.rules.get("continuation"):
-        text += _("（継続可）")
-    return text
-
-
-def _rate_text(rate) -> str:
-    return f"{rate[0]}/{rate[1]}"
-
-
-def rules_summary(program: Program) -> list[tuple[str, str]]:
-    """Return the program's rules as (heading, Japanese text) rows."""
-    rules = program.rules
-    rows = [
-        (_("実施機関"), program.operator.name),
-        (_("対象"), eligibility_text(program)),
-    ]
-    if rules.get("duration_months"):
-        rows.append((_("支援期間"), duration_text(program)))
-    if rules.get("continuation"):
-        text = _("継続支援あり")
-        if rules.get("continuation_requires_plan_achieved"):
-            text += _("（前の支援期の支援計画の達成が条件）")
-        rows.append((_("継続"), text))
-    quota = rules.get("day_quota")
-    if quota:
-        if quota.get("per") == "fiscal_year":
-            text = _("年度ごとに最大%(days)s日") % {"days": quota["days"]}
-        else:
-            text = _("支援期ごとに最大%(days)s日") % {"days": quota["days"]}
-        if quota.get("min_configurable") is not None:
-            text += _("（支援計画で%(low)s〜%(high)s日に設定できます）") % {
-                "low": quota["min_configurable"],
-                "high": quota["days"],
-            }
-        rows.append((_("支援日数"), text))
-    if rules.get("requires_support_plan"):
-        rows.append(
-            (_("支援計画"), _("支援開始時に目標を定める（支援日の記録より前に必要）"))
-        )
-    if rules.get("team"):
-        rows.append(
-            (
-                _("支援チーム"),
-                " ＋ ".join(
-                    str(TeamRole(r).label)
-                    for r in rules["team"]
-                    if r in TeamRole.values
-                ),
-            )
-        )
-    for number, scheme in (rules.get("schemes") or {}).items():
-        label = Scheme(number).label if number in Scheme.values else number
-        text = scheme.get("name", "")
-        if scheme.get("min_joint_research_yen_per_year") is not None:
-            text += _("（企業との共同研究費が年間%(yen)s以上）") % {
-                "yen": yen_text(scheme["min_joint_research_yen_per_year"])
-            }
-        if scheme.get("accepts_new_applications") is False:
-            text += _("（新規申込なし）")
-        rows.append((_("類型%(label)s") % {"label": label}, text))
-    subsidy = rules.get("subsidy")
-    if subsidy:
-        unit = subsidy.get("round_down_to") or 1
-        text = (
-            _("%(rate)s（%(unit)s未満切り捨て）")
-            % {"rate": _rate_text(subsidy["rate"]), "unit": yen_text(unit)}
-            if unit > 1
-            else _("%(rate)s（円未満切り捨て）") % {"rate": _rate_text(subsidy["rate"])}
-        )
-        if subsidy.get("renewal_rate"):
-            text += _("、更新時 %(rate)s") % {
-                "rate": _rate_text(subsidy["renewal_rate"])
-            }
-        rows.append((_("補助率"), text))
-        per_case = subsidy.get("cap_per_case_yen") or {}
-        if per_case:
-            rows.append(
-                (
-                    _("1件あたりの上限"),
-                    "、".join(
-                        f"{IpType(r).label if r in IpType.values else r} {yen_text(v)}"
-                        for r, v in sorted(
-                            per_case.items(), key=lambda kv: (-kv[1], kv[0])
-                        )
-                    )
-                    + (
-                        _("、冒認対策商標 %(yen)s")
-                        % {
-                            "yen": yen_text(
-                                subsidy["squatting_countermeasure"]["cap_per_case_yen"]
-                            )
-                        }
-                        if subsidy.get("squatting_countermeasure")
-                        else ""
-                    ),
-                )
-            )
-        if "cap_per_company_per_fiscal_year_yen" in subsidy:
-            rows.append(
-                (
-                    _("1企業あたりの上限"),
-                    _("年度ごとに%(yen)s（同じ年度の交付済み額を差し引きます）")
-                    % {"yen": yen_text(subsidy["cap_per_company_per_fiscal_year_yen"])},
-                )
-            )
-        elif subsidy.get("cap_per_company_yen") is not None:
-            rows.append(
-                (
-                    _("1企業あたりの上限"),
-                    _("%(yen)s（交付済み額を差し引きます）")
-                    % {"yen": yen_text(subsidy["cap_per_company_yen"])},
-                )
-            )
-        else:
-            rows.append((_("1企業あたりの上限"), _("なし")))
-    if rules.get("eligible_costs"):
-        rows.append((_("対象経費"), rules["eligible_costs"]))
-    if rules.get("implementing_bodies"):
-        rows.append((_("補助事業者"), rules["implementing_bodies"]))
-    return rows
-
-
-# --- Program list and program page ----------------------------------------------------
 
 
 @login_required
@@ -247,10 +77,6 @@ def program_list(request):
             "fiscal_year_label": fiscal_year_label(fy),
         },
     )
-
-
-def fiscal_year_choices(years) -> list[tuple[int, str]]:
-    return [(fy, fiscal_year_label(fy)) for fy in sorted(set(years))]
 
 
 def _estimate_company(actor, request) -> Company | None:
@@ -312,7 +138,7 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
     subsidy = program.rules.get("subsidy") or {}
     fy_now = fiscal_year_of(today)
     company = _estimate_company(actor, request)
-    rights = services.subsidy_rights(program)
+    rights = subsidies.subsidy_rights(program)
     form_kwargs = {
         "right_choices": [(r, IpType(r).label) for r in rights if r in IpType.values],
         "has_renewal": bool(subsidy.get("renewal_rate")),
@@ -324,7 +150,7 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
         initial={"fiscal_year": fy_now},
         fiscal_year_choices=fiscal_year_choices([fy_now - 1, fy_now, fy_now + 1]),
         condition_choices=[
-            (c["code"], c["label"]) for c in services.program_conditions(program)
+            (c["code"], c["label"]) for c in eligibility.program_conditions(program)
         ],
     )
     items = EstimateItemFormSet(data, prefix="items", form_kwargs=form_kwargs)
@@ -354,7 +180,7 @@ def _estimate_context(request, actor, program: Program, today) -> dict[str, Any]
     ]
     granted = form.cleaned_data["already_granted_yen"]
     try:
-        result = services.subsidy_estimate(
+        result = subsidies.subsidy_estimate(
             program=program,
             fiscal_year=form.cleaned_data["fiscal_year"],
             items=rows,
@@ -385,15 +211,15 @@ def _estimate_lines(program: Program, result: dict, cleaned: dict) -> list[str]:
             "補助率 %(rate)s を費用に掛け、1円未満は切り捨てます"
             "（例: 1,000,001円 × 1/2 = 500,000円）。"
         )
-        % {"rate": _rate_text(subsidy["rate"])}
+        % {"rate": rate_text(subsidy["rate"])}
         if unit == 1
         else _("補助率 %(rate)s を費用に掛け、%(unit)s未満は切り捨てます。")
-        % {"rate": _rate_text(subsidy["rate"]), "unit": yen_text(unit)}
+        % {"rate": rate_text(subsidy["rate"]), "unit": yen_text(unit)}
     ]
     if subsidy.get("renewal_rate"):
         lines.append(
             _("更新の掛金は %(rate)s です。")
-            % {"rate": _rate_text(subsidy["renewal_rate"])}
+            % {"rate": rate_text(subsidy["renewal_rate"])}
         )
     if subsidy.get("cap_per_case_yen"):
         lines.append(_("1件ごとに、権利の種類別の1件上限を超える分は補助されません。"))

@@ -3,7 +3,7 @@
 An org admin lists the memberships of the organisation they act for,
 invites a member (an e-mail with a set-password link), changes a role,
 (de)activates and unlocks; everybody else gets 403 `org_admin_only`. The
-writes are support_network/services_accounts.py.
+writes are support_network/services/accounts.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from support_network.choices import Role
 from support_network.models import Membership
 from support_network.people import full_name
 from support_network.selectors import members_of_organisation
-from support_network.services_accounts import (
+from support_network.services.accounts import (
     member_invite,
     member_unlock,
     member_update,

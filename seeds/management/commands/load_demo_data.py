@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.demo import DEMO_PASSWORD, DEMO_USERS, demo_data_load
+from seeds.demo.load import demo_data_load
+from seeds.demo.users import DEMO_PASSWORD, DEMO_USERS
 from support_network.choices import Role
 from support_network.errors import DomainError
 from support_network.models import Organisation

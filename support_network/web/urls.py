@@ -1,25 +1,29 @@
-"""Web routes of accounts: the org admin's member pages, one's own password."""
+"""Web routes of accounts: the org admin's member pages, one's own password,
+and the second factor (the login's code step and the enrolment page).
+
+config/urls.py includes them after crm's and programs' routes.
+"""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from support_network import web_members, web_password
+from support_network.web import members, mfa, password
 
 urlpatterns = [
-    path("members/", web_members.member_list, name="members"),
-    path("members/invite/", web_members.member_invite_page, name="members-invite"),
-    path("members/<int:pk>/role/", web_members.member_role, name="members-role"),
-    path("members/<int:pk>/active/", web_members.member_active, name="members-active"),
+    path("members/", members.member_list, name="members"),
+    path("members/invite/", members.member_invite_page, name="members-invite"),
+    path("members/<int:pk>/role/", members.member_role, name="members-role"),
+    path("members/<int:pk>/active/", members.member_active, name="members-active"),
     path(
         "members/<int:pk>/unlock/",
-        web_members.member_unlock_page,
+        members.member_unlock_page,
         name="members-unlock",
     ),
-    path("members/<int:pk>/resend/", web_members.member_resend, name="members-resend"),
+    path("members/<int:pk>/resend/", members.member_resend, name="members-resend"),
     # Names are Django's: its views redirect to them.
     path(
         "password/change/",
-        web_password.PasswordChangeView.as_view(),
+        password.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(
@@ -31,7 +35,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/",
-        web_password.PasswordResetView.as_view(),
+        password.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
@@ -50,7 +54,11 @@ urlpatterns = [
     ),
     path(
         "password-reset/<uidb64>/<token>/",
-        web_password.PasswordResetConfirmView.as_view(),
+        password.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
+    # The login (with its second step for users with TOTP) and /account/mfa/.
+    path("login/", mfa.MfaLoginView.as_view(), name="login"),
+    path("login/otp/", mfa.login_otp, name="login-otp"),
+    path("account/mfa/", mfa.mfa_setup, name="mfa-setup"),
 ]

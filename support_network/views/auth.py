@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from config.api import throttled_response
 from config.throttling import LoginRateThrottle
 from support_network import mfa
-from support_network.services_auth import user_password_change
+from support_network.services.auth import user_password_change
 from support_network.tokens import token_create, token_revoke
 
 

@@ -1,8 +1,8 @@
 """Accounts an organisation runs itself: invite, change role, deactivate, unlock.
 
 Org admins administer their own organisation's memberships (DESIGN.md "Who
-may change what" rule 7), on the web (support_network/web_members.py) and
-in the API (`members/`, support_network/views_members.py), both through the
+may change what" rule 7), on the web (support_network/web/members.py) and
+in the API (`members/`, support_network/views/members.py), both through the
 functions here. An organisation always keeps one active org admin
 (409 `last_org_admin`).
 
@@ -14,21 +14,14 @@ support_network), so the audit trail, which lives in crm, plugs in through
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from support_network.actors import Actor
@@ -43,6 +36,11 @@ from support_network.lock_objects import organisation_lock
 from support_network.models import Membership
 from support_network.people import name_split, person_name
 from support_network.selectors import active_memberships
+from support_network.services.password import (
+    account_mail_send,
+    password_link_expiry,
+    password_link_path,
+)
 
 # Audit actions (crm.AuditEvent.action) of the account administration.
 MEMBER_INVITED = "member.invited"
@@ -93,33 +91,6 @@ def _role_check(role: str) -> None:
         )
 
 
-def password_link_path(user) -> str:
-    """Return the one-time set-password path `/password-reset/<uidb64>/<token>/`.
-
-    Django's default_token_generator: the link works once (it hashes the
-    password, which setting one changes) and for PASSWORD_RESET_TIMEOUT.
-    """
-    return reverse(
-        "password_reset_confirm",
-        kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        },
-    )
-
-
-def _link_expiry():
-    return timezone.localtime(
-        timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
-    )
-
-
-def _mail(subject_template: str, body_template: str, context: dict, to: str) -> None:
-    subject = render_to_string(subject_template, context)
-    body = render_to_string(body_template, context)
-    send_mail(" ".join(subject.split()), body, None, [to])
-
-
 def member_invitation_mail_send(*, membership_id: int, inviter_id: int | None) -> int:
     """Mail the invitation with a fresh set-password link; return 1, or 0 if moot.
 
@@ -146,9 +117,9 @@ def member_invitation_mail_send(*, membership_id: int, inviter_id: int | None) -
         "inviter": person_name(inviter) or _("組織管理者"),
         "link": settings.CRM_SITE_URL.rstrip("/") + password_link_path(user),
         "login_link": settings.CRM_SITE_URL.rstrip("/") + reverse("login"),
-        "expires_at": _link_expiry(),
+        "expires_at": password_link_expiry(),
     }
-    _mail(
+    account_mail_send(
         "emails/member_invitation_subject.txt",
         "emails/member_invitation.txt",
         context,
@@ -361,53 +332,3 @@ def member_unlock(*, actor: Actor, membership: Membership) -> int:
         data={"username": username, "removed": removed},
     )
     return removed
-
-
-def password_reset_users(email: str) -> list:
-    """Return the active accounts with this e-mail address (case-insensitive).
-
-    Unlike Django's PasswordResetForm, an invited member who has set no
-    password yet is included: the link they get is the same one-time
-    set-password link the invitation carried, sent to the same address.
-    """
-    email = (email or "").strip()
-    if not email:
-        return []
-    user_model = get_user_model()
-    return list(user_model._default_manager.filter(email__iexact=email, is_active=True))
-
-
-def password_reset_request(*, email: str) -> int:
-    """Queue a one-time set-password link to each account with this address.
-
-    The caller answers the same whatever the address (no account
-    enumeration), and the mail goes out from the worker, so the answer does
-    not take longer for a known address either. Return how many mails were
-    queued, for tests and logs only.
-    """
-    from support_network.tasks import password_reset_mail_task
-
-    users = password_reset_users(email)
-    for user in users:
-        password_reset_mail_task.delay_on_commit(user.pk)
-    return len(users)
-
-
-def password_reset_mail_send(*, user_id: int) -> int:
-    """Mail a fresh set-password link to an active account; return 1, or 0 if moot."""
-    user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
-    if user is None or not user.email:
-        return 0
-    context = {
-        "name": person_name(user),
-        "username": user.get_username(),
-        "link": settings.CRM_SITE_URL.rstrip("/") + password_link_path(user),
-        "expires_at": _link_expiry(),
-    }
-    _mail(
-        "registration/password_reset_subject.txt",
-        "registration/password_reset_email.txt",
-        context,
-        user.email,
-    )
-    return 1

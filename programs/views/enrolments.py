@@ -1,4 +1,7 @@
-"""API views of programs: thin adapters over selectors and services."""
+"""API of enrolments: apply, refer, transition, plans and support days.
+
+Thin adapters over programs/selectors.py and programs/services/.
+"""
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -7,74 +10,22 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from programs import selectors, services
+from programs import selectors
 from programs.filters import EnrolmentFilter
-from programs.models import Enrolment, Program, SupportPlan
+from programs.models import Enrolment, SupportPlan
 from programs.serializers import (
     EnrolmentInputSerializer,
     EnrolmentSerializer,
     EnrolmentTransitionInputSerializer,
-    EstimateInputSerializer,
-    EstimateSerializer,
-    ProgramSerializer,
     SupportDayInputSerializer,
     SupportDaySerializer,
     SupportPlanInputSerializer,
     SupportPlanSerializer,
 )
-
-BAD_INPUT = OpenApiResponse(
-    description='入力エラー {"<field>": ["message"]}、または {"detail", "code"}'
-)
-NOT_FOUND = OpenApiResponse(description="見つからない（閲覧できない）")
-FORBIDDEN = OpenApiResponse(description="閲覧できるが、この操作の権限がない")
-
-
-@extend_schema_view(
-    list=extend_schema(summary="支援事業の一覧（ルールと年度ごとの募集回）"),
-    retrieve=extend_schema(
-        summary="支援事業の詳細", responses={200: ProgramSerializer, 404: NOT_FOUND}
-    ),
-)
-@extend_schema(tags=["programs"], parameters=[ORGANISATION_HEADER])
-class ProgramViewSet(
-    ActorMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Support programs with their rules as data and their fiscal-year rounds."""
-
-    serializer_class = ProgramSerializer
-    pagination_class = keyset_pagination("code")
-    lookup_field = "code"
-
-    def get_queryset(self):
-        return (
-            Program.objects.filter(is_active=True)
-            .select_related("operator")
-            .prefetch_related("rounds")
-            .order_by("code")
-        )
-
-    @extend_schema(
-        summary="補助金を見積もる",
-        description=(
-            "補助率を掛けて円未満を切り捨て、1件上限・1企業上限を適用した補助見込額。"
-            "補助金でない事業は 400 not_eligible。"
-        ),
-        request=EstimateInputSerializer,
-        responses={200: EstimateSerializer, 400: BAD_INPUT, 404: NOT_FOUND},
-    )
-    @action(detail=True, methods=["post"])
-    def estimate(self, request, code=None):
-        program = self.get_object()
-        serializer = EstimateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        result = services.subsidy_estimate(
-            actor=self.actor, program=program, **serializer.validated_data
-        )
-        return Response(EstimateSerializer(result).data)
+from programs.services.enrolments import enrolment_apply, enrolment_transition
+from programs.services.referrals import enrolment_refer
+from programs.services.support_days import support_days_log, support_plan_save
+from programs.views.responses import BAD_INPUT, FORBIDDEN, NOT_FOUND
 
 
 @extend_schema_view(
@@ -135,9 +86,9 @@ class EnrolmentViewSet(
         data = dict(serializer.validated_data)
         referral = data.pop("referral", None)
         if referral:
-            enrolment = services.enrolment_refer(actor=self.actor, **data, **referral)
+            enrolment = enrolment_refer(actor=self.actor, **data, **referral)
         else:
-            enrolment = services.enrolment_apply(actor=self.actor, **data)
+            enrolment = enrolment_apply(actor=self.actor, **data)
         return self._output(enrolment, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -158,7 +109,7 @@ class EnrolmentViewSet(
         enrolment = self.get_object()
         serializer = EnrolmentTransitionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.enrolment_transition(
+        enrolment_transition(
             actor=self.actor, enrolment=enrolment, **serializer.validated_data
         )
         return self._output(enrolment)
@@ -182,7 +133,7 @@ class EnrolmentViewSet(
         enrolment = self.get_object()
         serializer = SupportPlanInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan, created = services.support_plan_save(
+        plan, created = support_plan_save(
             actor=self.actor, enrolment=enrolment, **serializer.validated_data
         )
         return Response(
@@ -211,7 +162,7 @@ class EnrolmentViewSet(
         enrolment = self.get_object()
         serializer = SupportDayInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        support_day = services.support_days_log(
+        support_day = support_days_log(
             actor=self.actor, enrolment=enrolment, **serializer.validated_data
         )
         return Response(

@@ -1,0 +1,1 @@
+"""The DRF API of programs, one module per resource (STYLE.md §1)."""

@@ -1,0 +1,1 @@
+"""The DRF API of the network, one module per resource (STYLE.md §1)."""
