@@ -24,7 +24,15 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm import models, services
+from crm import models
+from crm.services.companies import (
+    COMPANY_FIELDS,
+    company_create,
+    company_update,
+    company_validate,
+    corporate_number_clean,
+)
+from crm.services.merge import company_merge
 from crm.services.nta_csv import (
     ENCODING_AUTO,
     ENCODING_CP932,
@@ -159,23 +167,23 @@ class CompanyAdminForm(forms.ModelForm):
     class Meta:
         model = models.Company
         fields = [
-            *services.COMPANY_FIELDS,
+            *COMPANY_FIELDS,
             "registered_by",
         ]
 
     def clean(self):
         cleaned = super().clean()
         try:
-            number = services.corporate_number_clean(cleaned.get("corporate_number"))
+            number = corporate_number_clean(cleaned.get("corporate_number"))
             duplicate = models.Company.objects.filter(corporate_number=number)
             if number and duplicate.exclude(pk=self.instance.pk).exists():
                 self.add_error(
                     "corporate_number", "この法人番号の企業等は既に登録されています。"
                 )
             probe = models.Company(
-                **{k: v for k, v in cleaned.items() if k in services.COMPANY_FIELDS}
+                **{k: v for k, v in cleaned.items() if k in COMPANY_FIELDS}
             )
-            services.company_validate(probe, today=timezone.localdate())
+            company_validate(probe, today=timezone.localdate())
         except DomainError as exc:
             self.add_error(exc.field, exc.detail)
         return cleaned
@@ -216,7 +224,7 @@ class CompanyAdmin(NtaImportAdminMixin, admin.ModelAdmin):
             else (first, second)
         )
         try:
-            services.company_merge(
+            company_merge(
                 actor=Actor(user=request.user), source=source, target=target
             )
         except DomainError as exc:
@@ -233,13 +241,13 @@ class CompanyAdmin(NtaImportAdminMixin, admin.ModelAdmin):
         actor = Actor(user=request.user)
         fields = {
             name: form.cleaned_data[name]
-            for name in services.COMPANY_FIELDS
+            for name in COMPANY_FIELDS
             if name in form.cleaned_data
         }
         if change:
-            services.company_update(actor=actor, company=obj, **fields)
+            company_update(actor=actor, company=obj, **fields)
         else:
-            obj.pk = services.company_create(actor=actor, **fields).pk
+            obj.pk = company_create(actor=actor, **fields).pk
 
 
 @admin.register(models.Contact)

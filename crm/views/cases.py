@@ -10,7 +10,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from crm import services
 from crm.filters.cases import CaseFilter
 from crm.selectors.companies import company_cases_visible_to
 from crm.selectors.suggestions import referral_suggestions
@@ -25,6 +24,9 @@ from crm.serializers.cases import (
     CaseSerializer,
     ReferralSuggestionSerializer,
 )
+from crm.services.assignment import case_assign
+from crm.services.audit import audit_record
+from crm.services.cases import case_close, case_reopen
 from crm.views.common import CONFLICT_TRANSITION, ERROR_RESPONSES
 from crm.views.common import FORBIDDEN_RECORD_CHANGE as FORBIDDEN
 from support_network.errors import ValidationFailed
@@ -80,7 +82,7 @@ class CaseViewSet(
             .prefetch_related("topics", "ip_types", "attendees")
             .order_by("-occurred_at", "-id")
         )
-        services.audit_record(actor=self.actor, action="case.view", obj=case)
+        audit_record(actor=self.actor, action="case.view", obj=case)
         context = {
             **self.get_serializer_context(),
             "visible_consultations": consultations,
@@ -118,7 +120,7 @@ class CaseViewSet(
                 _("担当者は案件を担当する組織の職員から選んでください。"),
                 field="assignee",
             )
-        case = services.case_assign(actor=self.actor, case=case, assignee=assignee)
+        case = case_assign(actor=self.actor, case=case, assignee=assignee)
         return Response(CaseSerializer(self.get_queryset().get(pk=case.pk)).data)
 
     def _status_change(self, pk, service):
@@ -134,7 +136,7 @@ class CaseViewSet(
     )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        return self._status_change(pk, services.case_close)
+        return self._status_change(pk, case_close)
 
     @_status_change_schema(
         "完了した案件を再開する",
@@ -142,7 +144,7 @@ class CaseViewSet(
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        return self._status_change(pk, services.case_reopen)
+        return self._status_change(pk, case_reopen)
 
     @extend_schema(
         summary="紹介先の候補",

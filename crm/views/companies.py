@@ -8,7 +8,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin
-from crm import services
 from crm.filters.companies import CompanyFilter
 from crm.models import Company
 from crm.selectors.visibility import (
@@ -25,7 +24,10 @@ from crm.serializers.companies import (
     ContactInputSerializer,
     ContactSerializer,
 )
-from crm.services.contacts import contact_delete
+from crm.services.companies import company_create, company_update
+from crm.services.consents import consent_record, consent_withdraw
+from crm.services.contacts import contact_create, contact_delete, contact_update
+from crm.services.merge import company_merge
 from crm.views.common import ERROR_RESPONSES, visible_or_400
 from crm.views.pagination import CompanySearchPagination
 
@@ -74,7 +76,7 @@ class CompanyViewSet(
     def create(self, request, *args, **kwargs):
         serializer = CompanyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        company = services.company_create(actor=self.actor, **serializer.validated_data)
+        company = company_create(actor=self.actor, **serializer.validated_data)
         company = self.get_queryset().get(pk=company.pk)
         return Response(CompanySerializer(company).data, status=status.HTTP_201_CREATED)
 
@@ -82,7 +84,7 @@ class CompanyViewSet(
         company = self.get_object()
         serializer = CompanyInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.company_update(
+        company_update(
             actor=self.actor,
             company=company,
             **serializer.validated_data,
@@ -120,7 +122,7 @@ class CompanyViewSet(
             "contact",
             _("担当者が見つかりません。"),
         )
-        consent = services.consent_record(actor=self.actor, company=company, **data)
+        consent = consent_record(actor=self.actor, company=company, **data)
         return Response(ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -138,7 +140,7 @@ class CompanyViewSet(
         consent = get_object_or_404(
             consents_visible_to(self.actor).filter(company=company), pk=cid
         )
-        consent = services.consent_withdraw(actor=self.actor, consent=consent)
+        consent = consent_withdraw(actor=self.actor, consent=consent)
         return Response(ConsentSerializer(consent).data)
 
     @extend_schema(
@@ -170,7 +172,7 @@ class CompanyViewSet(
             return Response(ContactSerializer(contacts, many=True).data)
         serializer = ContactInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        contact = services.contact_create(
+        contact = contact_create(
             actor=self.actor, company=company, **serializer.validated_data
         )
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
@@ -210,7 +212,7 @@ class CompanyViewSet(
             "into",
             _("統合先の企業等が見つかりません。"),
         )
-        target = services.company_merge(actor=self.actor, source=source, target=target)
+        target = company_merge(actor=self.actor, source=source, target=target)
         return Response(CompanySerializer(self.get_queryset().get(pk=target.pk)).data)
 
 
@@ -263,7 +265,7 @@ class ContactViewSet(
         contact = self.get_object()
         serializer = ContactInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        contact = services.contact_update(
+        contact = contact_update(
             actor=self.actor, contact=contact, **serializer.validated_data
         )
         return Response(ContactSerializer(contact).data)

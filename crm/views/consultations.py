@@ -8,7 +8,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from crm import services
 from crm.filters.consultations import ConsultationFilter
 from crm.selectors.visibility import (
     cases_visible_to,
@@ -21,6 +20,8 @@ from crm.serializers.consultations import (
     ConsultationUpdateSerializer,
     VoidSerializer,
 )
+from crm.services.consultations import consultation_create
+from crm.services.corrections import consultation_update, consultation_void
 from crm.views.common import ERROR_RESPONSES, visible_or_400
 from crm.views.common import FORBIDDEN_RECORD_CHANGE as FORBIDDEN
 
@@ -69,7 +70,7 @@ class ConsultationViewSet(
             "case",
             _("案件が見つかりません。"),
         )
-        consultation = services.consultation_create(actor=self.actor, **data)
+        consultation = consultation_create(actor=self.actor, **data)
         # Serialise what the service wrote: a confidential consultation on a
         # colleague's case is recorded by an author whom rule 4 does not let
         # read it back, and re-reading costs four queries anyway.
@@ -89,7 +90,7 @@ class ConsultationViewSet(
         consultation = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
         serializer = ConsultationUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        consultation = services.consultation_update(
+        consultation = consultation_update(
             actor=self.actor, consultation=consultation, **serializer.validated_data
         )
         return Response(ConsultationSerializer(consultation).data)
@@ -107,7 +108,7 @@ class ConsultationViewSet(
         consultation = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
         serializer = VoidSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.consultation_void(
+        consultation_void(
             actor=self.actor, consultation=consultation, **serializer.validated_data
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,12 +8,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from crm import services
 from crm.filters.follow_ups import FollowUpFilter
 from crm.selectors.visibility import (
     follow_ups_visible_to,
 )
 from crm.serializers.follow_ups import FollowUpSerializer, FollowUpUpdateSerializer
+from crm.services.corrections import follow_up_update
+from crm.services.follow_ups import follow_up_complete
 from crm.views.common import ERROR_RESPONSES
 from crm.views.common import FORBIDDEN_RECORD_CHANGE as FORBIDDEN
 from support_network.errors import ValidationFailed
@@ -50,7 +51,7 @@ class FollowUpViewSet(
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         follow_up = self.get_object()
-        follow_up = services.follow_up_complete(actor=self.actor, follow_up=follow_up)
+        follow_up = follow_up_complete(actor=self.actor, follow_up=follow_up)
         return Response(FollowUpSerializer(follow_up).data)
 
     @extend_schema(
@@ -68,7 +69,7 @@ class FollowUpViewSet(
                 data["assignee"],
                 _("担当者はフォローアップの組織の職員から選んでください。"),
             )
-        follow_up = services.follow_up_update(
+        follow_up = follow_up_update(
             actor=self.actor, follow_up=follow_up, **data
         )
         return Response(FollowUpSerializer(follow_up).data)

@@ -9,9 +9,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import keyset_pagination
-from crm import services
 from crm.models import Notification
 from crm.serializers.notifications import NotificationSerializer
+from crm.services.notifications import notification_read
 from crm.views.common import ERROR_RESPONSES
 from support_network.actors import Actor
 
@@ -42,7 +42,7 @@ class NotificationViewSet(
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         notification = get_object_or_404(self.get_queryset(), pk=pk)
-        notification = services.notification_read(
+        notification = notification_read(
             actor=Actor(user=request.user), notification=notification
         )
         return Response(NotificationSerializer(notification).data)

@@ -7,7 +7,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from crm import services
 from crm.filters.outcomes import OutcomeFilter
 from crm.selectors.visibility import (
     cases_visible_to,
@@ -19,6 +18,8 @@ from crm.serializers.outcomes import (
     OutcomeSerializer,
     OutcomeUpdateSerializer,
 )
+from crm.services.cases import outcome_record
+from crm.services.corrections import outcome_update, outcome_void
 from crm.views.common import ERROR_RESPONSES, visible_or_400
 from crm.views.common import FORBIDDEN_RECORD_CHANGE as FORBIDDEN
 
@@ -55,7 +56,7 @@ class OutcomeViewSet(
             "case",
             _("案件が見つかりません。"),
         )
-        outcome = services.outcome_record(actor=self.actor, **data)
+        outcome = outcome_record(actor=self.actor, **data)
         return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -67,7 +68,7 @@ class OutcomeViewSet(
         outcome = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
         serializer = OutcomeUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        outcome = services.outcome_update(
+        outcome = outcome_update(
             actor=self.actor, outcome=outcome, **serializer.validated_data
         )
         return Response(OutcomeSerializer(outcome).data)
@@ -81,7 +82,7 @@ class OutcomeViewSet(
         outcome = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
         serializer = VoidSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.outcome_void(
+        outcome_void(
             actor=self.actor, outcome=outcome, **serializer.validated_data
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

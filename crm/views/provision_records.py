@@ -14,11 +14,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from crm import services
 from crm.choices import ConsentMethod, ConsentScope
 from crm.exports.writers import stream_csv
 from crm.models import ProvisionRecord
 from crm.serializers.provision_records import ProvisionRecordSerializer
+from crm.services.audit import audit_record
+from crm.services.referrals import PROVIDED_ITEM_LABELS
 from crm.views.common import ERROR_RESPONSES
 from support_network.choices import Role
 from support_network.errors import PermissionDenied
@@ -80,7 +81,7 @@ def _csv_row(record) -> list:
         record.company.corporate_number or "",
         "、".join(c.name for c in record.contacts.all()),
         "、".join(
-            str(services.PROVIDED_ITEM_LABELS.get(i, i)) for i in record.items_shared
+            str(PROVIDED_ITEM_LABELS.get(i, i)) for i in record.items_shared
         ),
         consent.pk,
         ConsentScope(consent.scope).label,
@@ -166,7 +167,7 @@ class ProvisionRecordViewSet(
 
     def _export(self):
         records = self.get_queryset().order_by("-provided_on", "-id")
-        services.audit_record(
+        audit_record(
             actor=self.actor,
             action="provision_record.export",
             data={"format": "csv"},

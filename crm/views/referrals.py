@@ -14,7 +14,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
-from crm import services
 from crm.filters.referrals import ReferralFilter
 from crm.models import AuditEvent
 from crm.selectors.visibility import (
@@ -29,6 +28,14 @@ from crm.serializers.referrals import (
     ReferralNoteSerializer,
     ReferralSerializer,
 )
+from crm.services.referral_transitions import (
+    referral_accept,
+    referral_assign,
+    referral_cancel,
+    referral_complete,
+    referral_decline,
+)
+from crm.services.referrals import referral_send
 from crm.views.common import CONFLICT_TRANSITION, ERROR_RESPONSES, visible_or_400
 from support_network.errors import ValidationFailed
 from support_network.models import Organisation
@@ -153,7 +160,7 @@ class ReferralViewSet(
         )
         if len(contacts) != len(contact_ids):
             raise ValidationFailed(_("担当者が見つかりません。"), field="contacts")
-        referral = services.referral_send(
+        referral = referral_send(
             actor=self.actor,
             case=case,
             to_organisation=to_organisation,
@@ -177,22 +184,22 @@ class ReferralViewSet(
     @_transition_schema("紹介を受け入れる（紹介先）", ReferralNoteSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        return self._transition(pk, ReferralNoteSerializer, services.referral_accept)
+        return self._transition(pk, ReferralNoteSerializer, referral_accept)
 
     @_transition_schema("紹介を辞退する（紹介先）", ReferralNoteSerializer)
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
-        return self._transition(pk, ReferralNoteSerializer, services.referral_decline)
+        return self._transition(pk, ReferralNoteSerializer, referral_decline)
 
     @_transition_schema("紹介を完了にする（紹介先、結果報告を紹介元へ返す）", ReferralCompleteSerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        return self._transition(pk, ReferralCompleteSerializer, services.referral_complete)
+        return self._transition(pk, ReferralCompleteSerializer, referral_complete)
 
     @_transition_schema("紹介を取り消す（紹介元）", ReferralNoteSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._transition(pk, ReferralNoteSerializer, services.referral_cancel)
+        return self._transition(pk, ReferralNoteSerializer, referral_cancel)
 
     @_transition_schema(
         "紹介先の担当者を割り当てる（紹介先のコーディネーター・管理者・組織管理者、"
@@ -213,7 +220,7 @@ class ReferralViewSet(
             raise ValidationFailed(
                 _("担当者は紹介先の組織の職員から選んでください。"), field="assignee"
             )
-        referral = services.referral_assign(
+        referral = referral_assign(
             actor=self.actor, referral=referral, assignee=assignee
         )
         return self._answer(referral)

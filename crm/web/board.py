@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm import services
 from crm.models import Case
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
 from crm.selectors.board import assignable_member_get, board_get
 from crm.selectors.visibility import cases_visible_to
+from crm.services import assignment as assignment_services
 from crm.web.common import member_choices
 from crm.web.forms_referrals import AssignForm
 from crm.web.referrals import LIST_LIMIT
@@ -76,7 +76,7 @@ def case_assign(request, pk: int):
         case.organisation_id, form.cleaned_data["assignee"]
     )
     try:
-        services.case_assign(actor=actor, case=case, assignee=assignee)
+        assignment_services.case_assign(actor=actor, case=case, assignee=assignee)
     except DomainError as exc:
         messages.warning(request, exc.detail)
     else:

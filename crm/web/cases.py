@@ -25,7 +25,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import permissions, services
+from crm import permissions
 from crm.choices import FollowUpStatus
 from crm.selectors.cases import case_timeline
 from crm.selectors.companies import company_cases_visible_to, company_search
@@ -35,6 +35,10 @@ from crm.selectors.visibility import (
     companies_visible_to,
     follow_ups_visible_to,
 )
+from crm.services import cases as cases_services
+from crm.services import follow_ups as follow_ups_services
+from crm.services.audit import audit_record
+from crm.services.cases import outcome_record
 from crm.web.common import member_choices
 from crm.web.forms import OutcomeForm, add_domain_error
 from crm.web.forms_cases import CaseCloseForm, CaseListForm, CaseReopenForm
@@ -164,7 +168,7 @@ def case_close(request, pk: int):
     form = CaseCloseForm(request.POST)
     if form.is_valid():
         try:
-            services.case_close(actor=actor, case=case, note=form.cleaned_data["note"])
+            cases_services.case_close(actor=actor, case=case, note=form.cleaned_data["note"])
         except PermissionDenied as exc:
             raise DjangoPermissionDenied(exc.detail) from exc
         except Conflict as exc:
@@ -187,7 +191,7 @@ def case_reopen(request, pk: int):
     form = CaseReopenForm(request.POST)
     if form.is_valid():
         try:
-            services.case_reopen(actor=actor, case=case, note=form.cleaned_data["note"])
+            cases_services.case_reopen(actor=actor, case=case, note=form.cleaned_data["note"])
         except PermissionDenied as exc:
             raise DjangoPermissionDenied(exc.detail) from exc
         except DomainError as exc:
@@ -204,7 +208,7 @@ def case_detail(request, pk: int):
     """Show a case's timeline and the company's other visible cases."""
     actor = web_actor(request)
     case = get_object_or_404(cases_visible_to(actor), pk=pk)
-    services.audit_record(actor=actor, action="case.view", obj=case)
+    audit_record(actor=actor, action="case.view", obj=case)
     context = _case_context(actor, case, OutcomeForm())
     return render(request, "crm/case_detail.html", context)
 
@@ -265,7 +269,7 @@ def outcome_create(request, pk: int):
     form = OutcomeForm(request.POST)
     if form.is_valid():
         try:
-            services.outcome_record(actor=actor, case=case, **form.cleaned_data)
+            outcome_record(actor=actor, case=case, **form.cleaned_data)
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -282,7 +286,7 @@ def follow_up_complete(request, pk: int):
     actor = web_actor(request)
     follow_up = get_object_or_404(follow_ups_visible_to(actor), pk=pk)
     try:
-        services.follow_up_complete(actor=actor, follow_up=follow_up)
+        follow_ups_services.follow_up_complete(actor=actor, follow_up=follow_up)
     except PermissionDenied as exc:
         raise DjangoPermissionDenied(exc.detail) from exc
     except DomainError as exc:

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from crm import permissions, services
+from crm import permissions
 from crm.models import Company, Contact
 from crm.selectors.companies import company_cases_visible_to
 from crm.selectors.visibility import (
@@ -31,7 +31,13 @@ from crm.selectors.visibility import (
     consents_visible_to,
     contacts_visible_to,
 )
+from crm.services import companies as companies_services
+from crm.services import consents as consents_services
 from crm.services import contacts as contact_services
+from crm.services import contacts as contacts_services
+from crm.services.companies import company_update, size_class_hint
+from crm.services.consents import consent_record
+from crm.services.contacts import contact_update
 from crm.web.common import (
     PICKER_LIMIT,
     SEARCH_LIMIT,
@@ -92,7 +98,7 @@ def company_create(request):
             form.is_valid()
         else:
             try:
-                company = services.company_create(actor=actor, **form.service_fields())
+                company = companies_services.company_create(actor=actor, **form.service_fields())
             except DomainError as exc:
                 company_error(form, exc)
             else:
@@ -145,7 +151,7 @@ def company_detail(request, pk: int):
     )
     context = {"company": company, "cases": cases, "can_work": can_work}
     if company.has_private_access:
-        context["size_class_hint"] = services.size_class_hint(company)
+        context["size_class_hint"] = size_class_hint(company)
         contacts = list(
             contacts_visible_to(actor).filter(company=company).order_by("id")
         )
@@ -176,7 +182,7 @@ def company_edit(request, pk: int):
             messages.info(request, _("変更はありませんでした。"))
             return redirect(_company_url(company.pk))
         try:
-            services.company_update(actor=actor, company=company, **fields)
+            company_update(actor=actor, company=company, **fields)
         except Conflict as exc:
             if exc.code != "duplicate_company":
                 raise
@@ -216,7 +222,7 @@ def contact_create(request, pk: int):
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.contact_create(
+            contacts_services.contact_create(
                 actor=actor, company=company, **form.service_fields()
             )
         except DomainError as exc:
@@ -251,7 +257,7 @@ def contact_edit(request, pk: int):
     form = ContactForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.contact_update(
+            contact_update(
                 actor=actor, contact=contact, **form.service_fields()
             )
         except DomainError as exc:
@@ -317,7 +323,7 @@ def consent_create(request, pk: int):
         cleaned = form.cleaned_data
         by_pk = {str(c.pk): c for c in contacts}
         try:
-            services.consent_record(
+            consent_record(
                 actor=actor,
                 company=company,
                 scope=cleaned["scope"],
@@ -354,7 +360,7 @@ def consent_withdraw(request, pk: int):
     )
     if request.method == "POST":
         try:
-            services.consent_withdraw(actor=actor, consent=consent)
+            consents_services.consent_withdraw(actor=actor, consent=consent)
         except Conflict as exc:
             messages.warning(request, exc.detail)
         else:

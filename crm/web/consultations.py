@@ -19,11 +19,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from crm import permissions, services
+from crm import permissions
 from crm.choices import CaseStatus
 from crm.models import Company
 from crm.selectors.companies import company_cases_visible_to, default_case_for
 from crm.selectors.visibility import cases_visible_to, companies_visible_to
+from crm.services import consultations as consultations_services
+from crm.services.consultations import (
+    CompanyNotRegistered,
+    consultation_log_with_new_company,
+)
 from crm.web.common import (
     PICKER_LIMIT,
     company_duplicates,
@@ -210,16 +215,16 @@ def consultation_create(request):
     try:
         if company is None:
             # Company and consultation are written together or not at all.
-            consultation = services.consultation_log_with_new_company(
+            consultation = consultation_log_with_new_company(
                 actor=actor,
                 company_fields=new_company.service_fields(),
                 **consultation_fields,
             )
         else:
-            consultation = services.consultation_create(
+            consultation = consultations_services.consultation_create(
                 actor=actor, company=company, **consultation_fields
             )
-    except services.CompanyNotRegistered as exc:
+    except CompanyNotRegistered as exc:
         company_error(new_company, exc.error)
         context["company"] = None
         return render(request, "crm/consultation_form.html", context)

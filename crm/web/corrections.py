@@ -17,12 +17,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from crm import permissions, services
+from crm import permissions
 from crm.selectors.board import assignable_member_get
 from crm.selectors.visibility import (
     consultations_visible_to,
     follow_ups_visible_to,
     outcomes_visible_to,
+)
+from crm.services import corrections as corrections_services
+from crm.services.corrections import (
+    consultation_update,
+    follow_up_update,
+    outcome_update,
 )
 from crm.web.common import member_choices
 from crm.web.forms import add_domain_error
@@ -84,7 +90,7 @@ def consultation_edit(request, pk: int):
             return _to_case(consultation, f"consultation-{consultation.pk}")
         if _write(
             form,
-            lambda: services.consultation_update(
+            lambda: consultation_update(
                 actor=actor, consultation=consultation, **fields
             ),
             CONSULTATION_ALIASES,
@@ -125,7 +131,7 @@ def consultation_void(request, pk: int):
         request,
         consultation,
         "consultation",
-        lambda reason: services.consultation_void(
+        lambda reason: corrections_services.consultation_void(
             actor=actor, consultation=consultation, reason=reason
         ),
         _("相談記録（%(date)s）を取り消しました。")
@@ -152,7 +158,7 @@ def outcome_edit(request, pk: int):
             return _to_case(outcome, f"outcome-{outcome.pk}")
         if _write(
             form,
-            lambda: services.outcome_update(actor=actor, outcome=outcome, **fields),
+            lambda: outcome_update(actor=actor, outcome=outcome, **fields),
         ):
             messages.success(request, _("成果を訂正しました。"))
             return _to_case(outcome, f"outcome-{outcome.pk}")
@@ -172,7 +178,7 @@ def outcome_void(request, pk: int):
         request,
         outcome,
         "outcome",
-        lambda reason: services.outcome_void(
+        lambda reason: corrections_services.outcome_void(
             actor=actor, outcome=outcome, reason=reason
         ),
         _("成果を取り消しました。"),
@@ -207,7 +213,7 @@ def follow_up_edit(request, pk: int):
             return _to_case(follow_up, f"follow-up-{follow_up.pk}")
         if _write(
             form,
-            lambda: services.follow_up_update(
+            lambda: follow_up_update(
                 actor=actor, follow_up=follow_up, **fields
             ),
         ):

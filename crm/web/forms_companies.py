@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.choices import ConsentMethod, ConsentScope
 from crm.models import Company
-from crm.services import COMPANY_FIELDS
+from crm.services.companies import COMPANY_FIELDS
 from crm.services.contacts import CONTACT_FIELDS
 from crm.web.forms import DATE_WIDGET, CompanyForm
 from support_network.choices import OrganisationKind

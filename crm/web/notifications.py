@@ -16,13 +16,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm import services
 from crm.models import Notification
 from crm.selectors.inbox import (
     user_notification_get,
     user_notification_list,
     user_unread_notifications,
 )
+from crm.services import notifications as notifications_services
 from crm.services.notification_emails import notification_path
 from support_network.actors import Actor
 
@@ -73,7 +73,7 @@ def notification_read(request, pk: int):
     notification = user_notification_get(request.user, pk)
     if notification is None:
         raise Http404
-    services.notification_read(actor=actor, notification=notification)
+    notifications_services.notification_read(actor=actor, notification=notification)
     return redirect("crm:notification-list")
 
 
@@ -85,6 +85,6 @@ def notification_read_all(request):
     unread = user_unread_notifications(request.user, limit=READ_ALL_LIMIT)
     with transaction.atomic():
         for notification in unread:
-            services.notification_read(actor=actor, notification=notification)
+            notifications_services.notification_read(actor=actor, notification=notification)
     messages.success(request, _("すべて既読にしました。"))
     return redirect("crm:notification-list")

@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from crm import services
 from crm.choices import (
     ReferralStatus,
 )
@@ -39,6 +38,12 @@ from crm.selectors.referral_form import (
 )
 from crm.selectors.suggestions import referral_suggestions
 from crm.selectors.visibility import cases_visible_to, referral_records_visible_to
+from crm.services import referral_transitions as referral_transitions_services
+from crm.services.referrals import (
+    ConsentNotRecorded,
+    referral_send,
+    referral_send_with_consent,
+)
 from crm.web.common import member_choices
 from crm.web.forms import add_domain_error
 from crm.web.forms_referrals import InlineConsentForm, ReferralForm
@@ -141,14 +146,14 @@ def referral_create(request, pk: int):
     try:
         if action == "consent_send":
             consent = consent_form.cleaned_data
-            referral = services.referral_send_with_consent(
+            referral = referral_send_with_consent(
                 **send,
                 consent_scope=consent["scope"],
                 consent_obtained_on=consent["obtained_on"],
                 consent_method=consent["method"],
             )
         else:
-            referral = services.referral_send(**send)
+            referral = referral_send(**send)
     except Conflict as exc:
         if exc.code == "consent_required":
             context["consent_needed"] = True
@@ -158,7 +163,7 @@ def referral_create(request, pk: int):
             return render(request, "crm/referrals/referral_form.html", context)
         form.add_error("to_organisation", exc.detail)
         return render(request, "crm/referrals/referral_form.html", context, status=409)
-    except services.ConsentNotRecorded as exc:
+    except ConsentNotRecorded as exc:
         add_domain_error(consent_form, exc.error)
         return render(request, "crm/referrals/referral_form.html", context, status=400)
     except DomainError as exc:
@@ -248,10 +253,10 @@ def _transition(request, pk: int, action: str):
     else:
         kwargs = {"note": request.POST.get("note", "")}
     service = {
-        "accept": services.referral_accept,
-        "decline": services.referral_decline,
-        "complete": services.referral_complete,
-        "cancel": services.referral_cancel,
+        "accept": referral_transitions_services.referral_accept,
+        "decline": referral_transitions_services.referral_decline,
+        "complete": referral_transitions_services.referral_complete,
+        "cancel": referral_transitions_services.referral_cancel,
     }[action]
     # The service checks the note (required outcome, length) and words
     # the message in Japanese; a refusal comes back as a warning.
@@ -284,7 +289,7 @@ def referral_assign(request, pk: int):
         else None
     )
     try:
-        services.referral_assign(actor=actor, referral=referral, assignee=assignee)
+        referral_transitions_services.referral_assign(actor=actor, referral=referral, assignee=assignee)
     except DomainError as exc:
         messages.warning(request, exc.detail)
     else:

@@ -19,7 +19,7 @@ from crm.choices import CompanyKind, SizeClass
 from crm.models import Company
 from crm.rules.company_size import is_startup
 from crm.selectors.visibility import companies_visible_to
-from crm.services import size_class_hint
+from crm.services.companies import size_class_hint
 from programs.choices import Scheme
 from programs.models import Program
 from programs.text import program_name, yen_text

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from crm.models import Case, Company
 from crm.permissions import case_require_writable
 from crm.selectors.visibility import cases_visible_to
-from crm.services import audit_record
+from crm.services.audit import audit_record
 from programs.choices import EnrolmentStatus, ProgramKind
 from programs.lock_objects import (
     enrolment_lock,

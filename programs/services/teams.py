@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from crm.services import audit_record
+from crm.services.audit import audit_record
 from programs.choices import TeamRole
 from programs.lock_objects import enrolment_lock
 from programs.models import Enrolment, Program, TeamMember

@@ -20,7 +20,7 @@ from crm.models import (
     ConsultationIpType,
     ConsultationTopic,
 )
-from crm.services import company_derive_keys
+from crm.services.companies import company_derive_keys
 from crm.services.facts import consultation_facts_refresh
 from seeds.demo.generator import (
     BATCH_SIZE,

@@ -17,8 +17,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from crm import services
 from crm.models import AuditEvent, Case, Consultation
+from crm.services.consultations import consultation_create
 from tests.browser.conftest import assert_assets_loaded
 from tests.conftest import make_actor
 from tests.crm.factories import CompanyFactory
@@ -38,7 +38,7 @@ def coordinator(network):
 
 
 def log(actor, company, *, days_ago: int, summary: str, case=None) -> Consultation:
-    return services.consultation_create(
+    return consultation_create(
         actor=actor,
         company=company,
         case=case,

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from crm import models
-from crm.services import company_derive_keys
+from crm.services.companies import company_derive_keys
 from support_network.calendar import fiscal_year, local_date
 from support_network.models import Organisation, Prefecture
 

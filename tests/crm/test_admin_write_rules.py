@@ -9,8 +9,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import services
 from crm.models import FollowUp, ProvisionRecord
+from crm.services.consents import consent_record
+from crm.services.consultations import consultation_create
+from crm.services.referrals import referral_send
 from support_network.models import Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor
 from tests.crm.factories import CompanyFactory
@@ -20,14 +22,14 @@ from tests.crm.factories import CompanyFactory
 def referral(network):
     owner = make_actor(ORG_A, "window_staff")
     company = CompanyFactory(registered_by=owner.organisation)
-    services.consent_record(
+    consent_record(
         actor=owner,
         company=company,
         scope="network",
         obtained_on=timezone.localdate(),
         method="written",
     )
-    consultation = services.consultation_create(
+    consultation = consultation_create(
         actor=owner,
         company=company,
         occurred_at=timezone.now() - dt.timedelta(hours=1),
@@ -37,7 +39,7 @@ def referral(network):
         summary="相談",
         follow_up_on=timezone.localdate() + dt.timedelta(days=3),
     )
-    return services.referral_send(
+    return referral_send(
         actor=owner,
         case=consultation.case,
         to_organisation=Organisation.objects.get(code=ORG_B),

@@ -19,8 +19,7 @@ from crm.models import (
     ProvisionRecord,
     Referral,
 )
-from crm.services import company_merge
-from crm.services.merge import REASSIGNED_RELATIONS, company_relations
+from crm.services.merge import REASSIGNED_RELATIONS, company_merge, company_relations
 from programs.models import Enrolment
 from support_network.actors import Actor
 from support_network.errors import Conflict
@@ -458,7 +457,8 @@ def test_an_unreviewed_relation_stops_the_merge_before_anything_moves(
 def test_a_consultation_or_consent_for_a_merged_company_is_refused(
     network, org_admin_a, staff_a
 ):
-    from crm.services import consent_record, consultation_create
+    from crm.services.consents import consent_record
+    from crm.services.consultations import consultation_create
 
     source, target = _company(name="株式会社統合元"), _company(name="株式会社統合先")
     company_merge(actor=org_admin_a, source=source, target=target)

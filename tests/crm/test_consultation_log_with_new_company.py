@@ -12,8 +12,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from crm import services
 from crm.models import AuditEvent, Case, Company, Consultation, FollowUp
+from crm.services.consultations import (
+    CompanyNotRegistered,
+    consultation_log_with_new_company,
+)
 from support_network.errors import Conflict, ValidationFailed
 from tests.crm.factories import CompanyFactory
 
@@ -36,7 +39,7 @@ def log(actor, *, company_fields=None, **overrides):
         "summary": "特許出願の相談",
         "follow_up_on": timezone.localdate() + dt.timedelta(days=7),
     }
-    return services.consultation_log_with_new_company(
+    return consultation_log_with_new_company(
         actor=actor,
         company_fields=company_fields or NEW_COMPANY,
         **{**values, **overrides},
@@ -79,7 +82,7 @@ def test_a_refused_registration_says_so_and_logs_nothing(staff_a, network):
     existing = CompanyFactory(corporate_number="1180301018771")
     consultations_before = Consultation.objects.count()
 
-    with pytest.raises(services.CompanyNotRegistered) as refused:
+    with pytest.raises(CompanyNotRegistered) as refused:
         log(
             staff_a, company_fields={**NEW_COMPANY, "corporate_number": "1180301018771"}
         )

@@ -3,7 +3,7 @@
 import pytest
 
 from crm.models import AuditEvent, Contact
-from crm.services import contact_create
+from crm.services.contacts import contact_create
 from support_network.errors import Conflict
 from tests.conftest import ORG_A, ORG_B
 from tests.crm.factories import CaseFactory, CompanyFactory, ContactFactory

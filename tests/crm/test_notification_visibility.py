@@ -14,14 +14,22 @@ from datetime import date, datetime
 import pytest
 from django.core import mail
 
-from crm import services
 from crm.models import Case, FollowUp, Notification, Referral
 from crm.selectors.visibility import (
     cases_visible_to,
     follow_ups_visible_to,
     referral_records_visible_to,
 )
+from crm.services.assignment import case_assign
 from crm.services.digest import coordinator_digest_send
+from crm.services.referral_transitions import (
+    referral_accept,
+    referral_assign,
+    referral_cancel,
+    referral_complete,
+    referral_decline,
+)
+from crm.services.referrals import referral_send
 from crm.services.reminders import reminders_sweep
 from support_network.actors import Actor
 from support_network.calendar import JST
@@ -295,7 +303,7 @@ def test_referral_escalation_of_a_confidential_case_never_reaches_a_hub(
 
 
 def sent_referral(people, case, network) -> Referral:
-    return services.referral_send(
+    return referral_send(
         actor=people["staff"],
         case=case,
         to_organisation=network[RECEIVER],
@@ -310,19 +318,19 @@ def test_the_referral_life_cycle_tells_only_who_may_see_it(
 ):
     case = make_case(people, network, confidential=confidential, consent=True)
     referral = sent_referral(people, case, network)
-    services.referral_accept(actor=people["r_staff"], referral=referral)
-    services.referral_assign(
+    referral_accept(actor=people["r_staff"], referral=referral)
+    referral_assign(
         actor=people["r_manager"],
         referral=referral,
         assignee=people["r_coordinator"].user,
     )
-    services.referral_complete(
+    referral_complete(
         actor=people["r_staff"], referral=referral, outcome_note="結果 " + NOTE
     )
     second = sent_referral(people, case, network)
-    services.referral_decline(actor=people["r_staff"], referral=second, note=NOTE)
+    referral_decline(actor=people["r_staff"], referral=second, note=NOTE)
     third = sent_referral(people, case, network)
-    services.referral_cancel(actor=people["staff"], referral=third, note=NOTE)
+    referral_cancel(actor=people["staff"], referral=third, note=NOTE)
     fourth = sent_referral(people, case, network)
     Referral.objects.filter(pk=fourth.pk).update(sent_at=jst(2026, 4, 1))
     reminders_sweep(now=jst(2026, 4, 30))  # reminder, escalation and expiry
@@ -347,7 +355,7 @@ def test_case_assignment_tells_the_new_assignee_only_what_they_may_see(
     people, network, confidential
 ):
     case = make_case(people, network, confidential=confidential)
-    services.case_assign(
+    case_assign(
         actor=people["manager"], case=case, assignee=people["coordinator"].user
     )
 

@@ -13,9 +13,18 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from crm import services
 from crm.models import AuditEvent, Notification
-from crm.services.notifications import NotificationItem, notify_many
+from crm.services import referral_transitions
+from crm.services.assignment import case_assign
+from crm.services.notification_emails import notification_email_send
+from crm.services.notifications import NotificationItem, notify, notify_many
+from crm.services.referral_transitions import (
+    referral_accept,
+    referral_cancel,
+    referral_complete,
+    referral_decline,
+)
+from crm.services.referrals import referral_send
 from crm.services.reminders import reminders_sweep
 from support_network.calendar import JST
 from support_network.errors import NotVisible, PermissionDenied
@@ -55,7 +64,7 @@ def case(network, sender):
 
 
 def send(sender, case, network, to=RECEIVER):
-    return services.referral_send(
+    return referral_send(
         actor=sender,
         case=case,
         to_organisation=network[to],
@@ -73,7 +82,7 @@ def test_notify_records_one_row_per_recipient_and_mails_only_after_commit(
     recipients = [people["coordinator"].user, people["window_staff"].user]
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        rows = services.notify(
+        rows = notify(
             recipients=recipients,
             kind="referral.sent",
             message="紹介が届きました: テスト",
@@ -92,7 +101,7 @@ def test_notify_records_one_row_per_recipient_and_mails_only_after_commit(
 
 def test_a_rolled_back_action_leaves_no_notification_and_sends_no_mail(people):
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.notify(
+        notify(
             recipients=[people["coordinator"].user], kind="referral.sent", message="x"
         )
         raise RuntimeError("the action failed after notifying")
@@ -107,11 +116,11 @@ def test_a_dedupe_key_records_and_mails_an_event_exactly_once(
     user = people["coordinator"].user
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = services.notify(
+        first = notify(
             recipients=[user], kind="reminder", message="回答期限です", dedupe_key="r:1"
         )
     with django_capture_on_commit_callbacks(execute=True):
-        again = services.notify(
+        again = notify(
             recipients=[user], kind="reminder", message="回答期限です", dedupe_key="r:1"
         )
 
@@ -123,13 +132,13 @@ def test_a_dedupe_key_records_and_mails_an_event_exactly_once(
 
 def test_an_email_is_claimed_once_even_when_sent_twice(people):
     with transaction.atomic():
-        rows = services.notify(
+        rows = notify(
             recipients=[people["coordinator"].user], kind="case.assigned", message="x"
         )
     ids = [n.pk for n in rows]
 
-    assert services.notification_email_send(ids=ids) == 1
-    assert services.notification_email_send(ids=ids) == 0
+    assert notification_email_send(ids=ids) == 1
+    assert notification_email_send(ids=ids) == 0
     assert len(mail.outbox) == 1
 
 
@@ -139,7 +148,7 @@ def test_recipients_without_an_address_get_the_in_app_notification_only(
     no_address = make_actor(RECEIVER, "coordinator", "no-address")
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.notify(recipients=[no_address.user], kind="x", message="y")
+        notify(recipients=[no_address.user], kind="x", message="y")
 
     assert Notification.objects.get().recipient == no_address.user
     assert mail.outbox == []
@@ -193,7 +202,7 @@ def test_an_answer_goes_back_to_the_sender(
     Notification.objects.all().delete()
 
     with django_capture_on_commit_callbacks(execute=True):
-        getattr(services, f"referral_{action}")(
+        getattr(referral_transitions, f"referral_{action}")(
             actor=people["window_staff"], referral=referral, note="担当者が不在です"
         )
 
@@ -207,10 +216,10 @@ def test_an_answer_goes_back_to_the_sender(
 
 def test_completion_sends_the_outcome_note_to_the_sender(network, people, sender, case):
     referral = send(sender, case, network)
-    services.referral_accept(actor=people["coordinator"], referral=referral)
+    referral_accept(actor=people["coordinator"], referral=referral)
     Notification.objects.all().delete()
 
-    services.referral_complete(
+    referral_complete(
         actor=people["coordinator"], referral=referral, outcome_note="商標登録出願済み"
     )
 
@@ -229,7 +238,7 @@ def test_an_answer_reaches_the_senders_organisation_when_the_sender_left(
     coordinator = make_actor(SENDER, "coordinator", "sender-coordinator")
     Notification.objects.all().delete()
 
-    services.referral_accept(actor=people["coordinator"], referral=referral)
+    referral_accept(actor=people["coordinator"], referral=referral)
 
     assert Notification.objects.get().recipient == coordinator.user
 
@@ -238,10 +247,10 @@ def test_a_cancellation_is_told_to_the_receiver_including_who_accepted(
     network, people, sender, case
 ):
     referral = send(sender, case, network)
-    services.referral_accept(actor=people["expert"], referral=referral)
+    referral_accept(actor=people["expert"], referral=referral)
     Notification.objects.all().delete()
 
-    services.referral_cancel(actor=sender, referral=referral, note="本人の希望で中止")
+    referral_cancel(actor=sender, referral=referral, note="本人の希望で中止")
 
     told = set(
         Notification.objects.filter(kind="referral.cancelled").values_list(
@@ -264,7 +273,7 @@ def test_the_inbox_lists_only_the_callers_notifications_newest_first(
     api, network, people, sender, case
 ):
     referral = send(sender, case, network)
-    services.referral_accept(actor=people["coordinator"], referral=referral)
+    referral_accept(actor=people["coordinator"], referral=referral)
 
     body = api(sender).get("/api/v1/notifications/").json()
     assert [n["kind"] for n in body["results"]] == ["referral.accepted"]
@@ -280,7 +289,7 @@ def test_the_inbox_lists_only_the_callers_notifications_newest_first(
 
 def test_reading_a_notification_marks_it_once(api, network, people):
     user = people["coordinator"]
-    (notification,) = services.notify(recipients=[user.user], kind="x", message="y")
+    (notification,) = notify(recipients=[user.user], kind="x", message="y")
 
     first = api(user).post(f"/api/v1/notifications/{notification.pk}/read/")
     assert first.status_code == 200
@@ -291,7 +300,7 @@ def test_reading_a_notification_marks_it_once(api, network, people):
 
 
 def test_someone_elses_notification_does_not_exist_for_you(api, network, people):
-    (notification,) = services.notify(
+    (notification,) = notify(
         recipients=[people["coordinator"].user], kind="x", message="y"
     )
 
@@ -310,7 +319,7 @@ def test_someone_elses_notification_does_not_exist_for_you(api, network, people)
 def test_notifications_need_no_acting_organisation(api, network, people):
     user = people["coordinator"]
     make_actor("jpaa-kanto", "expert", user.user.username)  # a second membership
-    services.notify(recipients=[user.user], kind="x", message="y")
+    notify(recipients=[user.user], kind="x", message="y")
 
     response = api(user).get("/api/v1/notifications/")
 
@@ -404,19 +413,19 @@ def test_a_receiving_coordinator_cannot_assign_the_senders_case(
 
     # The receiver sees the case but does not own it.
     with pytest.raises(PermissionDenied):
-        services.case_assign(
+        case_assign(
             actor=people["coordinator"], case=case, assignee=people["coordinator"].user
         )
-    services.referral_decline(actor=people["coordinator"], referral=referral)
+    referral_decline(actor=people["coordinator"], referral=referral)
     # After declining it cannot see it at all.
     with pytest.raises(NotVisible):
-        services.case_assign(
+        case_assign(
             actor=people["coordinator"], case=case, assignee=people["coordinator"].user
         )
 
 
 def test_reassigning_the_same_person_changes_nothing(people, own_case):
-    services.case_assign(
+    case_assign(
         actor=people["coordinator"],
         case=own_case,
         assignee=people["window_staff"].user,

@@ -18,7 +18,7 @@ from django.urls import reverse
 from crm.admin import companies as admin_nta
 from crm.models import AuditEvent, Company
 from crm.rules.corporate_number import corporate_number_check_digit
-from crm.services import company_create
+from crm.services.companies import company_create
 from crm.services.nta_import import company_import_nta, company_kind_for_nta
 from support_network.errors import PermissionDenied, ValidationFailed
 from tests.crm.factories import CompanyFactory

@@ -14,8 +14,9 @@ import io
 import pytest
 from django.utils import timezone
 
-from crm import services
 from crm.models import AuditEvent, ProvisionRecord, Referral
+from crm.services.consents import consent_withdraw
+from crm.services.referrals import referral_send
 from support_network.errors import Conflict
 from tests.conftest import make_actor
 from tests.crm.factories import CaseFactory, ConsentFactory, ContactFactory
@@ -55,7 +56,7 @@ def consent(case, network, *codes, scope="organisations", **kwargs):
 
 
 def send(sender, case, network, to=RECEIVER, **kwargs):
-    return services.referral_send(
+    return referral_send(
         actor=sender,
         case=case,
         to_organisation=network[to],
@@ -218,7 +219,7 @@ def test_the_csv_export_has_a_bom_japanese_headers_and_one_row_per_provision(
     ContactFactory(company=case.company, organisation=network[SENDER], name="田中 一郎")
     used = consent(case, network, RECEIVER)
     referral = send(sender, case, network)
-    services.consent_withdraw(actor=sender, consent=used)
+    consent_withdraw(actor=sender, consent=used)
 
     response = api(admin).get(url)
 

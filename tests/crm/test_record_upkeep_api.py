@@ -13,8 +13,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from crm import services
 from crm.models import AuditEvent, Consultation, ConsultationFact, FollowUp, Outcome
+from crm.services.cases import outcome_record
+from crm.services.consents import consent_record
+from crm.services.consultations import consultation_create
+from crm.services.referral_transitions import referral_accept, referral_complete
+from crm.services.referrals import referral_send
 from support_network.calendar import fiscal_year
 from support_network.errors import ValidationFailed
 from support_network.models import Organisation
@@ -43,7 +47,7 @@ def company(network):
 
 
 def log(actor, company, *, days_ago=1, topics=("patent",), case=None, **extra):
-    return services.consultation_create(
+    return consultation_create(
         actor=actor,
         company=company,
         case=case,
@@ -270,7 +274,7 @@ def test_moving_a_consultation_earlier_moves_the_first_mark(api, owner, company)
 
 def test_an_outcome_is_corrected_and_voided_by_its_organisation(api, owner, company):
     case = log(owner, company).case
-    outcome = services.outcome_record(
+    outcome = outcome_record(
         actor=owner,
         case=case,
         kind="financing",
@@ -357,14 +361,14 @@ def test_a_follow_up_a_few_years_ahead_is_accepted(api, owner, company):
 
 def test_case_detail_carries_the_referral_notes(api, owner, company, network):
     case = log(owner, company).case
-    services.consent_record(
+    consent_record(
         actor=owner,
         company=company,
         scope="network",
         obtained_on=timezone.localdate(),
         method="written",
     )
-    referral = services.referral_send(
+    referral = referral_send(
         actor=owner,
         case=case,
         to_organisation=Organisation.objects.get(code="yorozu-27"),
@@ -372,8 +376,8 @@ def test_case_detail_carries_the_referral_notes(api, owner, company, network):
         topics=["patent"],
     )
     receiver = make_actor("yorozu-27", "window_staff", username="notes-receiver")
-    services.referral_accept(actor=receiver, referral=referral, note="引き受けます")
-    services.referral_complete(
+    referral_accept(actor=receiver, referral=referral, note="引き受けます")
+    referral_complete(
         actor=receiver, referral=referral, outcome_note="出願済み"
     )
 

@@ -12,8 +12,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from crm import services
 from crm.models import AuditEvent, Consent, ProvisionRecord, Referral
+from crm.services.referrals import (
+    ConsentNotRecorded,
+    referral_send,
+    referral_send_with_consent,
+)
 from support_network.errors import Conflict, ValidationFailed
 from tests.conftest import ORG_B
 from tests.crm.factories import CaseFactory, ConsentFactory
@@ -35,7 +39,7 @@ def send(actor, case, network, **overrides):
         "consent_obtained_on": timezone.localdate(),
         "consent_method": "written",
     }
-    return services.referral_send_with_consent(**{**values, **overrides})
+    return referral_send_with_consent(**{**values, **overrides})
 
 
 def test_it_records_the_consent_for_the_receiver_and_sends_with_it(
@@ -65,7 +69,7 @@ def test_a_network_consent_lists_no_organisation(staff_a, case, network):
 def test_a_refused_send_leaves_no_consent_behind(staff_a, case, network):
     # given an open referral of the case to the same receiver
     ConsentFactory(company=case.company, scope="network")
-    services.referral_send(
+    referral_send(
         actor=staff_a,
         case=case,
         to_organisation=network[ORG_B],
@@ -100,7 +104,7 @@ def test_bad_send_input_after_the_consent_rolls_the_consent_back(
 def test_a_refused_consent_says_so_and_sends_nothing(staff_a, case, network):
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
 
-    with pytest.raises(services.ConsentNotRecorded) as refused:
+    with pytest.raises(ConsentNotRecorded) as refused:
         send(staff_a, case, network, consent_obtained_on=tomorrow)
 
     # the consent service's own error, field and status, for forms and the API

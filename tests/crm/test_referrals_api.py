@@ -16,7 +16,6 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from crm import services
 from crm.choices import ReferralStatus
 from crm.models import (
     AuditEvent,
@@ -31,6 +30,15 @@ from crm.selectors.visibility import (
     contacts_visible_to,
 )
 from crm.services import referral_transitions as referral_services
+from crm.services.consents import consent_withdraw
+from crm.services.referral_transitions import (
+    referral_accept,
+    referral_cancel,
+    referral_complete,
+    referral_decline,
+    referral_expire,
+)
+from crm.services.referrals import referral_send
 from support_network.calendar import add_business_days
 from support_network.errors import Conflict, NotVisible, PermissionDenied
 from tests.conftest import make_actor
@@ -95,7 +103,7 @@ def consent_for(case, network, *codes, scope="organisations", recorder=None):
 
 
 def send(actor, case, network, to=RECEIVER, **kwargs):
-    return services.referral_send(
+    return referral_send(
         actor=actor,
         case=case,
         to_organisation=network[to],
@@ -395,7 +403,7 @@ def test_a_second_open_referral_to_the_same_organisation_is_refused(
     assert refused.value.code == "already_referred"
     assert refused.value.extra["referral"] == first.pk
     # Once the first one is closed, a new referral may go out.
-    services.referral_cancel(actor=sender, referral=first)
+    referral_cancel(actor=sender, referral=first)
     assert send(sender, case, network).status == "sent"
 
 
@@ -404,7 +412,7 @@ def test_referring_back_to_the_owning_organisation_or_a_closed_case_is_refused(
 ):
     consent_for(case, network, scope="network")
     referral = send(sender, case, network)
-    services.referral_accept(actor=receiver, referral=referral)
+    referral_accept(actor=receiver, referral=referral)
 
     back = post(
         api(receiver),
@@ -449,7 +457,7 @@ def test_a_receiver_refers_on_only_once_it_has_accepted(
     assert refused.value.code == "not_permitted"
     assert Referral.objects.filter(from_organisation__code=RECEIVER).count() == 0
 
-    services.referral_accept(actor=receiver, referral=first)
+    referral_accept(actor=receiver, referral=first)
     onward = send(receiver, case, network, to="jpaa-kanto")
 
     assert onward.from_organisation.code == RECEIVER
@@ -560,7 +568,7 @@ def test_only_a_sent_referral_expires(network, sender, case, start):
     referral = referral_in(start, network, sender, case)
 
     with pytest.raises(Conflict) as refused:
-        services.referral_expire(referral=referral)
+        referral_expire(referral=referral)
 
     assert refused.value.code == "invalid_transition"
     referral.refresh_from_db()
@@ -574,7 +582,7 @@ def test_expiry_is_a_system_transition_that_tells_the_sender(
     now = timezone.now()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.referral_expire(referral=referral, now=now)
+        referral_expire(referral=referral, now=now)
 
     referral.refresh_from_db()
     assert referral.status == "expired"
@@ -641,7 +649,7 @@ class TestWhoMayAnswer:
 
         assert response.status_code == 404
         with pytest.raises(NotVisible):
-            services.referral_accept(actor=stranger, referral=referral)
+            referral_accept(actor=stranger, referral=referral)
 
     def test_the_receiver_cannot_cancel(self, api, receiver, referral):
         response = post(api(receiver), f"/api/v1/referrals/{referral.pk}/cancel/")
@@ -656,15 +664,15 @@ class TestWhoMayAnswer:
     ):
         expert = make_actor(RECEIVER, "expert", "expert-receiver")
 
-        assert services.referral_accept(actor=expert, referral=referral).status == (
+        assert referral_accept(actor=expert, referral=referral).status == (
             "accepted"
         )
 
     def test_permission_is_checked_before_the_status(self, network, sender, referral):
-        services.referral_cancel(actor=sender, referral=referral)
+        referral_cancel(actor=sender, referral=referral)
 
         with pytest.raises(PermissionDenied):
-            services.referral_accept(actor=sender, referral=referral)
+            referral_accept(actor=sender, referral=referral)
 
 
 # --- Concurrency --------------------------------------------------------------
@@ -696,7 +704,7 @@ def test_two_receivers_answering_at_once_have_exactly_one_winner(
     def answer(name, actor, action):
         try:
             start.wait(timeout=10)
-            service = getattr(services, f"referral_{action}")
+            service = getattr(referral_services, f"referral_{action}")
             service(actor=actor, referral=Referral.objects.get(pk=referral.pk))
             outcomes[name] = action
         except Conflict as exc:
@@ -741,7 +749,7 @@ def test_withdrawing_consent_stops_hub_visibility_and_new_referrals_but_not_the_
 ):
     consent = consent_for(case, network, scope="network")
     referral = send(sender, case, network)
-    services.referral_accept(actor=receiver, referral=referral)
+    referral_accept(actor=receiver, referral=referral)
     assert api(hub_coordinator).get(f"/api/v1/cases/{case.pk}/").status_code == 200
 
     response = post(
@@ -788,11 +796,11 @@ def test_a_sent_referral_survives_withdrawal_until_it_is_answered(
 ):
     consent = consent_for(case, network, RECEIVER)
     referral = send(sender, case, network)
-    services.consent_withdraw(actor=sender, consent=consent)
+    consent_withdraw(actor=sender, consent=consent)
 
     # The provision already happened; the receiver may still answer it.
     assert (
-        services.referral_accept(actor=receiver, referral=referral).status == "accepted"
+        referral_accept(actor=receiver, referral=referral).status == "accepted"
     )
 
 
@@ -808,7 +816,7 @@ def test_referral_list_filters_by_direction_and_status(
     out_sent = send(sender, case, network)
     out_declined = send(sender, case, network, to="jpaa-kanto")
     jpaa = make_actor("jpaa-kanto", "coordinator")
-    services.referral_decline(actor=jpaa, referral=out_declined, note="対応できません")
+    referral_decline(actor=jpaa, referral=out_declined, note="対応できません")
     incoming = ReferralFactory(
         case=CaseFactory(organisation=network["jpaa-kanto"]),
         from_organisation=network["jpaa-kanto"],
@@ -896,17 +904,17 @@ def bring_to(phase, *, network, sender, answerer, case):
         return None
     referral = send(sender, case, network)
     if phase in ("accepted", "completed"):
-        services.referral_accept(actor=answerer, referral=referral)
+        referral_accept(actor=answerer, referral=referral)
     if phase == "completed":
-        services.referral_complete(
+        referral_complete(
             actor=answerer, referral=referral, outcome_note="完了"
         )
     if phase == "declined":
-        services.referral_decline(actor=answerer, referral=referral)
+        referral_decline(actor=answerer, referral=referral)
     if phase == "cancelled":
-        services.referral_cancel(actor=sender, referral=referral)
+        referral_cancel(actor=sender, referral=referral)
     if phase == "expired":
-        services.referral_expire(referral=referral)
+        referral_expire(referral=referral)
     return referral
 
 

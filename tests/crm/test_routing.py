@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from crm import services
 from crm.models import Referral
 from crm.selectors.suggestions import referral_suggestions
+from crm.services.referral_transitions import referral_cancel
+from crm.services.referrals import referral_send
 from support_network.errors import NotVisible, ValidationFailed
 from support_network.models import ExpertiseTag, Organisation
 from tests.conftest import make_actor
@@ -138,7 +139,7 @@ def test_the_cases_own_organisation_and_the_actors_are_never_suggested(network):
     ConsentFactory(company=case.company, scope="organisations").organisations.add(
         network["yorozu-13"]
     )
-    services.referral_send(
+    referral_send(
         actor=coordinator,
         case=case,
         to_organisation=network["yorozu-13"],
@@ -157,7 +158,7 @@ def test_an_organisation_already_holding_an_open_referral_is_not_suggested(netwo
     ConsentFactory(company=case.company, scope="organisations").organisations.add(
         network["inpit-expert-trade-secret"]
     )
-    referral = services.referral_send(
+    referral = referral_send(
         actor=coordinator,
         case=case,
         to_organisation=network["inpit-expert-trade-secret"],
@@ -168,7 +169,7 @@ def test_an_organisation_already_holding_an_open_referral_is_not_suggested(netwo
     assert "inpit-expert-trade-secret" not in codes(
         referral_suggestions(coordinator, case, ["trade_secret"])
     )
-    services.referral_cancel(actor=coordinator, referral=referral)
+    referral_cancel(actor=coordinator, referral=referral)
     assert codes(referral_suggestions(coordinator, case, ["trade_secret"]))[
         0
     ] == ("inpit-expert-trade-secret")

@@ -17,9 +17,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import services
 from crm.choices import TOPIC_NUMBERS
 from crm.models import AuditEvent, Consultation, ConsultationFact, FollowUp, Outcome
+from crm.services.cases import outcome_record
+from crm.services.consultations import consultation_create
 from tests.conftest import ORG_A, make_actor
 from tests.crm.factories import CompanyFactory, ConsentFactory
 
@@ -43,7 +44,7 @@ def coordinator_a(network):
 
 
 def log(actor, company, **extra) -> Consultation:
-    return services.consultation_create(
+    return consultation_create(
         actor=actor,
         company=company,
         case=extra.pop("case", None),
@@ -147,7 +148,7 @@ def test_a_refused_correction_keeps_what_was_typed_beside_the_field(staff_a, com
 
 def test_the_author_voids_a_consultation_with_a_reason(staff_a, company):
     first = log(staff_a, company)
-    second = services.consultation_create(
+    second = consultation_create(
         actor=staff_a,
         company=company,
         case=first.case,
@@ -229,7 +230,7 @@ def test_a_colleague_window_staff_and_a_hub_may_not_correct_or_void(
 
 def test_the_recorder_corrects_and_voids_an_outcome(staff_a, staff_a2, company):
     case = log(staff_a, company).case
-    outcome = services.outcome_record(
+    outcome = outcome_record(
         actor=staff_a,
         case=case,
         kind="filing",

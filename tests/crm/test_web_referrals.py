@@ -11,7 +11,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import services
 from crm.models import (
     AuditEvent,
     Consent,
@@ -21,6 +20,7 @@ from crm.models import (
     ProvisionRecord,
     Referral,
 )
+from crm.services.referrals import referral_send
 from tests.conftest import make_actor
 from tests.crm.factories import (
     CaseFactory,
@@ -71,7 +71,7 @@ def referral_to_b(sender, network, *, consent=True, **case_kwargs):
     case = case_with_topics(sender, "branding", **case_kwargs)
     if consent:
         ConsentFactory(company=case.company, scope="network")
-    return services.referral_send(
+    return referral_send(
         actor=sender,
         case=case,
         to_organisation=network[ORG_B],
@@ -203,7 +203,7 @@ def test_consent_recorded_but_send_refused_rolls_the_consent_back(staff_a, netwo
     # An open referral to B exists already: the send fails after the consent.
     case = case_with_topics(staff_a, "branding")
     ConsentFactory(company=case.company, scope="network")
-    services.referral_send(
+    referral_send(
         actor=staff_a,
         case=case,
         to_organisation=network[ORG_B],

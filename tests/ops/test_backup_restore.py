@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from crm.models import Company, Consultation, FollowUp
-from crm.services import consultation_create
+from crm.services.consultations import consultation_create
 from tests.conftest import ORG_A, make_actor
 from tests.crm.factories import CompanyFactory
 

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from programs import selectors
 from programs.models import Enrolment, SupportDay, SupportPlan, TeamMember
+from programs.services import support_days as support_days_services
 from programs.services.support_days import support_days_log, support_plan_save
 from support_network.errors import (
     Conflict,
@@ -376,14 +376,16 @@ def test_two_loggers_taking_the_last_half_day_at_once_log_it_once(network, monke
     coordinator = make_actor("inpit", "coordinator")
     enrolment = active_enrolment("iaca")
     log_history(enrolment, whole_days=29, half_day=True)
-    count_days = selectors.support_days_logged
+    count_days = support_days_services.support_days_logged
 
     def slow_count(enrolment, **kwargs):
         used = count_days(enrolment, **kwargs)
         time.sleep(0.3)
         return used
 
-    monkeypatch.setattr(selectors, "support_days_logged", slow_count)
+    # Patched where support_days_log looks it up, so the count is slow inside
+    # the locked section and the two loggers really overlap.
+    monkeypatch.setattr(support_days_services, "support_days_logged", slow_count)
     start = threading.Barrier(2)
     outcomes = []
 

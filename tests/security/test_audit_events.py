@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from crm.models import AuditEvent
-from crm.services import audit_record
+from crm.services.audit import audit_record
 from tests.conftest import ORG_A, ORG_B, make_actor
 from tests.crm.factories import CaseFactory
 

@@ -30,7 +30,6 @@ from django.utils import timezone
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.views import APIView
 
-from crm import services
 from crm.models import (
     AuditEvent,
     Consent,
@@ -43,6 +42,12 @@ from crm.models import (
     Referral,
 )
 from crm.serializers.companies import PRIVATE_COMPANY_FIELDS
+from crm.services.audit import audit_record
+from crm.services.cases import outcome_record
+from crm.services.consents import consent_record
+from crm.services.consultations import consultation_create
+from crm.services.contacts import contact_create
+from crm.services.referrals import referral_send
 from programs.models import Enrolment
 from support_network.models import Membership, Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor
@@ -81,17 +86,17 @@ def foreign(network) -> Foreign:
         capital_yen=12_345_678,
         employees=42,
     )
-    consent = services.consent_record(
+    consent = consent_record(
         actor=owner,
         company=company,
         scope="network",
         obtained_on=timezone.localdate(),
         method="written",
     )
-    contact = services.contact_create(
+    contact = contact_create(
         actor=owner, company=company, name=SECRET_CONTACT, email="himitsu@example.jp"
     )
-    consultation = services.consultation_create(
+    consultation = consultation_create(
         actor=owner,
         company=company,
         occurred_at=timezone.now() - dt.timedelta(hours=1),
@@ -105,7 +110,7 @@ def foreign(network) -> Foreign:
     case = consultation.case
     case.title = SECRET_TITLE
     case.save(update_fields=["title"])
-    outcome = services.outcome_record(
+    outcome = outcome_record(
         actor=owner,
         case=case,
         kind="filing",
@@ -113,7 +118,7 @@ def foreign(network) -> Foreign:
         reference="特願2025-000001",
         note=SECRET_NOTE,
     )
-    referral = services.referral_send(
+    referral = referral_send(
         actor=owner,
         case=case,
         to_organisation=Organisation.objects.get(code=ORG_B),
@@ -137,7 +142,7 @@ def foreign(network) -> Foreign:
         format=Export.Format.CSV,
         expires_at=timezone.now() + dt.timedelta(days=7),
     )
-    services.audit_record(actor=owner, action="case.view", obj=case)
+    audit_record(actor=owner, action="case.view", obj=case)
     return Foreign(
         ids={
             "company": company.pk,

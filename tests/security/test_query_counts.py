@@ -20,8 +20,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from drf_spectacular.generators import EndpointEnumerator
 
-from crm import services
 from crm.models import Export, Notification
+from crm.services.cases import outcome_record
+from crm.services.consultations import consultation_create
+from crm.services.referrals import referral_send
 from support_network.models import Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor
 from tests.crm.factories import CompanyFactory, ConsentFactory, ContactFactory
@@ -78,7 +80,7 @@ def world(network):
     for i in range(ROWS):
         company = CompanyFactory(registered_by=staff.organisation)
         ConsentFactory(company=company, organisation=staff.organisation)
-        consultation = services.consultation_create(
+        consultation = consultation_create(
             actor=staff,
             company=company,
             occurred_at=now - dt.timedelta(hours=i + 1),
@@ -90,14 +92,14 @@ def world(network):
             follow_up_on=timezone.localdate() + dt.timedelta(days=i % 10),
             attendees=[ORG_B],
         )
-        services.outcome_record(
+        outcome_record(
             actor=staff,
             case=consultation.case,
             kind="filing",
             occurred_on=timezone.localdate(),
             reference=f"特願2025-{i:06d}",
         )
-        services.referral_send(
+        referral_send(
             actor=staff,
             case=consultation.case,
             to_organisation=receiver,

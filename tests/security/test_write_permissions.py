@@ -26,7 +26,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import services
 from crm.models import (
     AuditEvent,
     Case,
@@ -38,6 +37,12 @@ from crm.models import (
     Outcome,
     Referral,
 )
+from crm.services.cases import outcome_record
+from crm.services.consents import consent_record
+from crm.services.consultations import consultation_create
+from crm.services.contacts import contact_create
+from crm.services.referral_transitions import referral_accept, referral_complete
+from crm.services.referrals import referral_send
 from programs.models import Enrolment
 from support_network.models import Membership, Organisation
 from tests.conftest import ORG_A, make_actor
@@ -82,15 +87,15 @@ def world(network):
     org_a = Organisation.objects.get(code=ORG_A)
     company = CompanyFactory(name="株式会社書込権限テスト", registered_by=org_a)
     other_company = CompanyFactory(name="株式会社統合先テスト", registered_by=org_a)
-    consent = services.consent_record(
+    consent = consent_record(
         actor=owner,
         company=company,
         scope="network",
         obtained_on=timezone.localdate(),
         method="written",
     )
-    contact = services.contact_create(actor=owner, company=company, name="山田 太郎")
-    consultation = services.consultation_create(
+    contact = contact_create(actor=owner, company=company, name="山田 太郎")
+    consultation = consultation_create(
         actor=owner,
         company=company,
         occurred_at=timezone.now() - dt.timedelta(hours=2),
@@ -101,7 +106,7 @@ def world(network):
         follow_up_on=timezone.localdate() + dt.timedelta(days=7),
     )
     case = consultation.case
-    outcome = services.outcome_record(
+    outcome = outcome_record(
         actor=owner,
         case=case,
         kind="filing",
@@ -114,20 +119,20 @@ def world(network):
         ("accepted", ACCEPTED_BY),
         ("completed", COMPLETED_BY),
     ):
-        referrals[name] = services.referral_send(
+        referrals[name] = referral_send(
             actor=owner,
             case=case,
             to_organisation=Organisation.objects.get(code=code),
             reason="出願戦略の相談",
             topics=["patent"],
         )
-    services.referral_accept(
+    referral_accept(
         actor=people["accepted_receiver"], referral=referrals["accepted"]
     )
-    services.referral_accept(
+    referral_accept(
         actor=people["completed_receiver"], referral=referrals["completed"]
     )
-    services.referral_complete(
+    referral_complete(
         actor=people["completed_receiver"],
         referral=referrals["completed"],
         outcome_note="出願済み",
