@@ -63,6 +63,18 @@ def _attendee_organisations(actor: Actor, codes: Iterable[str]) -> list[Organisa
     return [found[c] for c in codes]
 
 
+def topics_validate(topics: list[str]) -> None:
+    """Refuse an empty or unknown list of 相談分野 (consultations and referrals)."""
+    if not topics:
+        raise ValidationFailed(_("相談分野を1つ以上選んでください。"), field="topics")
+    bad = [t for t in topics if t not in Topic.values]
+    if bad:
+        raise ValidationFailed(
+            _("相談分野が正しくありません: %(slugs)s") % {"slugs": ", ".join(bad)},
+            field="topics",
+        )
+
+
 def consultation_fields_validate(
     *,
     occurred_at: datetime,
@@ -94,14 +106,7 @@ def consultation_fields_validate(
             % {"max": MAX_DURATION_MINUTES},
             field="duration_minutes",
         )
-    if not topics:
-        raise ValidationFailed(_("相談分野を1つ以上選んでください。"), field="topics")
-    bad = [t for t in topics if t not in Topic.values]
-    if bad:
-        raise ValidationFailed(
-            _("相談分野が正しくありません: %(slugs)s") % {"slugs": ", ".join(bad)},
-            field="topics",
-        )
+    topics_validate(topics)
     bad = [t for t in ip_types if t not in IpType.values]
     if bad:
         raise ValidationFailed(

@@ -31,6 +31,7 @@ from crm.models import (
 from crm.permissions import case_require_writable
 from crm.services.audit import audit_record
 from crm.services.consents import consent_covering, consent_record
+from crm.services.consultations import topics_validate
 from crm.services.notifications import notify
 from crm.services.steps import StepRefused
 from crm.statistics.facts import yorozu_link_marks_refresh
@@ -125,14 +126,7 @@ def referral_send(
             % {"max": MAX_REASON_LENGTH},
             field="reason",
         )
-    if not topics:
-        raise ValidationFailed(_("相談分野を1つ以上選んでください。"), field="topics")
-    bad = [t for t in topics if t not in Topic.values]
-    if bad:
-        raise ValidationFailed(
-            _("相談分野が正しくありません: %(slugs)s") % {"slugs": ", ".join(bad)},
-            field="topics",
-        )
+    topics_validate(topics)
 
     # Lock order company → case → consent, as the merge service locks the
     # company first; the case lock makes concurrent sends of one case queue.

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.services import audit_record
+from crm.services.audit import audit_record
 from programs.choices import EnrolmentStatus
 from programs.lock_objects import enrolment_lock
 from programs.models import Enrolment, SupportDay, SupportPlan

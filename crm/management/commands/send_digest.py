@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from crm.management.commands.send_reminders import now_option
+from crm.management.now import now_argument_add, now_option
 from crm.services.digest import coordinator_digest_send
 from support_network.calendar import JST
 
@@ -24,10 +24,7 @@ class Command(BaseCommand):
     help = "コーディネーターに今週の要確認事項（ダイジェスト）を送信します。"
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--now",
-            help="この時刻として処理します（ISO 8601、オフセット省略時は日本時間）。",
-        )
+        now_argument_add(parser)
 
     def handle(self, *args, now=None, **options):
         moment = now_option(now)

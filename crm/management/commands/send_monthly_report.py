@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from crm.management.commands.send_reminders import now_option
+from crm.management.now import now_argument_add, now_option
 from crm.services.monthly_report import first_business_day, monthly_report_send
 from support_network.calendar import JST, local_date
 
@@ -19,10 +19,7 @@ class Command(BaseCommand):
     help = "月初の最初の業務日に、管理者へ前月と年度累計の統計（Excel）をメールで送ります。"
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--now",
-            help="この時刻として処理します（ISO 8601、オフセット省略時は日本時間）。",
-        )
+        now_argument_add(parser)
 
     def handle(self, *args, now=None, **options):
         moment = now_option(now)

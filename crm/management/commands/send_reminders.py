@@ -7,13 +7,11 @@ it twice for the same moment sends nothing the second time.
 
 from __future__ import annotations
 
-from datetime import datetime
+from django.core.management.base import BaseCommand
 
-from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-
+from crm.management.now import now_argument_add, now_option
 from crm.services.reminders import reminders_sweep
-from support_network.calendar import JST, moment_parse
+from support_network.calendar import JST
 
 LABELS = {
     "follow_up.reminder": "フォローアップのリマインド",
@@ -29,27 +27,11 @@ LABELS = {
 }
 
 
-def now_option(value: str | None) -> datetime:
-    """Return the moment `--now` names (support_network.calendar.moment_parse), or now.
-
-    Shared by send_reminders, send_digest and send_monthly_report: a bad
-    value becomes a CommandError with moment_parse's Japanese message.
-    """
-    try:
-        moment = moment_parse(value)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from exc
-    return moment or timezone.now()
-
-
 class Command(BaseCommand):
     help = "期日を迎えたリマインド・エスカレーション・紹介の期限切れを処理します。"
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--now",
-            help="この時刻として処理します（ISO 8601、オフセット省略時は日本時間）。",
-        )
+        now_argument_add(parser)
 
     def handle(self, *args, now=None, **options):
         moment = now_option(now)
