@@ -267,6 +267,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
+# One date and one datetime spelling, 2026/12/9 and 2026/12/9 14:05, in
+# every language (config/formats/, docs/dates.md).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files (served by the app itself: agencies' networks are closed) --
 STATIC_URL = "static/"

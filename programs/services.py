@@ -767,7 +767,7 @@ def support_days_log(
     if enrolment.started_on and date < enrolment.started_on:
         raise ValidationFailed(
             _("支援開始日（%(start)s）より前の日付は記録できません。")
-            % {"start": enrolment.started_on.isoformat()},
+            % {"start": f"{enrolment.started_on:%Y}/{enrolment.started_on.month}/{enrolment.started_on.day}"},
             field="date",
         )
     if date > today:

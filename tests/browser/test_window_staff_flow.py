@@ -55,9 +55,9 @@ def week_later() -> dt.date:
 
 
 def month_day(day: dt.date) -> str:
-    """The short date my-work shows ("n/j（D）" in Japanese)."""
+    """The date my-work shows ("Y/n/j（D）", the weekday in Japanese)."""
     weekday = "月火水木金土日"[day.weekday()]
-    return f"{day.month}/{day.day}（{weekday}）"
+    return f"{day.year}/{day.month}/{day.day}（{weekday}）"
 
 
 def tab_until(page: Page, selector: str, limit: int = 60, back: bool = False) -> None:

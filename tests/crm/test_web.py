@@ -41,7 +41,7 @@ class _Inputs(HTMLParser):
         if tag == "input" and "checked" in attrs:
             self.checked.append((attrs.get("name") or "", attrs.get("value") or ""))
         if tag == "p" and "error" in (attrs.get("class") or "").split():
-            self._error_of = (attrs.get("id") or "").removesuffix("-error")
+            self._error_of = (attrs.get("id") or "").removesuffix("_error")
 
     def handle_data(self, data):
         if self._error_of is not None and data.strip():

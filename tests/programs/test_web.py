@@ -44,7 +44,7 @@ def page(response) -> str:
 def errors_of(html: str, field: str) -> list[str]:
     """Return the error messages shown beside a form field."""
     return re.findall(
-        rf'<p class="error" role="alert" id="id_{field}-error">(.*?)</p>', html
+        rf'<p class="error" role="alert" id="id_{field}_error">(.*?)</p>', html
     )
 
 
