@@ -106,7 +106,7 @@ def test_program_list_shows_operator_who_may_apply_duration_and_this_years_seats
     assert "5か月" in row
     assert "1 / 20" in row
     assert (
-        "海外出願支援事業" in html
+        "中小企業等外国出願支援事業" in html
     )  # subsidies are listed apart, with an estimate link
     assert reverse("programs:program-detail", args=["overseas_filing"]) in html
 
