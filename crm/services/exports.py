@@ -632,6 +632,7 @@ def _write(export: Export, path: Path) -> WriteResult:
             table.columns,
             progress.rows,
             sheet_title=table.sheet_title,
+            fiscal_year=export.fiscal_year,
             progress=progress,
             progress_every=PROGRESS_EVERY,
         )
