@@ -24,6 +24,8 @@ SECRET_KEY = env_secret("DJANGO_SECRET_KEY", INSECURE_SECRET_KEY)
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
+# Third-party apps with a Japanese admin section name are listed by their
+# config.apps class (same label, same behaviour).
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -33,15 +35,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "knox",  # API tokens with a lifetime (support_network/tokens.py)
-    "django_otp",  # second factor (TOTP + recovery codes, support_network/mfa.py)
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "config.apps.KnoxConfig",  # API tokens with a lifetime (support_network/tokens.py)
+    "config.apps.OtpConfig",  # second factor (TOTP + recovery codes, support_network/mfa.py)
+    "config.apps.OtpTotpConfig",
+    "config.apps.OtpStaticConfig",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_celery_beat",
-    "axes",  # before crm: its login-failure receiver runs before the audit one
+    "config.apps.CeleryBeatConfig",
+    "config.apps.AxesConfig",  # before crm: its login-failure receiver runs before the audit one
     "csp",
     "support_network",
     "crm",
