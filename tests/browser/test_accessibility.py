@@ -80,33 +80,52 @@ def pages(network, admin_user) -> list[str]:
         employees=12,
     )
     case = CaseFactory(
-        company=company, organisation=org, created_by=user, assignee=user,
+        company=company,
+        organisation=org,
+        created_by=user,
+        assignee=user,
         title="海外展開前の商標出願",
     )
     ConsultationFactory(case=case, author=user)
     ReferralFactory(case=case, sent_by=user, to_organisation=network["yorozu-27"])
     other = CaseFactory(
-        company=CompanyFactory(name="株式会社ヨロズ紹介元", registered_by=network["yorozu-27"]),
+        company=CompanyFactory(
+            name="株式会社ヨロズ紹介元", registered_by=network["yorozu-27"]
+        ),
         organisation=network["yorozu-27"],
     )
     incoming = ReferralFactory(
-        case=other, to_organisation=org, status="accepted",
+        case=other,
+        to_organisation=org,
+        status="accepted",
         answered_at=timezone.now(),
     )
     Notification.objects.create(
-        recipient=user, kind="referral_received", message="紹介が届きました",
-        object_type="referral", object_id=str(incoming.pk),
+        recipient=user,
+        kind="referral_received",
+        message="紹介が届きました",
+        object_type="referral",
+        object_id=str(incoming.pk),
     )
     today = timezone.localdate()
-    round_ = ProgramRoundFactory(program=program("ipas"), fiscal_year=fiscal_year(today))
+    round_ = ProgramRoundFactory(
+        program=program("ipas"), fiscal_year=fiscal_year(today)
+    )
     enrolment = EnrolmentFactory(
-        round=round_, company=company, case=case, applied_by=user,
+        round=round_,
+        company=company,
+        case=case,
+        applied_by=user,
     )
     return [
         "/",
         "/companies/",
         "/companies/?q=アクセシブル",
         f"/companies/{company.pk}/",
+        "/companies/new/",
+        f"/companies/{company.pk}/edit/",
+        f"/companies/{company.pk}/contacts/new/",
+        f"/companies/{company.pk}/consents/new/",
         "/consultations/new/",
         f"/consultations/new/?company={company.pk}",
         "/cases/",
@@ -123,7 +142,9 @@ def pages(network, admin_user) -> list[str]:
         f"/cases/{case.pk}/refer-to-program/",
         f"/enrolments/{enrolment.pk}/",
         "/members/",
+        "/members/invite/",
         "/account/mfa/",
+        "/password/change/",
     ]
 
 
@@ -164,10 +185,14 @@ def test_every_page_passes_axe_at_three_widths(page: Page, log_in, admin_user, p
             assert response is not None and response.status == 200, (path, response)
             page.wait_for_load_state("load")
             found = check(page, path, width)
-            if found:
+            # Phone-width screenshots of every page (and of any page with a
+            # problem) go to var/screenshots/ for a person to look at.
+            if found or width == PHONE:
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 name = re.sub(r"[^\w]+", "_", path).strip("_") or "home"
-                page.screenshot(path=str(SCREENSHOTS / f"a11y-{width}-{name}.png"), full_page=True)
+                page.screenshot(
+                    path=str(SCREENSHOTS / f"a11y-{width}-{name}.png"), full_page=True
+                )
             problems += found
     assert not problems, f"{len(problems)} problems:\n  " + "\n  ".join(problems)
 
@@ -184,11 +209,17 @@ def test_phone_width_pages_keep_names_readable(page: Page, log_in, admin_user, p
     )
     # 15 px type: four characters need at least 60 px.
     assert narrowest >= 60, f"a table cell on / is only {narrowest}px wide"
+    # The company name (12 characters) takes at most two lines.
+    name = page.locator("#recent-consultations a", has_text="株式会社アクセシブル工業")
+    lines = name.evaluate("a => a.getClientRects().length")
+    assert lines <= 2, f"the company name is broken over {lines} lines"
     menu = page.locator("header.bar").bounding_box()
     assert menu is not None and menu["height"] <= 120, menu
 
 
-def test_consultation_form_errors_groups_and_access_keys(page: Page, log_in, admin_user, pages):
+def test_consultation_form_errors_groups_and_access_keys(
+    page: Page, log_in, admin_user, pages
+):
     """Errors are tied to their fields; each checkbox group is one Tab stop."""
     log_in(admin_user.user.username, PASSWORD)
     page.goto("/consultations/new/")
@@ -235,7 +266,9 @@ def test_consultation_form_errors_groups_and_access_keys(page: Page, log_in, adm
     assert page.evaluate("document.activeElement.id") == last
 
 
-def test_consultation_form_says_which_case_it_goes_to(page: Page, log_in, admin_user, pages):
+def test_consultation_form_says_which_case_it_goes_to(
+    page: Page, log_in, admin_user, pages
+):
     log_in(admin_user.user.username, PASSWORD)
     page.goto("/consultations/new/")
     page.locator("#company-q").fill("アクセシブル")

@@ -28,13 +28,20 @@ def test_every_app_with_admin_models_has_a_japanese_name():
 
 def test_labels_are_unchanged():
     assert {
-        "knox", "django_otp", "otp_totp", "otp_static", "django_celery_beat", "axes",
+        "knox",
+        "django_otp",
+        "otp_totp",
+        "otp_static",
+        "django_celery_beat",
+        "axes",
     } <= {config.label for config in apps.get_app_configs()}
 
 
 @pytest.mark.django_db
 def test_admin_index_shows_no_english_section(django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.invalid", "pw")
+    user = django_user_model.objects.create_superuser(
+        "root", "root@example.invalid", "pw"
+    )
     client = Client()
     client.force_login(user)
     html = client.get("/admin/").content.decode()

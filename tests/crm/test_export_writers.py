@@ -297,7 +297,12 @@ def test_xlsx_prints_landscape_fitted_to_width_with_the_header_row_and_wareki_fy
 ):
     path = tmp_path / "x.xlsx"
     write_xlsx(
-        path, COLUMNS, ROWS, sheet_title="相談記録", engine=engine, fiscal_year=2025,
+        path,
+        COLUMNS,
+        ROWS,
+        sheet_title="相談記録",
+        engine=engine,
+        fiscal_year=2025,
         max_rows_per_sheet=2,
     )
     workbook = openpyxl.load_workbook(path)
