@@ -123,7 +123,7 @@ def consultation_void(request, pk: int):
             actor=actor, consultation=consultation, reason=reason
         ),
         _("相談記録（%(date)s）を取り消しました。")
-        % {"date": consultation.occurred_on.strftime("%Y/%m/%d")},
+        % {"date": f"{consultation.occurred_on:%Y}/{consultation.occurred_on.month}/{consultation.occurred_on.day}"},
     )
 
 

@@ -188,7 +188,7 @@ def referral_create(request, pk: int):
         _("%(organisation)s へ紹介しました。回答期限は %(date)s です。")
         % {
             "organisation": to_organisation.name,
-            "date": f"{referral.respond_by:%Y/%m/%d}",
+            "date": f"{referral.respond_by:%Y}/{referral.respond_by.month}/{referral.respond_by.day}",
         },
     )
     url = reverse("crm:case-detail", args=[case.pk])

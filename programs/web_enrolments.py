@@ -325,7 +325,7 @@ def enrolment_refer(request, case_id: int):
         % {
             "operator": program.operator.name,
             "program": program.name,
-            "date": f"{enrolment.referral.respond_by:%Y/%m/%d}",
+            "date": f"{enrolment.referral.respond_by:%Y}/{enrolment.referral.respond_by.month}/{enrolment.referral.respond_by.day}",
         },
     )
     return redirect("programs:enrolment-detail", pk=enrolment.pk)
