@@ -65,7 +65,8 @@ class Digest:
 
 
 def _md(d: date) -> str:
-    return f"{d.month}月{d.day}日"
+    # The UI's one date spelling (docs/dates.md), also in notifications.
+    return f"{d.year}/{d.month}/{d.day}"
 
 
 def _scope(actor: Actor, field_name: str) -> Q:

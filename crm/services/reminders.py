@@ -342,7 +342,7 @@ def follow_up_reminders(
             message = text % {
                 "case": f.case.title,
                 "note": f.note,
-                "due": f"{f.due_on.month}月{f.due_on.day}日",
+                "due": f"{f.due_on.year}/{f.due_on.month}/{f.due_on.day}",
                 "n": n,
             }
             items.append(
@@ -425,7 +425,7 @@ def follow_up_escalations(
                 )
                 % {
                     "assignee": person_name(f.assignee),
-                    "due": f"{f.due_on.month}月{f.due_on.day}日",
+                    "due": f"{f.due_on.year}/{f.due_on.month}/{f.due_on.day}",
                     "case": f.case.title,
                     "note": f.note,
                 },
