@@ -37,6 +37,7 @@ from tests.crm.factories import (
 from tests.programs.factories import EnrolmentFactory, ProgramRoundFactory, program
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_SOURCE = AXE.read_text(encoding="utf-8")
 PASSWORD = "pass-1234-word"
 WIDTHS = (1366, 1920, 390)
 PHONE = 390
@@ -151,9 +152,8 @@ def pages(network, admin_user) -> list[str]:
 def check(page: Page, path: str, width: int) -> list[str]:
     """Return what is wrong with the current page (empty when nothing)."""
     problems = []
-    page.evaluate(AXE.read_text(encoding="utf-8")) if not page.evaluate(
-        "typeof window.axe !== 'undefined'"
-    ) else None
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE)
     result = page.evaluate(RUN_AXE)
     for kind in ("violations", "incomplete"):
         for item in result[kind]:
