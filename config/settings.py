@@ -24,6 +24,8 @@ SECRET_KEY = env_secret("DJANGO_SECRET_KEY", INSECURE_SECRET_KEY)
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
+# Third-party apps with a Japanese admin section name are listed by their
+# config.apps class (same label, same behaviour).
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -33,15 +35,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "knox",  # API tokens with a lifetime (support_network/tokens.py)
-    "django_otp",  # second factor (TOTP + recovery codes, support_network/mfa.py)
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "config.apps.KnoxConfig",  # API tokens with a lifetime (support_network/tokens.py)
+    "config.apps.OtpConfig",  # second factor (TOTP + recovery codes, support_network/mfa.py)
+    "config.apps.OtpTotpConfig",
+    "config.apps.OtpStaticConfig",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_celery_beat",
-    "axes",  # before crm: its login-failure receiver runs before the audit one
+    "config.apps.CeleryBeatConfig",
+    "config.apps.AxesConfig",  # before crm: its login-failure receiver runs before the audit one
     "csp",
     "support_network",
     "crm",
@@ -254,6 +256,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
+# One date and one datetime spelling, 2026/12/9 and 2026/12/9 14:05, in
+# every language (config/formats/, docs/dates.md).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static files (served by the app itself: agencies' networks are closed) --
 STATIC_URL = "static/"

@@ -11,13 +11,13 @@ class ProgramCode(models.TextChoices):
     INAT = "inat", _("iNat")
     IP_LANDSCAPE = "ip_landscape", _("IPランドスケープ支援事業")
     IP_FINANCE = "ip_finance", _("知財金融")
-    OVERSEAS_FILING = "overseas_filing", _("外国出願補助金")
+    OVERSEAS_FILING = "overseas_filing", _("中小企業等外国出願支援事業")
     COUNTERFEIT = "counterfeit", _("模倣品対策支援")
     SQUATTED_TRADEMARK = "squatted_trademark", _("冒認商標無効・取消係争支援")
     DEFENSIVE = "defensive", _("防衛型侵害対策支援")
     LITIGATION_INSURANCE = "litigation_insurance", _("海外知財訴訟保険補助")
     MODEL_REGION = "model_region", _("知財経営支援モデル地域創出事業")
-    I_OPEN = "i_open", _("I-OPEN プロジェクト")
+    I_OPEN = "i_open", _("I-OPENプロジェクト")
 
 
 class ProgramKind(models.TextChoices):

@@ -57,8 +57,8 @@ from programs.choices import EnrolmentStatus, ProgramCode
 from programs.models import Enrolment, SupportPlan
 from programs.selectors import enrolment_day_quota, program_rule
 from programs.text import days_text, program_name
+from support_network.calendar import date_text, fiscal_year_label
 from support_network.calendar import fiscal_year as fiscal_year_of
-from support_network.calendar import fiscal_year_label
 from support_network.choices import Role
 
 logger = logging.getLogger(__name__)
@@ -79,9 +79,6 @@ def enrolment_path(pk: int) -> str:
     """Return the web page of an enrolment (the notifications link to it)."""
     return f"/enrolments/{pk}/"
 
-
-def _day_text(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def _recipients(enrolments: list[Enrolment]) -> dict[int, list]:
@@ -218,7 +215,7 @@ def ipas_end(
             "終了後の支援の引き継ぎ（知財総合支援窓口など）を確認してください。"
         ) % {
             "program": program_name(e.program),
-            "end": _day_text(e.ends_on),
+            "end": date_text(e.ends_on),
             "days": (e.ends_on - day).days,
             "company": e.company.name,
         }
@@ -260,7 +257,7 @@ def period_review(
         values = {
             "program": program_name(e.program),
             "period": e.period,
-            "end": _day_text(e.ends_on),
+            "end": date_text(e.ends_on),
             "company": e.company.name,
         }
         if e.ends_on < day:
@@ -402,7 +399,7 @@ def plan_missing(
             "支援日を記録するには支援計画が必要です。"
         ) % {
             "program": program_name(e.program),
-            "start": _day_text(e.started_on),
+            "start": date_text(e.started_on),
             "days": (day - e.started_on).days,
             "period": e.period,
             "company": e.company.name,

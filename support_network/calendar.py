@@ -305,3 +305,19 @@ def moment_parse(value: str | None) -> datetime | None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = moment.replace(tzinfo=JST)
     return moment
+
+
+# --- text: the one date spelling of the product (docs/dates.md) --------------
+
+
+def date_text(value: date | datetime | None) -> str:
+    """Return a date (or a datetime's JST day) as 2026/12/9; "" for none.
+
+    The one date spelling of the UI, the notifications and the e-mails;
+    the templates' `ymd` filter is the same function. 和暦 only where a
+    document needs it (wareki_date).
+    """
+    if not value:
+        return ""
+    d = local_date(value)
+    return f"{d.year}/{d.month}/{d.day}"

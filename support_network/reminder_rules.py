@@ -63,7 +63,7 @@ class RuleSpec:
 
 
 SPECS: dict[str, RuleSpec] = {
-    "SEND_AT": RuleSpec(gettext_lazy("送信時刻（日本時間、業務日のみ）"), kind="time"),
+    "SEND_AT": RuleSpec(gettext_lazy("送信時刻（日本時間、営業日のみ）"), kind="time"),
     "FOLLOW_UP_MAX_REMINDERS": RuleSpec(
         gettext_lazy("フォローアップのリマインド回数（期日当日を含む）"), maximum=20
     ),

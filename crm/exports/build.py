@@ -314,6 +314,7 @@ def _write(export: Export, path: Path) -> WriteResult:
             sheet_title=table.sheet_title,
             progress=progress,
             progress_every=PROGRESS_EVERY,
+            fiscal_year=export.fiscal_year,
         )
     return write_csv(
         path,

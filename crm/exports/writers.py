@@ -36,7 +36,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from support_network.calendar import JST
+from support_network.calendar import JST, fiscal_year, fiscal_year_wareki_label
 
 TEXT = "text"
 INT = "int"
@@ -58,6 +58,38 @@ XLSX_MAX_CELL_CHARS = 32_767
 XLSX_DATE_FORMAT = "yyyy/mm/dd"
 XLSX_DATETIME_FORMAT = "yyyy/mm/dd hh:mm"
 XLSX_DECIMAL_FORMAT = "0.0"
+
+# Said in the file itself when a table has no row (issue 16): a row-level
+# export follows case visibility, so a national or regional manager (who
+# sees aggregates, not other organisations' cases) may get none.
+EMPTY_NOTE = (
+    "該当する行はありません。行単位の出力（相談記録・紹介・支援事業の参加）には、"
+    "閲覧できる案件（自組織の案件と、紹介・同席で共有された案件）の行だけが入ります。"
+    "全国・地域の数は統計ページの集計（相談統計）で確認してください。"
+)
+
+
+def _peek(rows: Iterable) -> tuple[bool, Iterator]:
+    """Return whether *rows* yields anything, and an iterator over all of them."""
+    import itertools
+
+    it = iter(rows)
+    for first in it:
+        return True, itertools.chain((first,), it)
+    return False, iter(())
+
+
+def _print_header(sheet_title: str, fy: int | None) -> tuple[str, str]:
+    """Return the print header's title and its fiscal year with its 和暦 label.
+
+    "&" starts a header/footer code in Excel, so a literal one is doubled.
+    """
+    fy = fy if fy is not None else fiscal_year(datetime.now(JST))
+    label = f"{fy}年度（{fiscal_year_wareki_label(fy)}）"
+    return (sheet_title or "").replace("&", "&&"), label
+
+
+PAGE_NUMBERS = "&P / &N"
 
 # Control characters XML 1.0 cannot carry (xlsx is XML): dropped from cells.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -206,9 +238,12 @@ def write_csv(
     width = len(columns)
     errors = CP932_ERRORS if encoding == "cp932" else "strict"
     token = _replaced.set(counter)
+    has_rows, rows = _peek(rows)
     try:
         with open(path, "w", encoding=encoding, errors=errors, newline="") as f:
             writer = csv.writer(f)
+            if not has_rows:  # the first line says why the file is empty
+                writer.writerow([EMPTY_NOTE])
             writer.writerow([neutralise(c.header) for c in columns])
             writerow = writer.writerow
             n = 0
@@ -287,8 +322,15 @@ def write_xlsx(
     progress_every: int = 5000,
     engine: str | None = None,
     max_rows_per_sheet: int = XLSX_MAX_ROWS - 1,
+    fiscal_year: int | None = None,
 ) -> WriteResult:
-    """Write an xlsx workbook with the default (or the named) engine."""
+    """Write an xlsx workbook with the default (or the named) engine.
+
+    Every sheet prints landscape, fitted to the page width, with the header
+    row repeated on each page and the 和暦 fiscal year (*fiscal_year*, else
+    the current one) in the page header and footer. An empty table gets a
+    note (EMPTY_NOTE) under its header.
+    """
     engine = engine or XLSX_ENGINE
     writer = {
         "xlsxwriter": _write_xlsx_xlsxwriter,
@@ -302,6 +344,7 @@ def write_xlsx(
         progress=progress,
         progress_every=progress_every,
         max_rows_per_sheet=max_rows_per_sheet,
+        print_header=_print_header(sheet_title, fiscal_year),
     )
 
 
@@ -309,7 +352,15 @@ def write_xlsx(
 
 
 def _write_xlsx_xlsxwriter(
-    path, columns, rows, *, sheet_title, progress, progress_every, max_rows_per_sheet
+    path,
+    columns,
+    rows,
+    *,
+    sheet_title,
+    progress,
+    progress_every,
+    max_rows_per_sheet,
+    print_header=("", ""),
 ) -> WriteResult:
     import xlsxwriter
 
@@ -339,6 +390,13 @@ def _write_xlsx_xlsxwriter(
         for i, column in enumerate(columns):
             sheet.set_column(i, i, column_width(column))
         sheet.freeze_panes(1, 0)
+        sheet.set_landscape()
+        sheet.set_paper(9)  # A4
+        sheet.fit_to_pages(1, 0)  # as wide as one page, as many pages as needed
+        sheet.repeat_rows(0)
+        title, label = print_header
+        sheet.set_header(f"&L{title}&R{label}")
+        sheet.set_footer(f"&L{label}&C{PAGE_NUMBERS}")
         for i, column in enumerate(columns):
             sheet.write_string(0, i, _xlsx_text(column.header), header_format)
         sheets.append(sheet)
@@ -385,6 +443,8 @@ def _write_xlsx_xlsxwriter(
         n += 1
         if progress is not None and n % progress_every == 0:
             progress(n)
+    if n == 0:
+        sheet.write_string(1, 0, EMPTY_NOTE)
     close_sheet(sheet, r)
     workbook.close()
     return WriteResult(row_count=n)
@@ -394,7 +454,15 @@ def _write_xlsx_xlsxwriter(
 
 
 def _write_xlsx_openpyxl(
-    path, columns, rows, *, sheet_title, progress, progress_every, max_rows_per_sheet
+    path,
+    columns,
+    rows,
+    *,
+    sheet_title,
+    progress,
+    progress_every,
+    max_rows_per_sheet,
+    print_header=("", ""),
 ) -> WriteResult:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -417,6 +485,15 @@ def _write_xlsx_openpyxl(
         for i, column in enumerate(columns, start=1):
             sheet.column_dimensions[get_column_letter(i)].width = column_width(column)
         sheet.freeze_panes = "A2"
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.paperSize = 9  # A4
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.print_title_rows = "1:1"
+        sheet.oddHeader.left.text, sheet.oddHeader.right.text = print_header
+        sheet.oddFooter.left.text = print_header[1]
+        sheet.oddFooter.center.text = PAGE_NUMBERS
         header = []
         for column in columns:
             cell = WriteOnlyCell(sheet, value=_xlsx_text(column.header))
@@ -477,6 +554,8 @@ def _write_xlsx_openpyxl(
         n += 1
         if progress is not None and n % progress_every == 0:
             progress(n)
+    if n == 0:
+        append([text_cell(sheet, EMPTY_NOTE)])
     close_sheet(sheet, r)
     workbook.save(str(path))
     return WriteResult(row_count=n)

@@ -34,7 +34,7 @@ from crm.models import FollowUp, Notification, Referral
 from crm.selectors.visibility import follow_ups_visible_to, referral_records_visible_to
 from crm.services.notifications import NotificationItem, notify_many
 from support_network.actors import Actor
-from support_network.calendar import local_date
+from support_network.calendar import date_text, local_date
 from support_network.choices import Role
 from support_network.models import Membership
 from support_network.people import person_name
@@ -63,9 +63,6 @@ class Digest:
     def is_empty(self) -> bool:
         return not (self.follow_up_count or self.referral_count)
 
-
-def _md(d: date) -> str:
-    return f"{d.month}月{d.day}日"
 
 
 def _scope(actor: Actor, field_name: str) -> Q:
@@ -119,7 +116,7 @@ def digest_message(digest: Digest) -> str:
     organisation = digest.actor.organisation
     lines = [
         _("今週の要確認事項（%(org)s、%(date)s時点）")
-        % {"org": organisation.name, "date": _md(digest.today)}
+        % {"org": organisation.name, "date": date_text(digest.today)}
     ]
     if digest.follow_up_count:
         lines += [
@@ -136,7 +133,7 @@ def digest_message(digest: Digest) -> str:
                     % {
                         "org": f.organisation.short_name or f.organisation.name,
                         "case": f.case_id,
-                        "due": _md(f.due_on),
+                        "due": date_text(f.due_on),
                         "who": person_name(f.assignee),
                     }
                 )
@@ -147,7 +144,7 @@ def digest_message(digest: Digest) -> str:
                     "org": f.organisation.short_name or f.organisation.name,
                     "company": f.case.company.name,
                     "note": f.note or f.case.title,
-                    "due": _md(f.due_on),
+                    "due": date_text(f.due_on),
                     "who": person_name(f.assignee),
                 }
             )
@@ -173,7 +170,7 @@ def digest_message(digest: Digest) -> str:
                         if r.case.is_confidential
                         else r.case.company.name
                     ),
-                    "due": _md(r.respond_by),
+                    "due": date_text(r.respond_by),
                 }
             )
         if digest.referral_count > len(digest.referrals):

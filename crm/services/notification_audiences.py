@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from crm.models import Case, FollowUp, Referral
 from crm.services.notification_emails import SUBJECTS
 from support_network.actors import Actor
+from support_network.calendar import date_text
 from support_network.choices import Role
 from support_network.models import Membership
 from support_network.people import person_name
@@ -280,9 +281,6 @@ CONFIDENTIAL_MESSAGE = gettext_lazy(
 )
 
 
-def _md(d) -> str:
-    return f"{d.month}月{d.day}日" if d else ""
-
 
 def _person(user) -> str:
     return person_name(user)
@@ -304,7 +302,7 @@ def confidential_message(kind: str, obj: Any, case: Case) -> str:
         return str(CONFIDENTIAL_MESSAGE) % {"case": case.pk, "event": event}
     values = {"case": case.pk, "due": "", "assignee": ""}
     if isinstance(obj, FollowUp):
-        values["due"] = _md(obj.due_on)
+        values["due"] = date_text(obj.due_on)
         values["assignee"] = _person(obj.assignee)
     return str(text) % values
 

@@ -36,7 +36,7 @@ from crm.services.notifications import notify
 from crm.services.steps import StepRefused
 from crm.statistics.facts import yorozu_link_marks_refresh
 from support_network.actors import Actor
-from support_network.calendar import add_business_days, local_date
+from support_network.calendar import add_business_days, date_text, local_date
 from support_network.choices import Role
 from support_network.errors import Conflict, DomainError, ValidationFailed
 from support_network.models import Organisation
@@ -63,9 +63,6 @@ PROVIDED_ITEM_LABELS = {
 
 MAX_REASON_LENGTH = 5000
 
-
-def _ja_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def _topic_labels(topics: Iterable[str]) -> str:
@@ -226,7 +223,7 @@ def referral_send(
             "sender": actor.organisation.name,
             "company": company.name,
             "topics": _topic_labels(topics),
-            "respond_by": _ja_date(referral.respond_by),
+            "respond_by": date_text(referral.respond_by),
         },
         obj=referral,
         dedupe_key=f"referral:{referral.pk}:sent",

@@ -24,6 +24,7 @@ from crm.services.reminder_batches import (
     members,
     reminders_record,
 )
+from support_network.calendar import date_text
 from support_network.choices import Role
 from support_network.people import person_name
 
@@ -70,7 +71,7 @@ def follow_up_reminders(
             message = text % {
                 "case": f.case.title,
                 "note": f.note,
-                "due": f"{f.due_on.month}月{f.due_on.day}日",
+                "due": date_text(f.due_on),
                 "n": n,
             }
             items.append(
@@ -153,7 +154,7 @@ def follow_up_escalations(
                 )
                 % {
                     "assignee": person_name(f.assignee),
-                    "due": f"{f.due_on.month}月{f.due_on.day}日",
+                    "due": date_text(f.due_on),
                     "case": f.case.title,
                     "note": f.note,
                 },

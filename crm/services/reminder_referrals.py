@@ -30,7 +30,7 @@ from crm.services.reminder_batches import (
     reminders_record,
     sent_before,
 )
-from support_network.calendar import local_date
+from support_network.calendar import date_text
 from support_network.choices import NATIONAL_HUB_KINDS, Role
 from support_network.errors import Conflict
 from support_network.selectors import hub_organisations_for_prefecture
@@ -176,7 +176,7 @@ def referral_escalations(
                     "receiver": r.to_organisation.name,
                     "sender": r.from_organisation.name,
                     "number": r.pk,
-                    "sent": f"{local_date(r.sent_at).month}月{local_date(r.sent_at).day}日",
+                    "sent": date_text(r.sent_at),
                 },
                 r,
             )

@@ -10,6 +10,7 @@ One copy each, so the pages cannot drift apart.
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from crm.models import Company
@@ -60,10 +61,15 @@ def company_initial(actor) -> dict:
 def company_error(form, exc: DomainError) -> None:
     if isinstance(exc, Conflict) and exc.code == "duplicate_company":
         url = reverse("crm:company-detail", args=[exc.extra.get("existing")])
+        # A link, not the path as text (format_html escapes the parts).
         form.add_error(
             "corporate_number",
-            _("%(detail)s 既存の登録を使ってください: %(url)s")
-            % {"detail": exc.detail, "url": url},
+            format_html(
+                '{} <a href="{}">{}</a>',
+                exc.detail,
+                url,
+                _("既存の登録を使ってください（登録済みの企業等を開く）"),
+            ),
         )
     else:
         add_domain_error(form, exc)

@@ -38,6 +38,7 @@ from crm.web.forms_cases import (
     OutcomeEditForm,
     VoidForm,
 )
+from support_network.calendar import date_text
 from support_network.errors import DomainError, PermissionDenied
 from support_network.web.actors import web_actor
 
@@ -135,7 +136,7 @@ def consultation_void(request, pk: int):
             actor=actor, consultation=consultation, reason=reason
         ),
         _("相談記録（%(date)s）を取り消しました。")
-        % {"date": consultation.occurred_on.strftime("%Y/%m/%d")},
+        % {"date": date_text(consultation.occurred_on)},
     )
 
 

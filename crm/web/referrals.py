@@ -47,6 +47,7 @@ from crm.services.referrals import (
 from crm.web.common import member_choices
 from crm.web.forms import add_domain_error
 from crm.web.forms_referrals import InlineConsentForm, ReferralForm
+from support_network.calendar import date_text
 from support_network.errors import Conflict, DomainError, ValidationFailed
 from support_network.people import person_name
 from support_network.web.actors import web_actor
@@ -174,7 +175,7 @@ def referral_create(request, pk: int):
         _("%(organisation)s へ紹介しました。回答期限は %(date)s です。")
         % {
             "organisation": to_organisation.name,
-            "date": f"{referral.respond_by:%Y/%m/%d}",
+            "date": date_text(referral.respond_by),
         },
     )
     url = reverse("crm:case-detail", args=[case.pk])

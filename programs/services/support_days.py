@@ -24,8 +24,8 @@ from programs.permissions import enrolment_require_support_staff
 from programs.selectors import enrolment_day_quota, program_rule, support_days_logged
 from programs.text import days_text, program_name
 from support_network.actors import Actor
+from support_network.calendar import date_text, fiscal_year_short_label
 from support_network.calendar import fiscal_year as fiscal_year_of
-from support_network.calendar import fiscal_year_short_label
 from support_network.errors import Conflict, ValidationFailed
 
 S = EnrolmentStatus
@@ -167,7 +167,7 @@ def support_days_log(
     if enrolment.started_on and date < enrolment.started_on:
         raise ValidationFailed(
             _("支援開始日（%(start)s）より前の日付は記録できません。")
-            % {"start": enrolment.started_on.isoformat()},
+            % {"start": date_text(enrolment.started_on)},
             field="date",
         )
     if date > today:

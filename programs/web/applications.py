@@ -30,8 +30,8 @@ from programs.web.forms import (
     fiscal_year_choices,
 )
 from programs.web.rules_text import eligibility_text
+from support_network.calendar import date_text, fiscal_year_label
 from support_network.calendar import fiscal_year as fiscal_year_of
-from support_network.calendar import fiscal_year_label
 from support_network.errors import Conflict, DomainError
 from support_network.web.actors import web_actor
 
@@ -301,7 +301,7 @@ def enrolment_refer(request, case_id: int):
         % {
             "operator": program.operator.name,
             "program": program.name,
-            "date": f"{enrolment.referral.respond_by:%Y/%m/%d}",
+            "date": date_text(enrolment.referral.respond_by),
         },
     )
     return redirect("programs:enrolment-detail", pk=enrolment.pk)

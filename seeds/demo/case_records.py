@@ -233,7 +233,7 @@ def _outcome_for(gen: DemoGenerator, draft: CaseDraft, on: date) -> Outcome:
         kind, reference, ip_type = OutcomeKind.FINANCING, "", ""
         amount = rng.randint(10, 300) * 1_000_000
     elif slug == "overseas":
-        # 外国出願補助金: at most ¥1.5M per patent case (reference/programs.md).
+        # 中小企業等外国出願支援事業: at most ¥1.5M per patent case (reference/programs.md).
         kind, reference, ip_type = OutcomeKind.SUBSIDY, "", ""
         amount = rng.randint(3, 15) * 100_000
     elif rng.random() < 0.7:

@@ -27,7 +27,9 @@
     function query() { return input.value.trim(); }
     function fresh() { return shownFor === query(); }
 
-    function options() { return Array.prototype.slice.call(list.querySelectorAll("[role=option]")); }
+    function options() { return Array.prototype.slice.call(list.querySelectorAll("[role=option]:not([aria-disabled=true])")); }
+    // An empty listbox is hidden: it is shown with the first answer.
+    function clear() { list.innerHTML = ""; list.hidden = true; input.setAttribute("aria-expanded", "false"); }
     function active() { return list.querySelector("[aria-selected=true]"); }
     function activate(opt) {
       options().forEach(function (o) { o.setAttribute("aria-selected", o === opt ? "true" : "false"); });
@@ -39,8 +41,7 @@
       chosenLabel.textContent = opt.dataset.label;
       chosen.hidden = false;
       finder.hidden = true;
-      list.innerHTML = "";
-      input.setAttribute("aria-expanded", "false");
+      clear();
       var url = form.dataset.caseFieldUrl + "?company=" + encodeURIComponent(opt.dataset.company);
       var next = form.querySelector("input[name=channel]:checked") || form.querySelector("input[name=channel]");
       if (window.htmx) {
@@ -54,6 +55,7 @@
     document.body.addEventListener("htmx:afterSwap", function (ev) {
       if (ev.detail.target !== list) { return; }
       shownFor = requested;
+      list.hidden = !list.children.length;
       var opts = options();
       input.setAttribute("aria-expanded", opts.length ? "true" : "false");
       activate(opts[0] || null);
@@ -84,10 +86,10 @@
             if (enterPending) { enterPending = false; form.requestSubmit(); }
           }, 3000);
         } else if (active()) { pick(active()); }
-      } else if (ev.key === "Escape") { list.innerHTML = ""; }
+      } else if (ev.key === "Escape") { clear(); }
     });
     list.addEventListener("click", function (ev) {
-      var opt = ev.target.closest("[role=option]");
+      var opt = ev.target.closest("[role=option]:not([aria-disabled=true])");
       if (opt) { pick(opt); }
     });
     if (change) {
@@ -110,6 +112,14 @@
       var next = form.querySelector(".candidates button[name=pick_company], .options.static button[name=pick_company]") ||
         form.querySelector(".has-error input, .has-error select, .has-error textarea");
       if (next) { next.focus(); }
+      // The line saying which case the consultation goes to follows the choice.
+      form.addEventListener("change", function (ev) {
+        var target = form.querySelector("#case-target");
+        if (ev.target.id !== "id_case" || !target) { return; }
+        var opt = ev.target.selectedOptions[0];
+        target.textContent = ev.target.value ? (target.dataset.existing || "").replace("%s", opt ? opt.textContent : "")
+          : (target.dataset.fresh || "");
+      });
       form.querySelectorAll(".quick-dates [data-days]").forEach(function (b) {
         b.addEventListener("click", function () {
           var d = new Date();
@@ -140,4 +150,31 @@
       el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
     }
   });
+})();
+
+/* The header menu on a phone: one line with a "メニュー" button instead of
+   four lines of links. The CSS folds the links only on narrow screens and
+   only once this has run (class "foldable"): without JavaScript the menu
+   stays open. */
+(function () {
+  "use strict";
+  function setup() {
+    var bar = document.getElementById("site-header");
+    var nav = bar && bar.querySelector(".main-nav");
+    if (!nav) { return; }
+    if (!nav.id) { nav.id = "main-nav"; }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "menu-toggle";
+    button.textContent = bar.dataset.menuLabel || "Menu";
+    button.setAttribute("aria-controls", nav.id);
+    button.setAttribute("aria-expanded", "false");
+    nav.parentNode.insertBefore(button, nav);
+    bar.classList.add("foldable", "folded");
+    button.addEventListener("click", function () {
+      var folded = bar.classList.toggle("folded");
+      button.setAttribute("aria-expanded", folded ? "false" : "true");
+    });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", setup); } else { setup(); }
 })();

@@ -133,7 +133,7 @@ def test_admin_invites_member_joins_with_totp_and_deactivation_ends_the_session(
         member.get_by_role("button", name="確認してログイン").click()
         member.wait_for_url(re.compile(r"/$"))
         member.goto("/companies/")
-        expect(member.get_by_role("heading", name="企業検索")).to_be_visible()
+        expect(member.get_by_role("heading", name="企業等の検索")).to_be_visible()
 
         # The admin deactivates the member; their open session stops working.
         page.goto("/members/")

@@ -147,7 +147,7 @@ def test_a_subsidy_estimate_is_explained_line_by_line(page: Page, log_in, shot, 
     log_in(window.user.username, PASSWORD)
     page.goto("/programs/")
     page.get_by_role(
-        "link", name="海外出願支援事業（中小企業等海外展開支援事業）"
+        "link", name="中小企業等外国出願支援事業"
     ).click()
     estimate = page.locator("#estimate")
     estimate.get_by_label("交付済みの額（円）").fill("1000000")

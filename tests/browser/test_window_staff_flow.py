@@ -3,7 +3,7 @@
 Logs in through the login form, finds a company by a half-width kana
 fragment, records a consultation (with the mouse, then keyboard only),
 sees it on the case timeline and on "my work"; a failed submit keeps what
-was typed; an inline new company that already exists offers "この会社ですか？".
+was typed; an inline new company that already exists offers "この企業等ですか？".
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ def week_later() -> dt.date:
 
 
 def month_day(day: dt.date) -> str:
-    """The short date my-work shows ("n/j（D）" in Japanese)."""
+    """The date my-work shows ("Y/n/j（D）", the weekday in Japanese)."""
     weekday = "月火水木金土日"[day.weekday()]
-    return f"{day.month}/{day.day}（{weekday}）"
+    return f"{day.year}/{day.month}/{day.day}（{weekday}）"
 
 
 def tab_until(page: Page, selector: str, limit: int = 60, back: bool = False) -> None:
@@ -97,7 +97,7 @@ def test_staff_finds_company_by_half_width_kana_and_records_a_consultation(
     expect(page.get_by_role("heading", name="マイページ")).to_be_visible()
     shot("01-my-work-before")
 
-    page.get_by_role("navigation").get_by_role("link", name="企業検索").click()
+    page.get_by_role("navigation").get_by_role("link", name="企業等の検索").click()
     expect(page).to_have_url(re.compile(r"/companies/$"))
     assert_assets_loaded(page)
     search = page.get_by_label("法人番号・企業名・フリガナ")
@@ -320,7 +320,7 @@ def test_inline_new_company_with_existing_name_offers_the_existing_one(
         page.get_by_role("button", name="保存").click()
 
     candidates = page.locator(".candidates")
-    expect(candidates.get_by_role("heading", name="この会社ですか？")).to_be_visible()
+    expect(candidates.get_by_role("heading", name="この企業等ですか？")).to_be_visible()
     expect(candidates).to_contain_text("株式会社ミライ精工")
     expect(candidates).to_contain_text("ミライセイコウ ・ 東京都 大田区")
     expect(page.get_by_label("相談内容")).to_have_value(SUMMARY)
@@ -328,7 +328,7 @@ def test_inline_new_company_with_existing_name_offers_the_existing_one(
     assert Company.objects.count() == 1
 
     # The keyboard is put on the candidate: Enter takes it.
-    expect(candidates.get_by_role("button", name="この会社を選ぶ")).to_be_focused()
+    expect(candidates.get_by_role("button", name="この企業等を選ぶ")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#company-chosen-label")).to_have_text(
         "株式会社ミライ精工（東京都）"

@@ -33,7 +33,7 @@ def test_the_404_page_carries_the_header_for_a_logged_in_user(staff_a):
     html = client.get("/no/such/page/").content.decode()
 
     assert "ページが見つかりません" in html
-    assert "企業検索" in html  # the site's menu
+    assert "企業等の検索" in html  # the site's menu
     assert "ログアウト" in html
 
 

@@ -93,7 +93,7 @@ def edit_data(company, **overrides) -> dict:
 def field_error(body: str, field: str) -> str:
     """Return the error text shown beside a field ("" when none)."""
     match = re.search(
-        rf'<p class="error" role="alert" id="id_{field}-error">([^<]*)</p>', body
+        rf'<p class="error" role="alert" id="id_{field}_error">([^<]*)</p>', body
     )
     return match.group(1) if match else ""
 

@@ -107,9 +107,9 @@ def test_each_coordinator_gets_what_is_overdue_in_their_scope(
     # The window's own coordinator: its follow-ups it may see (not the
     # confidential one), and both referrals waiting for its answer.
     text = digest_of(own).message
-    assert text.startswith("今週の要確認事項（東京都知財総合支援窓口、5月11日時点）")
+    assert text.startswith("今週の要確認事項（東京都知財総合支援窓口、2026/5/11時点）")
     assert "■ 期日を過ぎたフォローアップ: 2件" in text
-    assert "出願書類の確認」期日 5月1日（担当: dg-staff）" in text
+    assert "出願書類の確認」期日 2026/5/1（担当: dg-staff）" in text
     assert "見積もり送付" in text
     assert "■ 回答期限を過ぎた紹介: 2件" in text
     assert world["referral_on_time"].case.company.name not in text

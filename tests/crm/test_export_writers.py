@@ -19,6 +19,7 @@ from crm.exports.writers import (
     DATE,
     DATETIME,
     DECIMAL,
+    EMPTY_NOTE,
     INT,
     TEXT,
     Column,
@@ -264,12 +265,59 @@ def test_xlsx_continues_on_a_new_sheet_past_the_row_limit(tmp_path, engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_xlsx_with_no_rows_has_its_header(tmp_path, engine):
+def test_xlsx_with_no_rows_has_its_header_and_says_why(tmp_path, engine):
     path = tmp_path / "x.xlsx"
     assert write_xlsx(path, COLUMNS, iter([]), engine=engine).row_count == 0
     sheet = openpyxl.load_workbook(path).active
     assert [c.value for c in sheet[1]] == [c.header for c in COLUMNS]
-    assert sheet.max_row == 1
+    # Not an empty file handed over silently: the first sheet says why.
+    assert sheet.max_row == 2
+    assert sheet["A2"].value == EMPTY_NOTE
+    assert "閲覧できる案件" in EMPTY_NOTE
+
+
+def test_csv_with_no_rows_says_why_on_its_first_line(tmp_path):
+    path = tmp_path / "x.csv"
+    assert write_csv(path, COLUMNS, iter([])).row_count == 0
+    lines = read_csv(path)
+    assert lines[0] == [EMPTY_NOTE]
+    assert lines[1] == [c.header for c in COLUMNS]
+    assert len(lines) == 2
+
+
+def test_csv_with_rows_has_no_note(tmp_path):
+    path = tmp_path / "x.csv"
+    write_csv(path, COLUMNS, ROWS)
+    assert read_csv(path)[0] == [c.header for c in COLUMNS]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_xlsx_prints_landscape_fitted_to_width_with_the_header_row_and_wareki_fy(
+    tmp_path, engine
+):
+    path = tmp_path / "x.xlsx"
+    write_xlsx(
+        path,
+        COLUMNS,
+        ROWS,
+        sheet_title="相談記録",
+        engine=engine,
+        fiscal_year=2025,
+        max_rows_per_sheet=2,
+    )
+    workbook = openpyxl.load_workbook(path)
+    assert len(workbook.worksheets) == 2  # every sheet, not only the first
+    for sheet in workbook.worksheets:
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        # fitToWidth absent is 1 (the OOXML default); fitToHeight 0 = as many pages as needed.
+        assert int(sheet.page_setup.fitToWidth or 1) == 1
+        assert int(sheet.page_setup.fitToHeight) == 0
+        assert sheet.print_title_rows.replace("$", "") == "1:1"
+        assert sheet.oddHeader.left.text == "相談記録"
+        assert sheet.oddHeader.right.text == "2025年度（令和7年度）"
+        assert sheet.oddFooter.left.text == "2025年度（令和7年度）"
+        assert sheet.oddFooter.center.text == "&P / &N"
 
 
 def test_csv_of_many_rows_streams(tmp_path):

@@ -302,7 +302,7 @@ def test_task_on_a_frozen_clock_and_the_beat_schedule(managers, time_machine):
 def test_command_replays_a_moment(managers, capsys):
     call_command("send_monthly_report", "--now", "2026-01-04T09:00")
     out = capsys.readouterr().out
-    assert "最初の業務日（2026-01-05）ではないため" in out
+    assert "最初の営業日（2026/1/5）ではないため" in out
     call_command("send_monthly_report", "--now", "2026-01-05T07:00")
     out = capsys.readouterr().out
     assert "対象月: 2025-12" in out and "送信: 2 件" in out

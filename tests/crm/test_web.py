@@ -41,7 +41,7 @@ class _Inputs(HTMLParser):
         if tag == "input" and "checked" in attrs:
             self.checked.append((attrs.get("name") or "", attrs.get("value") or ""))
         if tag == "p" and "error" in (attrs.get("class") or "").split():
-            self._error_of = (attrs.get("id") or "").removesuffix("-error")
+            self._error_of = (attrs.get("id") or "").removesuffix("_error")
 
     def handle_data(self, data):
         if self._error_of is not None and data.strip():
@@ -204,7 +204,7 @@ def test_company_create_shows_candidates_before_creating_a_duplicate(staff_a):
 
     first = client.post(reverse("crm:company-create"), data)
 
-    assert "この会社ですか？" in first.content.decode()
+    assert "この企業等ですか？" in first.content.decode()
     assert Company.objects.filter(name_key__contains="サクラ技研").count() == 1
 
     second = client.post(reverse("crm:company-create"), {**data, "confirm_new": "on"})
@@ -372,7 +372,7 @@ def test_inline_new_company_duplicate_asks_this_company_and_picks_it(staff_a):
     asked = client.post(reverse("crm:consultation-create"), data)
 
     body = asked.content.decode()
-    assert "この会社ですか？" in body
+    assert "この企業等ですか？" in body
     assert f'name="pick_company" value="{existing.pk}"' in body
     assert Company.objects.count() == 1
     assert not Consultation.objects.exists()
@@ -388,6 +388,27 @@ def test_inline_new_company_duplicate_asks_this_company_and_picks_it(staff_a):
     assert checked_values(body, "topics") == {"patent", "trademark"}
     assert checked_values(body, "ip_types") == {"patent"}
     assert not Consultation.objects.exists()
+
+
+def test_duplicate_number_error_links_to_the_registered_company(staff_a):
+    existing = CompanyFactory(corporate_number="1180301018771")
+    response = client_for(staff_a).post(
+        reverse("crm:consultation-create"),
+        consultation_post(
+            None,
+            **{
+                "new-name": "株式会社番号重複",
+                "new-kind": "corporation",
+                "new-prefecture": "13",
+                "new-corporate_number": "1180301018771",
+            },
+        ),
+    )
+
+    body = response.content.decode()
+    url = reverse("crm:company-detail", args=[existing.pk])
+    assert f'<a href="{url}">' in body
+    assert f": {url}" not in body  # not the path as text
 
 
 def test_inline_new_company_with_bad_number_writes_nothing(staff_a):

@@ -139,7 +139,7 @@ def test_a_refused_correction_keeps_what_was_typed_beside_the_field(staff_a, com
 
     assert response.status_code == 400
     body = response.content.decode()
-    assert 'id="id_occurred_on-error">相談日時に未来の日付は入力できません。' in body
+    assert 'id="id_occurred_on_error">相談日時に未来の日付は入力できません。' in body
     assert "書き直した内容</textarea>" in body
     consultation.refresh_from_db()
     assert consultation.summary == "特許出願の相談"
@@ -297,7 +297,7 @@ def test_a_follow_up_is_rescheduled_to_a_colleague(staff_a, staff_a2, staff_b, c
         },
     )
     assert wrong.status_code == 400
-    assert 'id="id_assignee-error"' in wrong.content.decode()
+    assert 'id="id_assignee_error"' in wrong.content.decode()
     assert FollowUp.objects.get().due_on == today + dt.timedelta(days=3)
 
     client_for(staff_a).post(

@@ -299,7 +299,7 @@ def test_inbox_highlights_overdue_and_escalated(staff_a, staff_b, network):
 
     html = page(client_for(staff_b).get(reverse("crm:referral-list")))
 
-    assert 'class="row overdue"' in html
+    assert 'class="overdue"' in html
     assert "期限超過" in html
     assert "エスカレーション" in html
 

@@ -515,3 +515,19 @@ def test_export_without_javascript_comes_back_to_the_page_with_its_state(
     assert f"export={export.pk}" in response["Location"]
     html = client.get(response["Location"]).content.decode()
     assert "紹介: 待機中（0%）" in html
+
+
+@pytest.mark.django_db
+def test_a_regional_manager_is_told_row_level_exports_follow_case_visibility(
+    network, kanto_manager
+):
+    html = get_page(kanto_manager).content.decode()
+    assert 'id="export-rows-note"' in html
+    assert "0行になることがあります" in html
+
+
+@pytest.mark.django_db
+def test_an_organisation_manager_gets_no_such_note(network):
+    manager = make_actor("inpit-window-13", "manager", username="window-manager")
+    html = get_page(manager).content.decode()
+    assert 'id="export-rows-note"' not in html

@@ -148,7 +148,7 @@ def test_overseas_filing_refuses_universities_and_research_institutes(network, k
         "overseas_filing", {"right": "patent", "cost_yen": 1}, company=applicant
     )
 
-    assert "外国出願補助の対象は法人（会社）、個人事業主、団体" in error.detail
+    assert "外国出願支援の対象は法人（会社）、個人事業主、団体" in error.detail
 
 
 @pytest.mark.parametrize("kind", ["corporation", "sole_proprietor", "association"])

@@ -44,7 +44,7 @@ def page(response) -> str:
 def errors_of(html: str, field: str) -> list[str]:
     """Return the error messages shown beside a form field."""
     return re.findall(
-        rf'<p class="error" role="alert" id="id_{field}-error">(.*?)</p>', html
+        rf'<p class="error" role="alert" id="id_{field}_error">(.*?)</p>', html
     )
 
 
@@ -106,7 +106,7 @@ def test_program_list_shows_operator_who_may_apply_duration_and_this_years_seats
     assert "5か月" in row
     assert "1 / 20" in row
     assert (
-        "海外出願支援事業" in html
+        "中小企業等外国出願支援事業" in html
     )  # subsidies are listed apart, with an estimate link
     assert reverse("programs:program-detail", args=["overseas_filing"]) in html
 

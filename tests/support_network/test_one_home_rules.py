@@ -1,6 +1,6 @@
 """The rules with one home (STYLE §1): fiscal-year input, `--now`, active members."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -64,3 +64,14 @@ def test_active_members_leave_out_deactivated_people_and_other_roles(
     assert everyone == {staff_a.user.username, manager_a.user.username}
     assert managers == {manager_a.user.username}
     assert both == 3
+
+
+def test_one_date_spelling_for_dates_and_japan_time_datetimes():
+    from datetime import date
+
+    from support_network.calendar import date_text
+
+    assert date_text(date(2026, 12, 9)) == "2026/12/9"
+    # 15:30 UTC on 8 Dec is 00:30 on 9 Dec in Tokyo
+    assert date_text(datetime(2026, 12, 8, 15, 30, tzinfo=UTC)) == "2026/12/9"
+    assert date_text(None) == ""

@@ -16,7 +16,7 @@ from support_network.calendar import JST, local_date
 
 
 class Command(BaseCommand):
-    help = "月初の最初の業務日に、管理者へ前月と年度累計の統計（Excel）をメールで送ります。"
+    help = "月初の最初の営業日に、管理者へ前月と年度累計の統計（Excel）をメールで送ります。"
 
     def add_arguments(self, parser):
         now_argument_add(parser)
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             today = local_date(moment)
             day = first_business_day(today.year, today.month)
             self.stdout.write(
-                f"  今日は月初の最初の業務日（{day:%Y-%m-%d}）ではないため、送信しません。"
+                f"  今日は月初の最初の営業日（{day.year}/{day.month}/{day.day}）ではないため、送信しません。"
             )
             return
         self.stdout.write(f"  対象月: {result.month}")

@@ -40,7 +40,7 @@ class Command(BaseCommand):
             f"リマインド処理（{moment.astimezone(JST):%Y-%m-%d %H:%M} 日本時間）"
         )
         if not result.is_office_hours:
-            self.stdout.write("  業務日の送信時刻前のため、リマインドは送信しません。")
+            self.stdout.write("  営業日の送信時刻前のため、リマインドは送信しません。")
         for kind, label in LABELS.items():
             if result.counts.get(kind):
                 self.stdout.write(f"  {label}: {result.counts[kind]:,} 件")

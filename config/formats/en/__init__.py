@@ -1,0 +1,1 @@
+"""Package of the en format overrides (FORMAT_MODULE_PATH)."""

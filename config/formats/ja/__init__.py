@@ -1,0 +1,1 @@
+"""Package of the ja format overrides (FORMAT_MODULE_PATH)."""
