@@ -183,7 +183,7 @@ def test_a_confidential_follow_up_escalates_to_managers_not_to_other_coordinator
     assert told("follow_up.reminder") == {"nv-staff"}
     escalation = Notification.objects.get(kind="follow_up.escalation")
     assert "機密案件" in escalation.message
-    assert "4月28日" in escalation.message
+    assert "2026/4/28" in escalation.message
     assert "nv-staff" in escalation.message  # who is in charge
     check_every_notification()
     assert mail.outbox, "the e-mail copies were sent"

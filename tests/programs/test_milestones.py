@@ -119,7 +119,7 @@ def test_ipas_end_is_told_once_two_weeks_ahead_to_both_sides(
     assert told("program.ipas_end") == TOLD
     n = Notification.objects.filter(kind="program.ipas_end").first()
     assert (n.object_type, n.object_id) == ("enrolment", str(e.pk))
-    assert "IPASの支援が2026年6月12日に終了します（あと14日）" in n.message
+    assert "IPASの支援が2026/6/12に終了します（あと14日）" in n.message
     assert e.company.name in n.message
     assert sorted(m.to[0] for m in mail.outbox) == [
         f"{u}@example.invalid" for u in TOLD
@@ -164,7 +164,7 @@ def test_iaca_period_review_is_due_once_per_period(people):
     assert sweep(jst(2026, 5, 8, 9)) == {}
     assert told("program.period_review") == TOLD
     message = Notification.objects.filter(kind="program.period_review").first().message
-    assert "iAcaの第1期の支援期間が2026年6月1日に終わります" in message
+    assert "iAcaの第1期の支援期間が2026/6/1に終わります" in message
     assert "継続には支援計画の達成が必要です" in message
 
     # Continued into period 2 (enrolment_continue sets period and dates).
@@ -184,7 +184,7 @@ def test_a_missed_review_is_still_told_late(people):
     SupportPlanFactory(enrolment=e)
     assert sweep(jst(2026, 4, 6, 9)) == {"program.period_review": 1}
     message = Notification.objects.filter(kind="program.period_review").first().message
-    assert "2026年4月2日に終わりました" in message
+    assert "2026/4/2に終わりました" in message
 
 
 # --- iNat days at 80 % of 90 ---------------------------------------------------------
@@ -247,7 +247,7 @@ def test_a_missing_support_plan_is_told_two_weeks_after_support_started(people):
     )
     assert n.object_id == str(e.pk)
     assert (
-        "支援開始（2026年4月13日）から14日が過ぎましたが、第1期の支援計画" in n.message
+        "支援開始（2026/4/13）から14日が過ぎましたが、第1期の支援計画" in n.message
     )
 
 
