@@ -289,3 +289,39 @@ def program_enrolments_visible_to(
 ) -> QuerySet[Enrolment]:
     """Return the program's enrolments the actor may see, newest first."""
     return enrolments_visible_to(actor).filter(program=program).order_by("-id")
+
+
+def enrolment_team(enrolment: Enrolment) -> QuerySet[TeamMember]:
+    """Return the enrolment's support team, people and organisations loaded."""
+    return (
+        TeamMember.objects.filter(enrolment=enrolment)
+        .select_related("membership__user", "membership__organisation")
+        .order_by("role", "id")
+    )
+
+
+def enrolment_support_days(
+    enrolment: Enrolment, *, fiscal_year: int | None = None
+) -> QuerySet[SupportDay]:
+    """Return the support days that count now: of *fiscal_year* when the quota
+    is per fiscal year, else of the current support period."""
+    qs = SupportDay.objects.filter(enrolment=enrolment).select_related("logged_by")
+    if fiscal_year is not None:
+        return qs.filter(fiscal_year=fiscal_year)
+    return qs.filter(period=enrolment.period)
+
+
+def enrolment_round_fiscal_years() -> QuerySet:
+    """Return the fiscal years that active enrolment programs have rounds for."""
+    return ProgramRound.objects.filter(
+        program__kind=ProgramKind.ENROLMENT, program__is_active=True
+    ).values_list("fiscal_year", flat=True)
+
+
+def program_round_get(*, code: str, fiscal_year: int) -> ProgramRound | None:
+    """Return the round of a program in a fiscal year, or None."""
+    return (
+        ProgramRound.objects.filter(program__code=code, fiscal_year=fiscal_year)
+        .select_related("program")
+        .first()
+    )

@@ -22,7 +22,6 @@ from crm.web.forms import add_domain_error
 from crm.web.forms_referrals import InlineConsentForm
 from programs import selectors
 from programs.choices import EnrolmentStatus, ProgramKind
-from programs.models import ProgramRound
 from programs.services import eligibility, enrolments, referrals
 from programs.web.forms import (
     EnrolmentApplyForm,
@@ -70,10 +69,7 @@ def _program_choices(programs) -> list[tuple[str, str]]:
 
 
 def _apply_fiscal_years() -> list[tuple[int, str]]:
-    years = ProgramRound.objects.filter(
-        program__kind=ProgramKind.ENROLMENT, program__is_active=True
-    ).values_list("fiscal_year", flat=True)
-    return fiscal_year_choices(years)
+    return fiscal_year_choices(selectors.enrolment_round_fiscal_years())
 
 
 def _round_notice(form) -> str:
@@ -83,11 +79,7 @@ def _round_notice(form) -> str:
     fy = data.get("fiscal_year") or form.initial.get("fiscal_year")
     if not code or not fy:
         return ""
-    round_ = (
-        ProgramRound.objects.filter(program__code=code, fiscal_year=fy)
-        .select_related("program")
-        .first()
-    )
+    round_ = selectors.program_round_get(code=code, fiscal_year=fy)
     if round_ is None:
         return ""
     used = selectors.round_capacity_used(round_)

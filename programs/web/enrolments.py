@@ -23,7 +23,7 @@ from crm.selectors.visibility import cases_visible_to
 from crm.web.forms import add_domain_error
 from programs import selectors
 from programs.choices import EnrolmentStatus, TeamRole
-from programs.models import Enrolment, Program, SupportDay, TeamMember
+from programs.models import Enrolment, Program, TeamMember
 from programs.services import enrolments, support_days, teams
 from programs.text import days_text, yen_text
 from programs.web.forms import (
@@ -100,22 +100,19 @@ def _enrolment_context(
     plans = list(enrolment.plans.order_by("-period"))
     plan = next((p for p in plans if p.period == enrolment.period), None)
     quota = selectors.enrolment_day_quota(enrolment, on=today)
-    team = list(
-        TeamMember.objects.filter(enrolment=enrolment)
-        .select_related("membership__user", "membership__organisation")
-        .order_by("role", "id")
-    )
+    team = list(selectors.enrolment_team(enrolment))
     required_roles = [
         r for r in program.rules.get("team") or [] if r in TeamRole.values
     ]
     missing_roles = [
         TeamRole(r).label for r in required_roles if r not in {m.role for m in team}
     ]
-    days_qs = SupportDay.objects.filter(enrolment=enrolment).select_related("logged_by")
-    if quota is not None and quota.is_per_fiscal_year:
-        days_qs = days_qs.filter(fiscal_year=quota.fiscal_year)
-    else:
-        days_qs = days_qs.filter(period=enrolment.period)
+    days_qs = selectors.enrolment_support_days(
+        enrolment,
+        fiscal_year=quota.fiscal_year
+        if quota is not None and quota.is_per_fiscal_year
+        else None,
+    )
     in_plan_status = enrolment.status in support_days.PLAN_STATUSES
     if plan_form is None and can_support and in_plan_status:
         initial = {"goals": plan.goals, "achieved": plan.is_achieved} if plan else {}
