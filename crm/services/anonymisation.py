@@ -105,8 +105,8 @@ def notifications_blank(objects: dict[str, Iterable[int]], marker: str) -> int:
 
 def texts_replace(
     qs: QuerySet, fields: Iterable[str], needles: Iterable[str], marker: str
-) -> int:
-    """Replace each needle inside these text fields of qs by marker; return rows."""
+) -> set[int]:
+    """Replace each needle inside these text fields of qs by marker; return the ids."""
     from django.db.models import Value
     from django.db.models.functions import Left, Replace
 
@@ -114,7 +114,7 @@ def texts_replace(
     touched: set[int] = set()
     for field in fields:
         for needle in needles:
-            rows = qs.filter(**{f"{field}__contains": needle})
+            rows = qs.filter(**{f"{field}__contains": needle})  # longest first
             ids = list(rows.values_list("pk", flat=True))
             if ids:
                 value = Replace(field, Value(needle), Value(marker))
@@ -123,4 +123,4 @@ def texts_replace(
                     value = Left(value, max_length)
                 qs.model.objects.filter(pk__in=ids).update(**{field: value})
                 touched.update(ids)
-    return len(touched)
+    return touched

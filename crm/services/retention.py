@@ -30,6 +30,7 @@ from datetime import date, datetime
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.choices import CaseStatus
 from crm.models import (
@@ -42,14 +43,18 @@ from crm.models import (
     Referral,
     RetentionPolicy,
 )
+from crm.permissions import case_require_holdable, is_org_admin
 from crm.rules.personal_data import ANONYMISED_MARKER
+from crm.selectors.visibility import cases_visible_to
 from crm.services.anonymisation import (
     audit_blank,
     notifications_blank,
     records_anonymise,
 )
-from crm.services.audit import audit_record
+from crm.services.audit import audit_record, changes_between
 from support_network.calendar import fiscal_year, fiscal_year_bounds, local_date
+from support_network.errors import NotVisible, PermissionDenied, ValidationFailed
+from support_network.models import Organisation
 
 # Cases anonymised per transaction.
 BATCH_SIZE = 200
@@ -237,8 +242,6 @@ def retention_apply(*, now: datetime | None = None) -> dict:
         while step(now, counts):
             pass
     totals: Counter = Counter()
-    from support_network.models import Organisation
-
     organisations = Organisation.objects.in_bulk(list(counts))
     for organisation_id, kinds in sorted(counts.items()):
         kinds = Counter({k: v for k, v in kinds.items() if v})
@@ -253,3 +256,115 @@ def retention_apply(*, now: datetime | None = None) -> dict:
             now=now,
         )
     return dict(sorted(totals.items()))
+
+
+# --- the policy and legal holds (API: retention-policy/, cases/{id}/legal-hold/) ---
+
+
+def retention_policy_get(organisation) -> RetentionPolicy:
+    """Return the organisation's policy (unsaved default when it has none)."""
+    policy = RetentionPolicy.objects.filter(organisation=organisation).first()
+    return policy or RetentionPolicy(organisation=organisation)
+
+
+def retention_policy_update(
+    *, actor, years_after_close=None, is_active=None, now: datetime | None = None
+) -> RetentionPolicy:
+    """Set the acting organisation's retention policy (org admins; audited)."""
+    now = now or timezone.now()
+    actor.require_membership()
+    if not is_org_admin(actor) or actor.organisation is None:
+        raise PermissionDenied(
+            _("保存期間を設定できるのは組織管理者だけです。"), code="org_admin_only"
+        )
+    if years_after_close is not None and (
+        isinstance(years_after_close, bool)
+        or not isinstance(years_after_close, int)
+        or not 1 <= years_after_close <= 30
+    ):
+        raise ValidationFailed(
+            _("保存年数は1から30までの整数で指定してください。"),
+            field="years_after_close",
+        )
+    if is_active is not None and not isinstance(is_active, bool):
+        raise ValidationFailed(
+            _("有効（is_active）は true または false です。"), field="is_active"
+        )
+    with transaction.atomic():
+        policy, _created = RetentionPolicy.objects.select_for_update().get_or_create(
+            organisation=actor.organisation
+        )
+        before = {
+            "years_after_close": policy.years_after_close,
+            "is_active": policy.is_active,
+        }
+        if years_after_close is not None:
+            policy.years_after_close = years_after_close
+        if is_active is not None:
+            policy.is_active = is_active
+        policy.updated_by = actor.user
+        policy.updated_at = now
+        policy.full_clean()
+        policy.save()
+        audit_record(
+            actor=actor,
+            action="retention_policy.update",
+            obj=policy,
+            changes=changes_between(
+                before,
+                {
+                    "years_after_close": policy.years_after_close,
+                    "is_active": policy.is_active,
+                },
+            ),
+            now=now,
+        )
+    return policy
+
+
+def case_legal_hold_set(
+    *, actor, case: Case, on: bool, reason: str = "", now: datetime | None = None
+) -> Case:
+    """Set or lift the legal hold (法的保全) of a case; audited.
+
+    404 for an invisible case; 403 `not_permitted` unless the actor is a
+    manager or org admin of the owning organisation; 400 without a reason
+    when setting it.
+    """
+    now = now or timezone.now()
+    actor.require_membership()
+    if not cases_visible_to(actor).filter(pk=case.pk).exists():
+        raise NotVisible(_("見つかりません。"))
+    case_require_holdable(actor, case)
+    if not isinstance(on, bool):
+        raise ValidationFailed(_("on は true または false です。"), field="on")
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if on and not reason:
+        raise ValidationFailed(_("法的保全の理由を入力してください。"), field="reason")
+    if len(reason) > 200:
+        raise ValidationFailed(_("200文字以内で入力してください。"), field="reason")
+    with transaction.atomic():
+        case = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
+        before = case.is_on_legal_hold
+        case.is_on_legal_hold = on
+        case.legal_hold_reason = reason if on else ""
+        case.legal_hold_by = actor.user if on else None
+        case.legal_hold_at = now if on else None
+        case.save(
+            update_fields=[
+                "is_on_legal_hold",
+                "legal_hold_reason",
+                "legal_hold_by",
+                "legal_hold_at",
+                "updated_at",
+            ]
+        )
+        audit_record(
+            actor=actor,
+            action="case.legal_hold",
+            obj=case,
+            data={"reason": reason},
+            changes={"is_on_legal_hold": [before, on]},
+            now=now,
+        )
+    return case

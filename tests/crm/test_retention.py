@@ -240,3 +240,77 @@ def test_command_takes_now(old_data):
     assert "匿名化した案件: 1 件" in out.getvalue()
     assert "匿名化した担当者: 1 件" in out.getvalue()
     assert Consultation.objects.get(pk=old_data["old"].pk).summary == ANONYMISED_MARKER
+
+
+# --- API: retention-policy/ and cases/{id}/legal-hold/ ----------------------------
+
+
+def test_retention_policy_api(api, staff_a, network):
+    from tests.conftest import make_actor
+
+    admin = make_actor("inpit-window-13", "org_admin")
+    client = api(admin)
+    answer = client.get("/api/v1/retention-policy/")
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "organisation": "inpit-window-13",
+        "years_after_close": 5,
+        "is_active": True,
+    }
+    for bad in (0, 31, "5", True):
+        answer = client.put(
+            "/api/v1/retention-policy/", {"years_after_close": bad}, format="json"
+        )
+        assert answer.status_code == 400, bad
+        assert "years_after_close" in answer.json()
+    assert not RetentionPolicy.objects.exists()
+
+    answer = client.put(
+        "/api/v1/retention-policy/",
+        {"years_after_close": 7, "is_active": False},
+        format="json",
+    )
+    assert answer.status_code == 200
+    policy = RetentionPolicy.objects.get()
+    assert (policy.years_after_close, policy.is_active) == (7, False)
+    event = AuditEvent.objects.get(action="retention_policy.update")
+    assert event.data["changes"] == {
+        "years_after_close": [5, 7],
+        "is_active": [True, False],
+    }
+
+    answer = api(staff_a).get("/api/v1/retention-policy/")
+    assert answer.status_code == 403 and answer.json()["code"] == "org_admin_only"
+    answer = api(staff_a).put(
+        "/api/v1/retention-policy/", {"years_after_close": 1}, format="json"
+    )
+    assert answer.status_code == 403
+    assert RetentionPolicy.objects.get().years_after_close == 7
+
+
+def test_legal_hold_api(api, old_data, staff_a, manager_a, staff_b):
+    case_id = old_data["old"].case_id
+    url = f"/api/v1/cases/{case_id}/legal-hold/"
+    answer = api(staff_a).post(url, {"on": True, "reason": "訴訟"}, format="json")
+    assert answer.status_code == 403 and answer.json()["code"] == "not_permitted"
+    assert (
+        api(staff_b)
+        .post(url, {"on": True, "reason": "訴訟"}, format="json")
+        .status_code
+        == 404
+    )
+    answer = api(manager_a).post(url, {"on": True}, format="json")
+    assert answer.status_code == 400 and "reason" in answer.json()
+
+    answer = api(manager_a).post(
+        url, {"on": True, "reason": "訴訟対応のため保全"}, format="json"
+    )
+    assert answer.status_code == 200
+    assert answer.json()["is_on_legal_hold"] is True
+    assert retention_apply(now=NOW).get("cases", 0) == 0
+    assert Consultation.objects.get(pk=old_data["old"].pk).summary != ANONYMISED_MARKER
+
+    answer = api(manager_a).post(url, {"on": False}, format="json")
+    assert answer.status_code == 200 and answer.json()["is_on_legal_hold"] is False
+    assert retention_apply(now=NOW)["cases"] == 1
+    assert Consultation.objects.get(pk=old_data["old"].pk).summary == ANONYMISED_MARKER
