@@ -39,7 +39,14 @@ from crm.models import (
 from crm.permissions import contact_require_disclosable, contact_require_erasable
 from crm.rules.personal_data import ERASED_MARKER
 from crm.selectors.personal_data import person_contacts, person_needles
-from crm.selectors.visibility import contacts_visible_to
+from crm.selectors.visibility import (
+    cases_visible_to,
+    consultations_visible_to,
+    contacts_visible_to,
+    follow_ups_visible_to,
+    outcomes_visible_to,
+    referral_records_visible_to,
+)
 from crm.services.anonymisation import audit_blank, records_anonymise, texts_replace
 from crm.services.audit import audit_record
 from support_network.actors import Actor
@@ -67,6 +74,15 @@ NAMED_IN = (
     ("crm.Outcome", Outcome, "company_id", ("note",)),
     ("crm.FollowUp", FollowUp, "case__company_id", ("note",)),
 )
+
+
+VISIBLE = {
+    "crm.Case": cases_visible_to,
+    "crm.Consultation": consultations_visible_to,
+    "crm.Referral": referral_records_visible_to,
+    "crm.Outcome": outcomes_visible_to,
+    "crm.FollowUp": follow_ups_visible_to,
+}
 
 
 def _visible_contact(actor: Actor, contact: Contact) -> Contact:
@@ -147,23 +163,33 @@ def contact_erase(
             "crm.Contact", Contact.objects.filter(pk__in=ids), ERASED_MARKER
         )
         Contact.objects.filter(pk__in=ids).update(anonymised_at=now, updated_at=now)
-        audited = audit_blank("crm.Contact", ids, ERASED_MARKER)
-        named: dict[str, list[int]] = {}
+        audit_blank("crm.Contact", ids, ERASED_MARKER)
         for label, model, lookup, fields in NAMED_IN:
             qs = model.objects.filter(**{lookup: contact.company_id})
             touched = texts_replace(qs, fields, needles, ERASED_MARKER)
             if touched:
-                counts[model._meta.model_name + "s"] = len(touched)
-                named[label] = sorted(touched)
-                audited += audit_blank(label, touched, ERASED_MARKER)
+                # Counted only where the actor may see the record: what may
+                # not be seen is never in a count (DESIGN.md "Who sees what" 5).
+                visible = VISIBLE[label](actor).filter(pk__in=touched).count()
+                counts[model._meta.model_name + "s"] = visible
+                audit_blank(label, touched, ERASED_MARKER)
         notified = texts_replace(
             Notification.objects.filter(_text_q(needles)),
             ("message",),
             needles,
             ERASED_MARKER,
         )
-        counts["notifications"] = len(notified)
-        counts["audit_events"] = audited
+        # The actor's organisation's own notifications only, for the same reason.
+        counts["notifications"] = (
+            Notification.objects.filter(
+                pk__in=notified,
+                recipient__memberships__organisation_id=actor.organisation_id,
+            )
+            .distinct()
+            .count()
+        )
+        # Audit events blanked are not counted: they span other organisations'
+        # trails.
         counts = {k: v for k, v in counts.items() if v}
         audit_record(
             actor=actor,
