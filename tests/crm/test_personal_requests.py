@@ -361,3 +361,20 @@ def test_disclosure_built_by_a_real_celery_worker(network, monkeypatch, export_d
     assert export.status == "done", export.error
     package = json.loads(_package(export)["disclosure.json"])
     assert package["sections"]["contacts"]["rows"][0]["name"] == HANAKO
+
+
+def test_disclosure_through_exports_api_checks_the_contact(person, api):
+    client = api(person["admin_a"])
+    answer = client.post(
+        "/api/v1/exports/",
+        {"kind": "disclosure", "fiscal_year": 2026, "format": "zip", "params": {}},
+        format="json",
+    )
+    assert answer.status_code == 400 and "contact" in answer.json()
+    answer = client.post(
+        "/api/v1/exports/",
+        {"kind": "consultations", "fiscal_year": 2026, "format": "zip"},
+        format="json",
+    )
+    assert answer.status_code == 400 and "format" in answer.json()
+    assert not Export.objects.exists()

@@ -314,3 +314,21 @@ def test_legal_hold_api(api, old_data, staff_a, manager_a, staff_b):
     assert answer.status_code == 200 and answer.json()["is_on_legal_hold"] is False
     assert retention_apply(now=NOW)["cases"] == 1
     assert Consultation.objects.get(pk=old_data["old"].pk).summary == ANONYMISED_MARKER
+
+
+def test_sweep_works_in_batches(staff_a, network, monkeypatch):
+    from crm.services import retention
+
+    monkeypatch.setattr(retention, "BATCH_SIZE", 2)
+    companies = [CompanyFactory() for _ in range(5)]
+    for n, company in enumerate(companies):
+        consultation = _consult(staff_a, company, (2019, 6, 3 + n), f"古い相談{n}")
+        _close(consultation.case, dt.date(2019, 10, 1))
+
+    counts = retention_apply(now=NOW)
+
+    assert counts["cases"] == 5 and counts["consultations"] == 5
+    assert set(Consultation.objects.values_list("summary", flat=True)) == {
+        ANONYMISED_MARKER
+    }
+    assert retention_apply(now=NOW) == {}
