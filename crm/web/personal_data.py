@@ -23,16 +23,24 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
 from crm import permissions
 from crm.exports.file_book import FILE_BOOK_FORMATS, file_book_write
 from crm.selectors.exports import exports_visible_to
 from crm.selectors.personal_data import personal_data_file_book
-from crm.selectors.visibility import contacts_visible_to
+from crm.selectors.visibility import cases_visible_to, contacts_visible_to
 from crm.services import personal_requests
 from crm.services.audit import audit_record
-from crm.services.retention import retention_policy_get, retention_policy_update
+from crm.services.retention import (
+    case_legal_hold_set,
+    retention_policy_get,
+    retention_policy_update,
+)
 from support_network.errors import DomainError, PermissionDenied
 from support_network.web.actors import web_actor
 
@@ -202,3 +210,26 @@ def file_book_download(request, format: str):
         filename=f"個人情報ファイル簿_{actor.organisation.code}_{day}.{format}",
         content_type=content_type,
     )
+
+
+@login_required
+@require_POST
+def case_legal_hold(request, pk: int):
+    """Set or lift a case's legal hold (法的保全) from the case page."""
+    actor = web_actor(request)
+    case = get_object_or_404(cases_visible_to(actor), pk=pk)
+    on = request.POST.get("on") == "on"
+    try:
+        case_legal_hold_set(
+            actor=actor, case=case, on=on, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:
+        if exc.status_code != 400:
+            raise
+        messages.error(request, exc.detail)
+    else:
+        messages.success(
+            request,
+            _("法的保全を設定しました。") if on else _("法的保全を解除しました。"),
+        )
+    return redirect(reverse("crm:case-detail", args=[case.pk]) + "#legal-hold")

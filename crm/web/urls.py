@@ -78,6 +78,11 @@ urlpatterns = [
     path("cases/<int:pk>/close/", cases.case_close, name="case-close"),
     path("cases/<int:pk>/reopen/", cases.case_reopen, name="case-reopen"),
     path(
+        "cases/<int:pk>/legal-hold/",
+        personal_data.case_legal_hold,
+        name="case-legal-hold",
+    ),
+    path(
         "consultations/<int:pk>/edit/",
         corrections.consultation_edit,
         name="consultation-edit",

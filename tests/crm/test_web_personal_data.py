@@ -133,3 +133,29 @@ def test_file_book_downloads(admin_a, staff_a):
     assert AuditEvent.objects.filter(action="file_book.download").count() == 2
     assert client.get("/personal-data/file-book.pdf").status_code == 404
     assert client_for(staff_a).get("/personal-data/file-book.csv").status_code == 403
+
+
+def test_legal_hold_from_the_case_page(network, manager_a, staff_a):
+    from crm.models import Case
+    from tests.crm.factories import CaseFactory
+
+    case = CaseFactory(organisation=network[ORG_A])
+    url = f"/cases/{case.pk}/"
+    assert "法的保全を設定する" not in client_for(staff_a).get(url).content.decode()
+    assert (
+        client_for(staff_a)
+        .post(f"/cases/{case.pk}/legal-hold/", {"on": "on", "reason": "訴訟"})
+        .status_code
+        == 403
+    )
+    client = client_for(manager_a)
+    assert "法的保全を設定する" in client.get(url).content.decode()
+    answer = client.post(f"/cases/{case.pk}/legal-hold/", {"on": "on", "reason": ""})
+    assert answer.status_code == 302
+    assert Case.objects.get(pk=case.pk).is_on_legal_hold is False
+    client.post(f"/cases/{case.pk}/legal-hold/", {"on": "on", "reason": "訴訟対応"})
+    case.refresh_from_db()
+    assert (case.is_on_legal_hold, case.legal_hold_reason) == (True, "訴訟対応")
+    assert "法的保全を解除する" in client.get(url).content.decode()
+    client.post(f"/cases/{case.pk}/legal-hold/", {"on": ""})
+    assert Case.objects.get(pk=case.pk).is_on_legal_hold is False
