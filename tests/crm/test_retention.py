@@ -332,3 +332,47 @@ def test_sweep_works_in_batches(staff_a, network, monkeypatch):
         ANONYMISED_MARKER
     }
     assert retention_apply(now=NOW) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_take_each_case_once(network, monkeypatch):
+    import threading
+
+    from crm.services import retention
+    from tests.conftest import make_actor
+
+    staff = make_actor("inpit-window-13", "window_staff", "retention-race-staff")
+    monkeypatch.setattr(retention, "BATCH_SIZE", 3)
+    for n in range(24):
+        company = CompanyFactory(registered_by=network["inpit-window-13"])
+        consultation = _consult(staff, company, (2019, 6, 1 + n), f"相談{n}")
+        _close(consultation.case, dt.date(2019, 10, 1))
+        contact_create(actor=staff, company=company, name=f"担当 {n}")
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(retention_apply(now=NOW))
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert sum(r.get("cases", 0) for r in results) == 24
+    assert sum(r.get("consultations", 0) for r in results) == 24
+    assert sum(r.get("contacts", 0) for r in results) == 24
+    assert set(Consultation.objects.values_list("summary", flat=True)) == {
+        ANONYMISED_MARKER
+    }
+    assert set(Contact.objects.values_list("name", flat=True)) == {ANONYMISED_MARKER}
+    audited = AuditEvent.objects.filter(action="retention.apply")
+    assert sum(e.data["counts"].get("cases", 0) for e in audited) == 24
