@@ -22,7 +22,8 @@ from django.apps import apps
 from django.db.models import Q, QuerySet
 
 from crm.models import Consent, Contact, ProvisionRecord
-from crm.rules.personal_data import PERSONAL_ITEMS
+from crm.rules.personal_data import ANONYMISED_MARKER, ERASED_MARKER, PERSONAL_ITEMS
+
 from crm.selectors.visibility import (
     consultations_visible_to,
     contacts_visible_to,
@@ -32,6 +33,8 @@ from crm.selectors.visibility import (
 )
 from support_network.actors import Actor
 
+# A replaced value names nobody: never match people or text by it.
+MARKERS = frozenset({ANONYMISED_MARKER, ERASED_MARKER})
 _SPACES = re.compile(r"[\s\u3000]+")
 
 # Records whose free text may name a person: (kind label, selector, fields).
@@ -57,7 +60,7 @@ def person_contacts(actor: Actor, contact: Contact) -> QuerySet[Contact]:
     if contact.email:
         same |= Q(email__iexact=contact.email)
     candidates = contacts_visible_to(actor).filter(company_id=contact.company_id)
-    key = name_key(contact.name)
+    key = "" if contact.name in MARKERS else name_key(contact.name)
     ids = [contact.pk] + [
         c.pk
         for c in candidates.exclude(pk=contact.pk)
@@ -72,7 +75,7 @@ def person_needles(contacts) -> list[str]:
     needles: set[str] = set()
     for c in contacts:
         for value in (c.name, name_key(c.name), c.name_kana, c.email, c.phone):
-            if value and len(value) >= 2:
+            if value and len(value) >= 2 and value not in MARKERS:
                 needles.add(value)
     return sorted(needles, key=len, reverse=True)
 

@@ -378,3 +378,24 @@ def test_disclosure_through_exports_api_checks_the_contact(person, api):
     )
     assert answer.status_code == 400 and "format" in answer.json()
     assert not Export.objects.exists()
+
+
+def test_disclosure_of_an_erased_person_holds_nothing_of_other_erased_people(
+    person, network, staff_a, django_capture_on_commit_callbacks
+):
+    """A marker names nobody: it matches neither other rows nor other texts."""
+    other = contact_create(actor=staff_a, company=person["company"], name="伊藤 四郎")
+    _consult(staff_a, person["company"], "伊藤 四郎様と田中 次郎様が来所", day=12)
+    admin = person["admin_a"]
+    contact_erase(actor=admin, contact=person["hanako"], reason="請求", now=NOW)
+    contact_erase(actor=admin, contact=other, reason="請求", now=NOW)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        export = contact_disclosure_request(
+            actor=admin, contact=person["hanako"], now=NOW
+        )
+    export.refresh_from_db()
+    sections = json.loads(_package(export)["disclosure.json"])["sections"]
+    assert [c["id"] for c in sections["contacts"]["rows"]] == [person["hanako"].pk]
+    assert sections["mentions"]["rows"] == []
+    assert len(sections["provision_records"]["rows"]) == 2
