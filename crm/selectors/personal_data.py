@@ -23,7 +23,6 @@ from django.db.models import Q, QuerySet
 
 from crm.models import Consent, Contact, ProvisionRecord
 from crm.rules.personal_data import ANONYMISED_MARKER, ERASED_MARKER, PERSONAL_ITEMS
-
 from crm.selectors.visibility import (
     consultations_visible_to,
     contacts_visible_to,
