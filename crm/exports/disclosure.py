@@ -23,11 +23,11 @@ from django.utils.translation import gettext as _
 from crm.exports.kinds import export_kind_register
 from crm.exports.writers import TEXT, Column, WriteResult, write_csv
 from crm.models import Contact, Export
+from crm.permissions import contact_require_disclosable
 from crm.selectors.personal_data import person_disclosure
 from crm.selectors.visibility import contacts_visible_to
 from support_network.actors import Actor
-from support_network.choices import Role
-from support_network.errors import PermissionDenied, ValidationFailed
+from support_network.errors import ValidationFailed
 
 # Section → (CSV file name, Japanese title, [(key, header)]).
 SECTIONS = {
@@ -105,11 +105,8 @@ def disclosure_check(*, actor: Actor, fiscal_year: int, params: dict) -> dict:
         raise ValidationFailed(
             _("担当者（contact）を ID で指定してください。"), field="contact"
         )
-    if not actor.is_superuser and actor.role != Role.ORG_ADMIN:
-        raise PermissionDenied(
-            _("開示請求への対応は組織管理者が行います。"), code="not_permitted"
-        )
-    _contact_for(actor, {"contact": contact_id})
+    contact = _contact_for(actor, {"contact": contact_id})
+    contact_require_disclosable(actor, contact)
     return {"contact": contact_id}
 
 
