@@ -221,6 +221,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),  # JST, daily
         "options": {"expires": 6 * 3600},
     },
+    # Retention sweep (保存期間, crm/services/retention.py): anonymises the
+    # personal data of cases whose retention period ended; idempotent.
+    "crm.retention_apply": {
+        "task": "crm.retention_apply",
+        "schedule": crontab(hour=2, minute=15),  # JST, daily
+        "options": {"expires": 12 * 3600},
+    },
 }
 
 # Reminder rules (issue 5 "Rules"): the defaults live in

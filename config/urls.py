@@ -15,6 +15,7 @@ from crm.views.exports import ExportViewSet
 from crm.views.follow_ups import FollowUpViewSet
 from crm.views.notifications import NotificationViewSet
 from crm.views.outcomes import OutcomeViewSet
+from crm.views.personal_data import RetentionPolicyView
 from crm.views.provision_records import ProvisionRecordViewSet
 from crm.views.referrals import ReferralViewSet
 from crm.views.statistics import (
@@ -101,6 +102,11 @@ urlpatterns = [
         "api/v1/auth/mfa/totp/confirm/",
         TotpConfirmView.as_view(),
         name="api-mfa-totp-confirm",
+    ),
+    path(
+        "api/v1/retention-policy/",
+        RetentionPolicyView.as_view(),
+        name="retention-policy",
     ),
     path(
         "api/v1/statistics/consultations/",

@@ -11,9 +11,10 @@ class CrmConfig(AppConfig):
         from crm import login_audit  # noqa: F401
 
         # crm's export kinds (programs adds "enrolments" from its own ready()).
-        from crm.exports import consultations, referrals, statistics
+        from crm.exports import consultations, disclosure, referrals, statistics
 
         consultations.register()
+        disclosure.register()
         referrals.register()
         statistics.register()
         from crm.statistics.facts import organisation_facts_refresh

@@ -169,6 +169,10 @@ class Contact(TimestampedModel):
     title = models.CharField(_("役職"), max_length=100, blank=True)
     email = models.EmailField(_("メールアドレス"), blank=True)
     phone = models.CharField(_("電話番号"), max_length=30, blank=True)
+    # Set when the personal items were replaced by the marker (retention
+    # sweep or an erase request, APPI art. 35); the erased values are kept
+    # nowhere.
+    anonymised_at = models.DateTimeField(_("匿名化日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("担当者")
@@ -311,6 +315,20 @@ class Case(TimestampedModel):
         related_name="+",
         verbose_name=_("完了にした人"),
     )
+    # Legal hold (法的保全): the retention sweep skips the case while it holds.
+    is_on_legal_hold = models.BooleanField(_("法的保全中"), default=False)
+    legal_hold_reason = models.CharField(_("法的保全の理由"), max_length=200, blank=True)
+    legal_hold_by = models.ForeignKey(
+        USER,
+        on_delete=models.SET_NULL,  # the trail (audit) outlives the account
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("法的保全の設定者"),
+    )
+    legal_hold_at = models.DateTimeField(_("法的保全の設定日時"), null=True, blank=True)
+    # Set when the retention sweep anonymised the case's free text.
+    anonymised_at = models.DateTimeField(_("匿名化日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("案件")
@@ -333,6 +351,12 @@ class Case(TimestampedModel):
             ),
             # A company's cases (timeline, open case default).
             models.Index(fields=["company", "status"], name="crm_case_company_idx"),
+            # The retention sweep: closed cases not yet anonymised, by close date.
+            models.Index(
+                fields=["closed_on", "id"],
+                condition=Q(anonymised_at__isnull=True, closed_on__isnull=False),
+                name="crm_case_retention_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1024,10 +1048,12 @@ class Export(models.Model):
         CONSULTATION_STATISTICS = "consultation_statistics", _("相談統計")
         REFERRALS = "referrals", _("紹介")
         ENROLMENTS = "enrolments", _("支援事業の参加")
+        DISCLOSURE = "disclosure", _("開示請求への回答")
 
     class Format(models.TextChoices):
         XLSX = "xlsx", "Excel (xlsx)"
         CSV = "csv", "CSV"
+        ZIP = "zip", "ZIP"
 
     class Encoding(models.TextChoices):
         UTF8_BOM = "utf-8-sig", _("UTF-8（BOM付き）")
@@ -1107,3 +1133,46 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.fiscal_year} {self.format}"
+
+
+class RetentionPolicy(TimestampedModel):
+    """How long an organisation keeps personal data after a case closed (保存期間).
+
+    An organisation without a row keeps the default: DEFAULT_YEARS fiscal
+    years after the fiscal year the case closed in, then the retention sweep
+    (crm/services/retention.py) anonymises it.
+    """
+
+    DEFAULT_YEARS = 5
+
+    organisation = models.OneToOneField(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="retention_policy",
+        verbose_name=_("組織"),
+    )
+    years_after_close = models.PositiveSmallIntegerField(
+        _("保存年数（案件終了後の年度数）"), default=DEFAULT_YEARS
+    )
+    is_active = models.BooleanField(_("有効"), default=True)
+    updated_by = models.ForeignKey(
+        USER,
+        on_delete=models.SET_NULL,  # the trail (audit) outlives the account
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("更新者"),
+    )
+
+    class Meta:
+        verbose_name = _("保存期間の設定")
+        verbose_name_plural = _("保存期間の設定")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(years_after_close__gte=1, years_after_close__lte=30),
+                name="crm_retentionpolicy_years_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.years_after_close}"

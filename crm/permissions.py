@@ -288,3 +288,60 @@ def company_require_mergeable(actor: Actor, source: Company, target: Company) ->
                 "（それ以外はシステム管理者に依頼してください）。"
             )
         )
+
+
+# --- personal data (APPI): DESIGN.md "Personal data over time" -------------------
+
+# Who sets or lifts a legal hold (法的保全) on a case of their organisation.
+LEGAL_HOLD_ROLES = (Role.MANAGER, Role.ORG_ADMIN)
+
+
+def is_org_admin(actor: Actor) -> bool:
+    """Return True for an org admin acting for their organisation (or a superuser)."""
+    return actor.is_superuser or actor.role == Role.ORG_ADMIN
+
+
+def can_answer_person_requests(actor: Actor, contact: Contact) -> bool:
+    """Return True when the actor may produce the disclosure package of contact.
+
+    Org admins (whichever organisation recorded the contact, as long as they
+    see it: the package holds only what their organisation may see).
+    """
+    return is_org_admin(actor)
+
+
+def contact_require_disclosable(actor: Actor, contact: Contact) -> None:
+    """Refuse with 403 unless the actor may answer a 開示請求 about contact."""
+    if not can_answer_person_requests(actor, contact):
+        raise not_permitted(_("開示請求への対応は組織管理者が行います。"))
+
+
+def can_erase_contact(actor: Actor, contact: Contact) -> bool:
+    """Return True for an org admin of the contact's recording organisation."""
+    return actor.is_superuser or (
+        actor.role == Role.ORG_ADMIN
+        and contact.organisation_id == actor.organisation_id
+    )
+
+
+def contact_require_erasable(actor: Actor, contact: Contact) -> None:
+    """Refuse with 403 unless the actor may stop use of / erase contact (art. 35)."""
+    if not can_erase_contact(actor, contact):
+        raise not_permitted(
+            _("利用停止・消去ができるのは、担当者を登録した組織の組織管理者だけです。")
+        )
+
+
+def can_hold_case(actor: Actor, case: Case) -> bool:
+    """Return True when the actor may set or lift the case's legal hold."""
+    return actor.is_superuser or (
+        actor.role in LEGAL_HOLD_ROLES and case.organisation_id == actor.organisation_id
+    )
+
+
+def case_require_holdable(actor: Actor, case: Case) -> None:
+    """Refuse with 403 unless the actor may set or lift the legal hold."""
+    if not can_hold_case(actor, case):
+        raise not_permitted(
+            _("法的保全を設定できるのは、案件を担当する組織の管理者・組織管理者です。")
+        )

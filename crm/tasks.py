@@ -122,6 +122,15 @@ def exports_cleanup_task(now: str | None = None) -> dict:
     return exports_cleanup(now=moment_parse(now))
 
 
+@shared_task(name="crm.retention_apply", soft_time_limit=3000, time_limit=3300)
+def retention_apply_task(now: str | None = None) -> dict:
+    """Run the retention sweep (daily from beat) and return its counts."""
+
+    from crm.services.retention import retention_apply
+
+    return retention_apply(now=moment_parse(now))
+
+
 class MonthlyReportNotSent(ConnectionError):
     """Some monthly reports failed; raised so Celery retries them the same day."""
 

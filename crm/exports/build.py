@@ -302,6 +302,14 @@ def _write(export: Export, path: Path) -> WriteResult:
             % {"kind": export.kind}
         )
     actor = _actor_of(export)
+    if spec.builder is not None:
+
+        def percent(value: int) -> None:
+            Export.objects.filter(
+                pk=export.pk, status=Export.Status.RUNNING
+            ).update(progress=max(0, min(99, int(value))))
+
+        return spec.builder(export=export, actor=actor, path=path, progress=percent)
     table = spec.provider(
         actor=actor, fiscal_year=export.fiscal_year, params=export.params or {}
     )

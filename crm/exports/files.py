@@ -30,6 +30,7 @@ from support_network.errors import (
 CONTENT_TYPES = {
     ("csv", "utf-8-sig"): "text/csv; charset=utf-8",
     ("csv", "cp932"): "text/csv; charset=Windows-31J",
+    ("zip", "utf-8-sig"): "application/zip",
     ("xlsx", "utf-8-sig"): (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     ),

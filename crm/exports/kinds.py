@@ -45,6 +45,10 @@ class ExportTable:
 
 Provider = Callable[..., ExportTable]
 Checker = Callable[..., dict]
+# builder(export=, actor=, path=, progress=) writes the whole file itself
+# (e.g. the disclosure package's ZIP) and returns a WriteResult.
+Builder = Callable[..., object]
+TABLE_FORMATS = ("xlsx", "csv")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class ExportKind:
     # check(actor=, fiscal_year=, params=) -> cleaned params; raises DomainError.
     check: Checker | None = None
     row_level: bool = True
+    formats: tuple[str, ...] = TABLE_FORMATS
+    builder: Builder | None = None
 
 
 _KINDS: dict[str, ExportKind] = {}
@@ -64,16 +70,20 @@ _KINDS: dict[str, ExportKind] = {}
 
 def export_kind_register(
     name: str,
-    provider: Provider,
+    provider: Provider | None,
     *,
     label: str | None = None,
     check: Checker | None = None,
     row_level: bool = True,
+    formats: tuple[str, ...] = TABLE_FORMATS,
+    builder: Builder | None = None,
 ) -> None:
     """Register (or replace) the provider of an export kind.
 
     provider(actor=, fiscal_year=, params=) returns an ExportTable. Other apps
     register theirs from their AppConfig.ready() (crm never imports them).
+    A kind whose file is not one table (a ZIP) gives a `builder` instead and
+    the formats it writes.
     """
     if name not in Export.Kind.values:
         raise ValueError(f"unknown export kind {name!r} (see Export.Kind)")
@@ -83,6 +93,8 @@ def export_kind_register(
         provider=provider,
         check=check,
         row_level=row_level,
+        formats=formats,
+        builder=builder,
     )
 
 

@@ -75,11 +75,13 @@ def export_request(
         "kind",
         _("種類は %(kinds)s のいずれかです。") % {"kinds": ", ".join(registered)},
     )
+    spec = registered[kind]
     format = _choice(
         format,
-        Export.Format.values,
+        spec.formats,
         "format",
-        _("形式は xlsx または csv です。"),
+        _("形式は %(formats)s のいずれかです。")
+        % {"formats": " / ".join(spec.formats)},
     )
     encoding = _choice(
         encoding or Export.Encoding.UTF8_BOM,
@@ -87,8 +89,8 @@ def export_request(
         "encoding",
         _("文字コードは utf-8-sig（BOM 付き UTF-8）または cp932（Shift_JIS）です。"),
     )
-    if format == Export.Format.XLSX:
-        encoding = Export.Encoding.UTF8_BOM  # xlsx is always Unicode
+    if format != Export.Format.CSV:
+        encoding = Export.Encoding.UTF8_BOM  # xlsx and zip are always Unicode
     year = fiscal_year_parse(fiscal_year, now=now)
     if params is None:
         params = {}
@@ -96,7 +98,6 @@ def export_request(
         raise ValidationFailed(
             _("条件（params）はオブジェクトで指定してください。"), field="params"
         )
-    spec = registered[kind]
     if spec.row_level and actor.role == Role.EXPERT and not actor.is_superuser:
         raise PermissionDenied(
             _("専門家の役割ではデータを出力できません。"), code="export_not_allowed"

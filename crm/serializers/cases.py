@@ -56,6 +56,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "closed_on",
             "closing_note",
             "created_at",
+            "is_on_legal_hold",
+            "anonymised_at",
         ]
         read_only_fields = fields
 

@@ -141,6 +141,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "phone",
             "created_at",
             "updated_at",
+            "anonymised_at",
         ]
         read_only_fields = fields
 

@@ -24,9 +24,11 @@ from crm.serializers.cases import (
     CaseSerializer,
     ReferralSuggestionSerializer,
 )
+from crm.serializers.personal_data import LegalHoldInputSerializer, LegalHoldSerializer
 from crm.services.assignment import case_assign
 from crm.services.audit import audit_record
 from crm.services.cases import case_close, case_reopen
+from crm.services.retention import case_legal_hold_set
 from crm.views.common import CONFLICT_TRANSITION, ERROR_RESPONSES
 from crm.views.common import FORBIDDEN_RECORD_CHANGE as FORBIDDEN
 from support_network.errors import ValidationFailed
@@ -176,3 +178,26 @@ class CaseViewSet(
         topics = request.query_params.get("topics", "").split(",")
         suggestions = referral_suggestions(self.actor, case, topics)
         return Response(ReferralSuggestionSerializer(suggestions, many=True).data)
+
+    @extend_schema(
+        summary="法的保全を設定・解除する",
+        description=(
+            "法的保全中の案件は保存期間を過ぎても匿名化されません。"
+            "案件を担当する組織の管理者・組織管理者が行います。"
+        ),
+        request=LegalHoldInputSerializer,
+        responses={200: LegalHoldSerializer, **ERROR_RESPONSES, 403: FORBIDDEN},
+    )
+    @action(detail=True, methods=["post"], url_path="legal-hold")
+    def legal_hold(self, request, pk=None):
+        case = get_object_or_404(self.get_queryset(), pk=pk)
+        serializer = LegalHoldInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        case = case_legal_hold_set(
+            actor=self.actor,
+            case=case,
+            on=serializer.validated_data["on"],
+            reason=serializer.validated_data.get("reason", ""),
+        )
+        return Response(LegalHoldSerializer(case).data)
+

@@ -24,11 +24,14 @@ from crm.serializers.companies import (
     ContactInputSerializer,
     ContactSerializer,
 )
+from crm.serializers.personal_data import EraseInputSerializer, EraseSerializer
 from crm.services.companies import company_create, company_update
 from crm.services.consents import consent_record, consent_withdraw
 from crm.services.contacts import contact_create, contact_delete, contact_update
 from crm.services.merge import company_merge
+from crm.services.personal_requests import contact_disclosure_request, contact_erase
 from crm.views.common import ERROR_RESPONSES, visible_or_400
+from crm.views.exports import ExportSerializer
 from crm.views.pagination import CompanySearchPagination
 
 
@@ -256,7 +259,7 @@ class ContactViewSet(
     """Contacts (担当者) the caller may see: its own, or of companies it works with."""
 
     serializer_class = ContactSerializer
-    http_method_names = ["get", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return contacts_visible_to(self.actor)
@@ -273,3 +276,54 @@ class ContactViewSet(
     def destroy(self, request, *args, **kwargs):
         contact_delete(actor=self.actor, contact=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="開示請求への対応（データを書き出す）",
+        description=(
+            "本人（担当者）について保有する個人データと、その第三者提供記録"
+            "（提供・受領の両方）を ZIP（JSON と CSV）に書き出すエクスポートを作成します"
+            "（202、exports/{id}/ で進捗）。組織管理者が行います。"
+        ),
+        request=None,
+        responses={
+            202: ExportSerializer,
+            **ERROR_RESPONSES,
+            403: OpenApiResponse(description="not_permitted: 組織管理者のみ"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def disclosure(self, request, pk=None):
+        contact = self.get_object()
+        export = contact_disclosure_request(actor=self.actor, contact=contact)
+        return Response(
+            ExportSerializer(export, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(
+        summary="利用停止・消去",
+        description=(
+            "本人の求めにより、氏名・フリガナ・メールアドレス・電話番号と、"
+            "記録中の本人に関する記載を消去し（記号に置き換え）、本人の同意を終了します。"
+            "統計の数値は変わりません。第三者提供記録は3年間保存されます。"
+            "担当者を登録した組織の組織管理者が行います。"
+        ),
+        request=EraseInputSerializer,
+        responses={
+            200: EraseSerializer,
+            **ERROR_RESPONSES,
+            403: OpenApiResponse(description="not_permitted: 登録組織の組織管理者のみ"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        contact = self.get_object()
+        serializer = EraseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        counts = contact_erase(
+            actor=self.actor,
+            contact=contact,
+            reason=serializer.validated_data.get("reason", ""),
+        )
+        return Response({"id": contact.pk, "erased": True, "counts": counts})
+

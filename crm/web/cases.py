@@ -233,6 +233,8 @@ def _case_context(
         # Close and reopen: the owning organisation's coordinators,
         # managers and org admins (DESIGN.md "Who may change what" rule 4).
         "can_manage": permissions.can_manage_case(actor, case),
+        # Legal hold (法的保全): the owning organisation's managers, org admins.
+        "can_hold": permissions.can_hold_case(actor, case),
         "close_form": close_form or CaseCloseForm(),
         "reopen_form": reopen_form or CaseReopenForm(),
         "changeable_consultations": changeable["consultation"],

@@ -157,6 +157,13 @@ def company_detail(request, pk: int):
         )
         for contact in contacts:
             contact.changeable = permissions.can_change_contact(actor, contact)
+            contact.disclosable = permissions.can_answer_person_requests(
+                actor, contact
+            )
+            contact.erasable = (
+                permissions.can_erase_contact(actor, contact)
+                and contact.anonymised_at is None
+            )
         context["contacts"] = contacts
         context["consents"] = (
             consents_visible_to(actor)

@@ -9,6 +9,7 @@ from crm.web import (
     consultations,
     corrections,
     notifications,
+    personal_data,
     referrals,
     statistics,
 )
@@ -32,6 +33,24 @@ urlpatterns = [
         "contacts/<int:pk>/delete/",
         companies.contact_delete,
         name="contact-delete",
+    ),
+    # Requests from a person (APPI art. 33, 35) and the retention policy.
+    path(
+        "contacts/<int:pk>/disclosure/",
+        personal_data.contact_disclosure,
+        name="contact-disclosure",
+    ),
+    path(
+        "contacts/<int:pk>/disclosure/<int:export>/",
+        personal_data.contact_disclosure_status,
+        name="contact-disclosure-status",
+    ),
+    path("contacts/<int:pk>/erase/", personal_data.contact_erase, name="contact-erase"),
+    path("personal-data/", personal_data.personal_data_page, name="personal-data"),
+    path(
+        "personal-data/file-book.<str:format>",
+        personal_data.file_book_download,
+        name="personal-data-file-book",
     ),
     path(
         "companies/<int:pk>/consents/new/",
@@ -58,6 +77,11 @@ urlpatterns = [
     # Record upkeep (issue 17): close and reopen, corrections.
     path("cases/<int:pk>/close/", cases.case_close, name="case-close"),
     path("cases/<int:pk>/reopen/", cases.case_reopen, name="case-reopen"),
+    path(
+        "cases/<int:pk>/legal-hold/",
+        personal_data.case_legal_hold,
+        name="case-legal-hold",
+    ),
     path(
         "consultations/<int:pk>/edit/",
         corrections.consultation_edit,

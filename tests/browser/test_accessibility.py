@@ -144,6 +144,7 @@ def pages(network, admin_user) -> list[str]:
         f"/enrolments/{enrolment.pk}/",
         "/members/",
         "/members/invite/",
+        "/personal-data/",
         "/account/mfa/",
         "/password/change/",
     ]
