@@ -11,6 +11,7 @@ from crm.views.audit import AuditEventViewSet
 from crm.views.cases import CaseViewSet
 from crm.views.companies import CompanyViewSet, ContactViewSet
 from crm.views.consultations import ConsultationViewSet
+from crm.views.events import EventViewSet
 from crm.views.exports import ExportViewSet
 from crm.views.follow_ups import FollowUpViewSet
 from crm.views.notifications import NotificationViewSet
@@ -19,6 +20,7 @@ from crm.views.provision_records import ProvisionRecordViewSet
 from crm.views.referrals import ReferralViewSet
 from crm.views.statistics import (
     ConsultationStatisticsView,
+    EventStatisticsView,
     OutcomeStatisticsView,
     ReferralStatisticsView,
 )
@@ -56,6 +58,7 @@ router.register(
     "provision-records", ProvisionRecordViewSet, basename="provision-record"
 )
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("events", EventViewSet, basename="event")
 router.register("exports", ExportViewSet, basename="export")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("members", MemberViewSet, basename="member")
@@ -111,6 +114,11 @@ urlpatterns = [
         "api/v1/statistics/referrals/",
         ReferralStatisticsView.as_view(),
         name="statistics-referrals",
+    ),
+    path(
+        "api/v1/statistics/events/",
+        EventStatisticsView.as_view(),
+        name="statistics-events",
     ),
     path(
         "api/v1/statistics/outcomes/",

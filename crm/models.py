@@ -19,6 +19,7 @@ from crm.choices import (
     CompanyKind,
     ConsentMethod,
     ConsentScope,
+    EventKind,
     FollowUpStatus,
     IpType,
     OutcomeKind,
@@ -1107,3 +1108,141 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.fiscal_year} {self.format}"
+
+
+class Event(TimestampedModel):
+    """A network event: セミナー, 研修, 連携会議, 出張相談会, ….
+
+    Its public facts (title, kind, date, place, hosts) are visible
+    network-wide so windows can send companies to each other's events;
+    registrations are seen only by the host and the co-hosts.
+    """
+
+    Kind = EventKind
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("主催組織"),
+    )
+    cohosts = models.ManyToManyField(
+        Organisation,
+        blank=True,
+        related_name="events_cohosted",
+        verbose_name=_("共催組織"),
+    )
+    title = models.CharField(_("名称"), max_length=200)
+    kind = models.CharField(_("種類"), max_length=20, choices=EventKind.choices)
+    starts_at = models.DateTimeField(_("開始日時"))
+    ends_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    # The JST date and fiscal year of the start, fixed at write time.
+    starts_on = models.DateField(_("開催日"), editable=False)
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"), editable=False)
+    place = models.CharField(_("会場"), max_length=200, blank=True)
+    is_online = models.BooleanField(_("オンライン開催"), default=False)
+    capacity = models.PositiveIntegerField(_("定員"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("登録者")
+    )
+
+    class Meta:
+        verbose_name = _("イベント")
+        verbose_name_plural = _("イベント")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=EventKind.values), name="crm_event_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gte=models.F("starts_at")),
+                name="crm_event_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__gte=1),
+                name="crm_event_capacity_positive",
+            ),
+        ]
+        indexes = [
+            # events/ list and statistics/events/ per fiscal year, newest first.
+            models.Index(
+                fields=["fiscal_year", "-starts_at", "-id"], name="crm_event_fy_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.starts_on}"
+
+
+class EventTopic(models.Model):
+    """One topic (相談分野) an event is about."""
+
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.CASCADE,
+        related_name="topics",
+        verbose_name=_("イベント"),
+    )
+    topic = models.CharField(_("分野"), max_length=20, choices=Topic.choices)
+
+    class Meta:
+        verbose_name = _("イベントの分野")
+        verbose_name_plural = _("イベントの分野")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "topic"], name="crm_eventtopic_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(topic__in=Topic.values),
+                name="crm_eventtopic_topic_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_topic_display()
+
+
+class EventAttendee(TimestampedModel):
+    """A company registered for an event (and whether it attended)."""
+
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.CASCADE,
+        related_name="attendees",
+        verbose_name=_("イベント"),
+    )
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="event_attendances",
+        verbose_name=_("企業等"),
+    )
+    contact_name = models.CharField(_("参加者氏名"), max_length=100, blank=True)
+    contact_email = models.EmailField(_("参加者メールアドレス"), blank=True)
+    registered_by = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("登録組織"),
+    )
+    is_attended = models.BooleanField(_("出席"), default=False)
+    attended_at = models.DateTimeField(_("出席記録日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("イベント参加者")
+        verbose_name_plural = _("イベント参加者")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "company"], name="crm_eventattendee_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_attended=False) | Q(attended_at__isnull=False),
+                name="crm_eventattendee_attended_has_time",
+            ),
+        ]
+        indexes = [
+            # The funnel: an attendee company's consultations after the event.
+            models.Index(fields=["company"], name="crm_eventattendee_company_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.company}"

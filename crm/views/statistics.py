@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from config.api import ActorMixin
 from crm.statistics.consultations import consultation_statistics
 from crm.statistics.dimensions import CONSULTATION_DIMENSIONS, REFERRAL_DIMENSIONS
+from crm.statistics.events import EVENT_DIMENSIONS, event_statistics
 from crm.statistics.outcomes import outcome_statistics
 from crm.statistics.referrals import referral_statistics
 from support_network.calendar import fiscal_year_parse
@@ -136,6 +137,25 @@ class OutcomeStatisticsView(StatisticsView):
             "その日以前に相談のあった案件のもの）。集計軸はありません。"
         ),
         parameters=statistics_parameters(()),
+        responses=RESPONSES,
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class EventStatisticsView(StatisticsView):
+    dimensions = ()
+    compute = staticmethod(event_statistics)
+
+    @extend_schema(
+        operation_id="statistics_events",
+        summary="イベント統計（開催数・参加者・参加企業・参加後90日以内に相談した企業）",
+        description=(
+            "共催のイベントは合計では1件、organisation 別では主催・共催の各組織に"
+            "1件ずつ数えます。measures: events, registrations, attendees, companies, "
+            "companies_consulted_after, companies_filed_after。"
+        ),
+        parameters=statistics_parameters(EVENT_DIMENSIONS)[:3],
         responses=RESPONSES,
     )
     def get(self, request, *args, **kwargs):
