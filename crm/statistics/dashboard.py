@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.choices import ReferralStatus
 from crm.statistics.consultations import consultation_statistics
+from crm.statistics.events import event_statistics
 from crm.statistics.outcomes import outcome_kpis
 from crm.statistics.programs import program_statistics_providers
 from crm.statistics.reach import statistics_reach
@@ -341,6 +342,49 @@ def _program_section(actor: Actor, fy: int, scope: str | None) -> Section | None
     )
 
 
+def _event_section(actor: Actor, fy: int, scope: str | None) -> Section:
+    """Events by kind, with the funnel: attended → consulted → filed."""
+    result = event_statistics(
+        actor=actor, fiscal_year=fy, group_by=["kind"], scope=scope
+    )
+    measures = (
+        "events",
+        "attendees",
+        "companies",
+        "companies_consulted_after",
+        "companies_filed_after",
+    )
+    rows = [[r["kind_label"], *(r[m] for m in measures)] for r in result["rows"]]
+    totals = result["totals"]
+    return Section(
+        key="events",
+        title=_("イベント（セミナー・研修等）と参加後の相談"),
+        chart={
+            "type": "bar",
+            "labels": [r[0] for r in rows],
+            "datasets": [
+                {"label": _("参加企業"), "data": [r[3] for r in rows]},
+                {"label": _("90日以内に相談"), "data": [r[4] for r in rows]},
+                {"label": _("その後に出願"), "data": [r[5] for r in rows]},
+            ],
+        },
+        headers=[
+            _("種類"),
+            _("開催数"),
+            _("出席者"),
+            _("参加企業"),
+            _("90日以内に相談した企業"),
+            _("その後に出願した企業"),
+        ],
+        rows=rows,
+        totals=[_("合計"), *(totals[m] for m in measures)],
+        note=_(
+            "共催のイベントは各主催組織に1件ずつ、合計では1件と数えます。"
+            "相談は参加後90日以内に、ネットワーク内のどの組織で受けたものも数えます。"
+        ),
+    )
+
+
 def statistics_dashboard(
     actor: Actor, *, fiscal_year: int, scope: str | None = None
 ) -> Dashboard:
@@ -431,6 +475,7 @@ def statistics_dashboard(
         _topic_section(actor, fiscal_year, scope),
         startups,
         referrals,
+        _event_section(actor, fiscal_year, scope),
     ]
     programs = _program_section(actor, fiscal_year, scope)
     if programs is not None:

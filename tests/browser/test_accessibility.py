@@ -17,6 +17,7 @@ fast.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from django.utils import timezone
 from playwright.sync_api import Page
 
 from crm.models import Notification
+from crm.services.events import attendee_register, event_create
 from support_network.calendar import fiscal_year
 from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import make_actor
@@ -118,8 +120,25 @@ def pages(network, admin_user) -> list[str]:
         case=case,
         applied_by=user,
     )
+    event = event_create(
+        actor=admin_user,
+        title="知財入門セミナー",
+        kind="seminar",
+        starts_at=timezone.now() + dt.timedelta(days=7),
+        place="産業会館",
+        capacity=30,
+        topics=["patent"],
+        cohosts=["yorozu-27"],
+    )
+    attendee_register(
+        actor=admin_user, event=event, company=company, contact_name="山田 花子"
+    )
     return [
         "/",
+        "/events/",
+        "/events/new/",
+        f"/events/{event.pk}/",
+        f"/events/{event.pk}/edit/",
         "/companies/",
         "/companies/?q=アクセシブル",
         f"/companies/{company.pk}/",
