@@ -170,6 +170,10 @@ class Contact(TimestampedModel):
     title = models.CharField(_("役職"), max_length=100, blank=True)
     email = models.EmailField(_("メールアドレス"), blank=True)
     phone = models.CharField(_("電話番号"), max_length=30, blank=True)
+    # Set from the opt-out link of a survey e-mail: no more surveys.
+    surveys_opted_out_at = models.DateTimeField(
+        _("満足度調査の配信停止日時"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("担当者")
@@ -233,6 +237,8 @@ class Consent(TimestampedModel):
         related_name="+",
         verbose_name=_("撤回の記録者"),
     )
+    # The company agrees to be asked about the help it got (満足度調査).
+    allows_surveys = models.BooleanField(_("満足度調査の依頼に同意"), default=False)
 
     class Meta:
         verbose_name = _("第三者提供の同意")
@@ -1246,3 +1252,175 @@ class EventAttendee(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.company}"
+
+
+class SurveySettings(models.Model):
+    """An organisation's satisfaction-survey settings (API `survey-settings/`)."""
+
+    organisation = models.OneToOneField(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="survey_settings",
+        verbose_name=_("組織"),
+    )
+    # 0 = no survey after consultations.
+    after_consultation_business_days = models.PositiveSmallIntegerField(
+        _("相談の何営業日後に送るか（0 = 送らない）"), default=3
+    )
+    after_referral_completed = models.BooleanField(
+        _("紹介の完了時に送る"), default=True
+    )
+    after_enrolment_completed = models.BooleanField(
+        _("支援事業の完了時に送る"), default=True
+    )
+
+    class Meta:
+        verbose_name = _("満足度調査の設定")
+        verbose_name_plural = _("満足度調査の設定")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(after_consultation_business_days__lte=30),
+                name="crm_surveysettings_days_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.organisation)
+
+
+class Survey(TimestampedModel):
+    """One satisfaction survey (満足度調査) of a company about one organisation's help.
+
+    Scheduled by the reminder sweep, sent once with a single-use link whose
+    token is stored only as its SHA-256; answered on the public page.
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("送信予定")
+        SENT = "sent", _("送信済み")
+        ANSWERED = "answered", _("回答済み")
+        SKIPPED = "skipped", _("送信せず")
+
+    class Source(models.TextChoices):
+        CONSULTATION = "consultation", _("相談後")
+        REFERRAL = "referral", _("紹介の完了後")
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="surveys",
+        verbose_name=_("調査対象の組織"),
+    )
+    # Referral surveys: the organisation that sent the company.
+    from_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("紹介元の組織"),
+    )
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.CASCADE,
+        related_name="surveys",
+        verbose_name=_("企業等"),
+    )
+    source = models.CharField(_("きっかけ"), max_length=20, choices=Source.choices)
+    consultation = models.OneToOneField(
+        Consultation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="survey",
+        verbose_name=_("相談記録"),
+    )
+    referral = models.OneToOneField(
+        Referral,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="survey",
+        verbose_name=_("紹介"),
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,  # the answer outlives the contact record
+        null=True,
+        blank=True,
+        related_name="surveys",
+        verbose_name=_("送信先の担当者"),
+    )
+    status = models.CharField(
+        _("状態"), max_length=20, choices=Status.choices, default=Status.SCHEDULED
+    )
+    due_on = models.DateField(_("送信予定日"))
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"))
+    skipped_reason = models.CharField(_("送信しなかった理由"), max_length=40, blank=True)
+    # NULL until sent; unique when present.
+    token_hash = models.CharField(  # noqa: DJ001
+        _("トークンのハッシュ"), max_length=64, null=True, blank=True, editable=False
+    )
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("回答期限"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("回答日時"), null=True, blank=True)
+    score = models.PositiveSmallIntegerField(_("満足度"), null=True, blank=True)
+    useful = models.PositiveSmallIntegerField(_("役に立った度合い"), null=True, blank=True)
+    comment = models.TextField(_("自由記述"), blank=True)
+    filed_after = models.BooleanField(_("その後に出願した"), default=False)
+    application_number = models.CharField(_("出願番号"), max_length=60, blank=True)
+    outcome = models.ForeignKey(
+        "Outcome",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("確認された成果"),
+    )
+
+    class Meta:
+        verbose_name = _("満足度調査")
+        verbose_name_plural = _("満足度調査")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "sent", "answered", "skipped"]),
+                name="crm_survey_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["consultation", "referral"]),
+                name="crm_survey_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5),
+                name="crm_survey_score_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(useful__isnull=True) | Q(useful__gte=1, useful__lte=5),
+                name="crm_survey_useful_range",
+            ),
+            models.UniqueConstraint(
+                fields=["token_hash"],
+                condition=Q(token_hash__isnull=False),
+                name="crm_survey_token_unique",
+            ),
+        ]
+        indexes = [
+            # The sweep: scheduled surveys due by today.
+            models.Index(
+                fields=["due_on"],
+                condition=Q(status="scheduled"),
+                name="crm_survey_due_idx",
+            ),
+            # The 30-day rule: surveys sent to a company about an organisation.
+            models.Index(
+                fields=["company", "organisation", "sent_at"],
+                name="crm_survey_company_org_idx",
+            ),
+            # surveys/ and statistics/surveys/ per organisation and fiscal year.
+            models.Index(
+                fields=["organisation", "fiscal_year"], name="crm_survey_org_fy_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} → {self.organisation} ({self.get_status_display()})"

@@ -46,6 +46,8 @@ REASSIGNED_RELATIONS = (
     "programs.enrolment.company",
     # Unique per (event, company): moved row by row (_event_attendees_move).
     "crm.eventattendee.company",
+    # A survey is the company's answer: it follows the company.
+    "crm.survey.company",
     # Companies merged into the source earlier now point at the target, so
     # a tombstone never leads to another tombstone.
     "crm.company.merged_into",

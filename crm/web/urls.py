@@ -12,6 +12,7 @@ from crm.web import (
     notifications,
     referrals,
     statistics,
+    surveys,
 )
 
 app_name = "crm"
@@ -137,6 +138,13 @@ urlpatterns = [
         "events/<int:pk>/registrants.xlsx",
         events.event_registrants_xlsx,
         name="event-registrants",
+    ),
+    # Public satisfaction surveys (no login; issue 21).
+    path("surveys/<str:token>/", surveys.survey_page, name="survey"),
+    path(
+        "surveys/<str:token>/opt-out/",
+        surveys.survey_opt_out_page,
+        name="survey-opt-out",
     ),
     # Managers' page: statistics and exports (issue 7).
     path("statistics/", statistics.statistics_page, name="statistics"),

@@ -230,6 +230,7 @@ def test_merge_writes_one_audit_event_with_both_ids_and_the_moved_counts(
         "crm.eventattendee.company": 0,
         "crm.outcome.company": 1,
         "crm.provisionrecord.company": 1,
+        "crm.survey.company": 0,
         "programs.enrolment.company": 1,
     }
     assert set(event.data["filled"]) == {
