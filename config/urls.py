@@ -23,7 +23,9 @@ from crm.views.statistics import (
     EventStatisticsView,
     OutcomeStatisticsView,
     ReferralStatisticsView,
+    SurveyStatisticsView,
 )
+from crm.views.surveys import SurveySettingsView, SurveyViewSet
 from crm.web.health import health
 from crm.web.home import my_work
 from programs import extensions as programs_extensions
@@ -60,6 +62,7 @@ router.register(
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("events", EventViewSet, basename="event")
 router.register("exports", ExportViewSet, basename="export")
+router.register("surveys", SurveyViewSet, basename="survey")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("members", MemberViewSet, basename="member")
 
@@ -119,6 +122,16 @@ urlpatterns = [
         "api/v1/statistics/events/",
         EventStatisticsView.as_view(),
         name="statistics-events",
+    ),
+    path(
+        "api/v1/statistics/surveys/",
+        SurveyStatisticsView.as_view(),
+        name="statistics-surveys",
+    ),
+    path(
+        "api/v1/survey-settings/",
+        SurveySettingsView.as_view(),
+        name="survey-settings",
     ),
     path(
         "api/v1/statistics/outcomes/",
