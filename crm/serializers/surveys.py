@@ -53,6 +53,7 @@ class SurveySerializer(serializers.ModelSerializer):
             "comment",
             "filed_after",
             "application_number",
+            "outcome",
         ]
         read_only_fields = fields
 

@@ -458,3 +458,47 @@ def survey_opt_out(*, token: str, now: datetime | None = None) -> Contact | None
         pk=survey.contact_id, surveys_opted_out_at__isnull=True
     ).update(surveys_opted_out_at=now)
     return Contact.objects.get(pk=survey.contact_id)
+
+
+@transaction.atomic
+def survey_outcome_confirm(
+    *, actor: Actor, survey: Survey, today: date | None = None
+) -> Survey:
+    """Record the filing a company reported in its answer as an outcome of the case.
+
+    Staff of the surveyed organisation confirm what the company said (出願
+    with its number); the outcome goes on the consultation's (or the
+    referral's) case, through the outcome service and its write rules.
+    """
+    from crm.services.cases import outcome_record
+
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if not (survey.filed_after and survey.application_number):
+        raise Conflict(
+            _("この回答には出願番号がないため、成果として記録できません。"),
+            code="no_filing",
+        )
+    if survey.outcome_id is not None:
+        raise Conflict(
+            _("この回答の出願は既に成果として記録されています。"),
+            code="already_confirmed",
+        )
+    if survey.consultation_id:
+        case = survey.consultation.case
+    elif survey.referral_id:
+        case = survey.referral.case
+    else:
+        raise Conflict(_("案件が見つかりません。"), code="no_case")
+    outcome = outcome_record(
+        actor=actor,
+        case=case,
+        kind="filing",
+        occurred_on=local_date(survey.answered_at),
+        reference=survey.application_number,
+        note=_("満足度調査の回答（企業等からの申告）による"),
+        today=today,
+    )
+    survey.outcome = outcome
+    survey.save(update_fields=["outcome", "updated_at"])
+    audit_record(actor=actor, action="survey.outcome_confirm", obj=survey)
+    return survey

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,7 +11,11 @@ from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
 from crm.filters.surveys import SurveyFilter
 from crm.selectors.surveys import surveys_visible_to
 from crm.serializers.surveys import SurveySerializer, SurveySettingsSerializer
-from crm.services.surveys import survey_settings_get, survey_settings_update
+from crm.services.surveys import (
+    survey_outcome_confirm,
+    survey_settings_get,
+    survey_settings_update,
+)
 from support_network.choices import Role
 from support_network.errors import PermissionDenied
 
@@ -63,3 +68,18 @@ class SurveyViewSet(ActorMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return surveys_visible_to(self.actor)
+
+    @extend_schema(
+        summary="回答の「その後に出願した」を成果（出願）として記録する",
+        description=(
+            "企業等が回答した出願番号で、相談（紹介）の案件に成果を記録します。"
+            "409 no_filing（出願番号なし）、already_confirmed（記録済み）。"
+        ),
+        request=None,
+        responses={200: SurveySerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="confirm-outcome")
+    def confirm_outcome(self, request, pk=None):
+        survey = self.get_object()
+        survey = survey_outcome_confirm(actor=self.actor, survey=survey)
+        return Response(SurveySerializer(survey).data)

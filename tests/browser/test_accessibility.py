@@ -25,8 +25,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page
 
-from crm.models import Notification
+from crm.models import Notification, Survey
 from crm.services.events import attendee_register, event_create
+from crm.services.surveys import token_hash
 from support_network.calendar import fiscal_year
 from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import make_actor
@@ -133,8 +134,22 @@ def pages(network, admin_user) -> list[str]:
     attendee_register(
         actor=admin_user, event=event, company=company, contact_name="山田 花子"
     )
+    sent = timezone.now()
+    Survey.objects.create(
+        organisation=org,
+        company=company,
+        source="consultation",
+        status="sent",
+        due_on=today,
+        fiscal_year=fiscal_year(today),
+        sent_at=sent,
+        expires_at=sent + dt.timedelta(days=30),
+        token_hash=token_hash("a11y-survey-token"),
+    )
     return [
         "/",
+        "/surveys/a11y-survey-token/",
+        "/surveys/a11y-survey-token/opt-out/",
         "/events/",
         "/events/new/",
         f"/events/{event.pk}/",

@@ -313,3 +313,48 @@ def test_opt_out_link_records_the_opt_out_on_the_contact(sent_token):
     assert done.status_code == 200
     assert "配信を停止しました" in done.content.decode()
     assert Contact.objects.get().surveys_opted_out_at is not None
+
+
+@pytest.mark.django_db
+def test_staff_confirm_the_reported_filing_as_an_outcome(sent_token, api):
+    from crm.models import Outcome
+
+    answer(Client(), sent_token, filed_after="on", application_number="特願2026-012345")
+    manager = make_actor(ORG_A, "manager")
+    survey = Survey.objects.get()
+
+    confirmed = api(manager, ORG_A).post(f"/api/v1/surveys/{survey.pk}/confirm-outcome/")
+    again = api(manager, ORG_A).post(f"/api/v1/surveys/{survey.pk}/confirm-outcome/")
+    other = api(make_actor(ORG_B, "manager"), ORG_B).post(
+        f"/api/v1/surveys/{survey.pk}/confirm-outcome/"
+    )
+
+    assert confirmed.status_code == 200, confirmed.content
+    outcome = Outcome.objects.get()
+    assert (outcome.kind, outcome.reference) == ("filing", "特願2026-012345")
+    assert outcome.case == survey.consultation.case
+    assert again.status_code == 409
+    assert other.status_code == 404
+
+
+@pytest.mark.django_db
+def test_completed_referral_is_surveyed_about_the_receiver(
+    network, django_capture_on_commit_callbacks
+):
+    from tests.crm.factories import ReferralFactory
+
+    company = consenting_company()
+    case = CaseFactory(company=company, organisation=Organisation.objects.get(code=ORG_A))
+    ReferralFactory(
+        case=case,
+        to_organisation=Organisation.objects.get(code=ORG_B),
+        status="completed",
+        completed_at=at(7, 22, 16),
+    )
+
+    sweep(at(7, 23), django_capture_on_commit_callbacks)
+
+    survey = Survey.objects.get()
+    assert (survey.organisation.code, survey.from_organisation.code) == (ORG_B, ORG_A)
+    assert survey.status == "sent"
+    assert Organisation.objects.get(code=ORG_B).name in survey_mails()[0].body
