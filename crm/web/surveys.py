@@ -10,14 +10,26 @@ cannot be guessed by brute force.
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
-from crm.services.surveys import survey_answer, survey_for_token, survey_opt_out
+from crm.models import Survey
+from crm.selectors.surveys import SURVEY_ROLES, surveys_visible_to
+from crm.services.surveys import (
+    survey_answer,
+    survey_for_token,
+    survey_opt_out,
+    survey_outcome_confirm,
+)
+from support_network.calendar import fiscal_year_label, fiscal_year_parse
 from support_network.errors import DomainError, NotVisible
+from support_network.web.actors import web_actor
 
 # Requests per address per minute on the public survey pages.
 RATE_LIMIT = 30
@@ -148,3 +160,36 @@ def survey_opt_out_page(request, token: str):
             200,
         )
     return render(request, "crm/surveys/opt_out.html", {})
+
+
+@login_required
+def survey_answers(request):
+    """The answers (with comments) of the acting organisation's surveys.
+
+    Only its managers and org admins see them (surveys_visible_to); POST
+    confirms a reported filing as an outcome of the case.
+    """
+    actor = web_actor(request)
+    if actor.membership is None or actor.role not in SURVEY_ROLES:
+        raise PermissionDenied
+    visible = surveys_visible_to(actor)
+    if request.method == "POST":
+        survey = get_object_or_404(visible, pk=request.POST.get("survey"))
+        try:
+            survey_outcome_confirm(actor=actor, survey=survey)
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, _("出願を成果として記録しました。"))
+        return redirect("crm:survey-answers")
+    fy = fiscal_year_parse(request.GET.get("fiscal_year"))
+    answers = (
+        visible.filter(status=Survey.Status.ANSWERED, fiscal_year=fy)
+        .select_related("consultation", "referral")
+        .order_by("-answered_at", "-id")[:200]
+    )
+    return render(
+        request,
+        "crm/surveys/answers.html",
+        {"answers": answers, "fiscal_year_label": fiscal_year_label(fy)},
+    )

@@ -139,6 +139,7 @@ urlpatterns = [
         events.event_registrants_xlsx,
         name="event-registrants",
     ),
+    path("statistics/surveys/", surveys.survey_answers, name="survey-answers"),
     # Public satisfaction surveys (no login; issue 21).
     path("surveys/<str:token>/", surveys.survey_page, name="survey"),
     path(

@@ -146,6 +146,22 @@ def pages(network, admin_user) -> list[str]:
         expires_at=sent + dt.timedelta(days=30),
         token_hash=token_hash("a11y-survey-token"),
     )
+    Survey.objects.create(
+        organisation=org,
+        company=company,
+        source="consultation",
+        status="answered",
+        due_on=today,
+        fiscal_year=fiscal_year(today),
+        sent_at=sent,
+        expires_at=sent + dt.timedelta(days=30),
+        answered_at=sent,
+        score=4,
+        useful=5,
+        comment="丁寧でした",
+        filed_after=True,
+        application_number="特願2026-012345",
+    )
     return [
         "/",
         "/surveys/a11y-survey-token/",
@@ -171,6 +187,7 @@ def pages(network, admin_user) -> list[str]:
         "/board/",
         "/notifications/",
         "/statistics/",
+        "/statistics/surveys/",
         "/programs/",
         "/programs/ipas/",
         f"/cases/{case.pk}/enrol/",

@@ -144,3 +144,23 @@ def test_managers_page_shows_satisfaction_and_the_surveys_section(network):
     tile = body[body.index('id="kpi-satisfaction"') :]
     assert "50.0%" in tile[: tile.index("</li>")]
     assert 'id="section-surveys"' in body
+
+
+@pytest.mark.django_db
+def test_answers_page_shows_comments_to_own_managers_only(network):
+    survey(ORG_A, score=5, comment="説明がとても分かりやすかった", due_on=timezone.localdate())
+    survey(ORG_B, score=4, comment="大阪の回答", due_on=timezone.localdate())
+
+    def page(actor):
+        client = Client()
+        client.force_login(actor.user)
+        return client.get("/statistics/surveys/")
+
+    own = page(make_actor(ORG_A, "manager"))
+    other = page(make_actor(ORG_B, "manager"))
+    staff = page(make_actor(ORG_A, "window_staff"))
+
+    assert "説明がとても分かりやすかった" in own.content.decode()
+    assert "大阪の回答" not in own.content.decode()
+    assert "説明がとても分かりやすかった" not in other.content.decode()
+    assert staff.status_code == 403
