@@ -164,3 +164,32 @@ def test_answers_page_shows_comments_to_own_managers_only(network):
     assert "大阪の回答" not in own.content.decode()
     assert "説明がとても分かりやすかった" not in other.content.decode()
     assert staff.status_code == 403
+
+
+@pytest.mark.django_db
+def test_consent_records_whether_surveys_are_allowed(api, network):
+    staff = make_actor(ORG_A, "window_staff")
+    company = CompanyFactory(registered_by=Organisation.objects.get(code=ORG_A))
+    url = f"/api/v1/companies/{company.pk}/consents/"
+    base = {"scope": "network", "obtained_on": "2026-04-01", "method": "written"}
+
+    with_surveys = api(staff, ORG_A).post(
+        url, {**base, "allows_surveys": True}, format="json"
+    )
+    without = api(staff, ORG_A).post(url, base, format="json")
+
+    assert with_surveys.status_code == 201, with_surveys.content
+    assert with_surveys.json()["allows_surveys"] is True
+    assert without.json()["allows_surveys"] is False
+
+    client = Client()
+    client.force_login(staff.user)
+    form = client.get(f"/companies/{company.pk}/consents/new/").content.decode()
+    assert 'name="allows_surveys"' in form
+    client.post(
+        f"/companies/{company.pk}/consents/new/",
+        {**base, "allows_surveys": "on", "contact": ""},
+    )
+    from crm.models import Consent
+
+    assert Consent.objects.filter(company=company, allows_surveys=True).count() == 2
