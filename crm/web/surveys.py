@@ -10,6 +10,7 @@ cannot be guessed by brute force.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -31,7 +32,8 @@ from support_network.calendar import fiscal_year_label, fiscal_year_parse
 from support_network.errors import DomainError, NotVisible
 from support_network.web.actors import web_actor
 
-# Requests per address per minute on the public survey pages.
+# Requests per address per minute on the public survey pages (default;
+# settings.CRM_SURVEY_RATE_PER_MINUTE overrides, read per request).
 RATE_LIMIT = 30
 RATE_WINDOW_SECONDS = 60
 SCALE = [(str(n), str(n)) for n in range(5, 0, -1)]
@@ -73,7 +75,8 @@ def _rate_limited(request) -> bool:
     try:
         if cache.add(key, 1, RATE_WINDOW_SECONDS):
             return False
-        return cache.incr(key) > RATE_LIMIT
+        limit = getattr(settings, "CRM_SURVEY_RATE_PER_MINUTE", RATE_LIMIT)
+        return cache.incr(key) > limit
     except (ValueError, ConnectionError, OSError):
         return False  # the cache is down: fail open, the page still works
 

@@ -358,3 +358,18 @@ def test_completed_referral_is_surveyed_about_the_receiver(
     assert (survey.organisation.code, survey.from_organisation.code) == (ORG_B, ORG_A)
     assert survey.status == "sent"
     assert Organisation.objects.get(code=ORG_B).name in survey_mails()[0].body
+
+
+@pytest.mark.django_db
+def test_the_public_page_is_rate_limited_per_address(sent_token, settings):
+    from django.core.cache import cache
+
+    settings.CRM_SURVEY_RATE_PER_MINUTE = 3
+    cache.delete_many(["survey-rate:192.0.2.77", "survey-rate:192.0.2.78"])
+    client = Client(REMOTE_ADDR="192.0.2.77")
+
+    statuses = [client.get(f"/surveys/guess-{n}/").status_code for n in range(5)]
+    other = Client(REMOTE_ADDR="192.0.2.78").get(f"/surveys/{sent_token}/")
+
+    assert statuses == [404, 404, 404, 429, 429]
+    assert other.status_code == 200
