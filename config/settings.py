@@ -332,6 +332,7 @@ SPECTACULAR_SETTINGS = {
         "FollowUpStatusEnum": "crm.choices.FollowUpStatus",
         "EnrolmentStatusEnum": "programs.choices.EnrolmentStatus",
         "ExportKindEnum": "crm.models.Export.Kind",
+        "EventKindEnum": "crm.choices.EventKind",
     },
 }
 

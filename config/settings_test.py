@@ -40,3 +40,6 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 # tests/support_network/test_mfa.py, which turns it on itself. A user who
 # has a TOTP device is asked for the code whatever this says.
 CRM_MFA_REQUIRED_ROLES: list[str] = []
+# The public survey page's per-address limit: the suite's requests all come
+# from 127.0.0.1; tests/crm/test_surveys.py lowers it to test it.
+CRM_SURVEY_RATE_PER_MINUTE = 1_000_000

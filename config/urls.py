@@ -11,6 +11,7 @@ from crm.views.audit import AuditEventViewSet
 from crm.views.cases import CaseViewSet
 from crm.views.companies import CompanyViewSet, ContactViewSet
 from crm.views.consultations import ConsultationViewSet
+from crm.views.events import EventViewSet
 from crm.views.exports import ExportViewSet
 from crm.views.follow_ups import FollowUpViewSet
 from crm.views.notifications import NotificationViewSet
@@ -20,9 +21,12 @@ from crm.views.provision_records import ProvisionRecordViewSet
 from crm.views.referrals import ReferralViewSet
 from crm.views.statistics import (
     ConsultationStatisticsView,
+    EventStatisticsView,
     OutcomeStatisticsView,
     ReferralStatisticsView,
+    SurveyStatisticsView,
 )
+from crm.views.surveys import SurveySettingsView, SurveyViewSet
 from crm.web.health import health
 from crm.web.home import my_work
 from programs import extensions as programs_extensions
@@ -57,7 +61,9 @@ router.register(
     "provision-records", ProvisionRecordViewSet, basename="provision-record"
 )
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("events", EventViewSet, basename="event")
 router.register("exports", ExportViewSet, basename="export")
+router.register("surveys", SurveyViewSet, basename="survey")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("members", MemberViewSet, basename="member")
 
@@ -117,6 +123,21 @@ urlpatterns = [
         "api/v1/statistics/referrals/",
         ReferralStatisticsView.as_view(),
         name="statistics-referrals",
+    ),
+    path(
+        "api/v1/statistics/events/",
+        EventStatisticsView.as_view(),
+        name="statistics-events",
+    ),
+    path(
+        "api/v1/statistics/surveys/",
+        SurveyStatisticsView.as_view(),
+        name="statistics-surveys",
+    ),
+    path(
+        "api/v1/survey-settings/",
+        SurveySettingsView.as_view(),
+        name="survey-settings",
     ),
     path(
         "api/v1/statistics/outcomes/",

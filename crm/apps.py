@@ -27,3 +27,9 @@ class CrmConfig(AppConfig):
         from support_network.extensions import member_event_hook_register
 
         member_event_hook_register(audit_member_event)
+
+        # Satisfaction surveys are scheduled and sent by the reminder sweep.
+        from crm.extensions import reminder_source_register
+        from crm.services.surveys import surveys_sweep
+
+        reminder_source_register("crm.surveys", surveys_sweep)

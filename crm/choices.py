@@ -136,3 +136,13 @@ class OutcomeKind(models.TextChoices):
     FINANCING = "financing", _("資金調達・融資")
     SUBSIDY = "subsidy", _("補助金採択")
     OTHER = "other", _("その他")
+
+
+class EventKind(models.TextChoices):
+    """Kinds of network events (DESIGN.md "Activities beyond consultations")."""
+
+    SEMINAR = "seminar", _("セミナー")
+    TRAINING = "training", _("研修")
+    LIAISON_MEETING = "liaison_meeting", _("連携会議")
+    CONSULTATION_FAIR = "consultation_fair", _("出張相談会")
+    OTHER = "other", _("その他")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from crm.models import Company
+from crm.models import Company, Event
 from support_network.errors import Conflict
 
 
@@ -24,3 +24,12 @@ def company_lock_active(pk: int) -> Company:
             merged_into=company.merged_into_id,
         )
     return company
+
+
+def event_lock(pk: int) -> Event:
+    """Lock an event row, so registrations past its capacity are refused.
+
+    Every registration takes this lock before counting, so two concurrent
+    registrations for the last seat are counted one after the other.
+    """
+    return Event.objects.select_for_update().get(pk=pk)

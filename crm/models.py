@@ -19,6 +19,7 @@ from crm.choices import (
     CompanyKind,
     ConsentMethod,
     ConsentScope,
+    EventKind,
     FollowUpStatus,
     IpType,
     OutcomeKind,
@@ -173,6 +174,10 @@ class Contact(TimestampedModel):
     # sweep or an erase request, APPI art. 35); the erased values are kept
     # nowhere.
     anonymised_at = models.DateTimeField(_("匿名化日時"), null=True, blank=True)
+    # Set from the opt-out link of a survey e-mail: no more surveys.
+    surveys_opted_out_at = models.DateTimeField(
+        _("満足度調査の配信停止日時"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("担当者")
@@ -236,6 +241,8 @@ class Consent(TimestampedModel):
         related_name="+",
         verbose_name=_("撤回の記録者"),
     )
+    # The company agrees to be asked about the help it got (満足度調査).
+    allows_surveys = models.BooleanField(_("満足度調査の依頼に同意"), default=False)
 
     class Meta:
         verbose_name = _("第三者提供の同意")
@@ -1176,3 +1183,313 @@ class RetentionPolicy(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.organisation} {self.years_after_close}"
+
+
+class Event(TimestampedModel):
+    """A network event: セミナー, 研修, 連携会議, 出張相談会, ….
+
+    Its public facts (title, kind, date, place, hosts) are visible
+    network-wide so windows can send companies to each other's events;
+    registrations are seen only by the host and the co-hosts.
+    """
+
+    Kind = EventKind
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("主催組織"),
+    )
+    cohosts = models.ManyToManyField(
+        Organisation,
+        blank=True,
+        related_name="events_cohosted",
+        verbose_name=_("共催組織"),
+    )
+    title = models.CharField(_("名称"), max_length=200)
+    kind = models.CharField(_("種類"), max_length=20, choices=EventKind.choices)
+    starts_at = models.DateTimeField(_("開始日時"))
+    ends_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    # The JST date and fiscal year of the start, fixed at write time.
+    starts_on = models.DateField(_("開催日"), editable=False)
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"), editable=False)
+    place = models.CharField(_("会場"), max_length=200, blank=True)
+    is_online = models.BooleanField(_("オンライン開催"), default=False)
+    capacity = models.PositiveIntegerField(_("定員"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("登録者")
+    )
+
+    class Meta:
+        verbose_name = _("イベント")
+        verbose_name_plural = _("イベント")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=EventKind.values), name="crm_event_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gte=models.F("starts_at")),
+                name="crm_event_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__gte=1),
+                name="crm_event_capacity_positive",
+            ),
+        ]
+        indexes = [
+            # events/ list and statistics/events/ per fiscal year, newest first.
+            models.Index(
+                fields=["fiscal_year", "-starts_at", "-id"], name="crm_event_fy_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.starts_on}"
+
+
+class EventTopic(models.Model):
+    """One topic (相談分野) an event is about."""
+
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.CASCADE,
+        related_name="topics",
+        verbose_name=_("イベント"),
+    )
+    topic = models.CharField(_("分野"), max_length=20, choices=Topic.choices)
+
+    class Meta:
+        verbose_name = _("イベントの分野")
+        verbose_name_plural = _("イベントの分野")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "topic"], name="crm_eventtopic_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(topic__in=Topic.values),
+                name="crm_eventtopic_topic_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_topic_display()
+
+
+class EventAttendee(TimestampedModel):
+    """A company registered for an event (and whether it attended)."""
+
+    event = models.ForeignKey(
+        Event,
+        on_delete=models.CASCADE,
+        related_name="attendees",
+        verbose_name=_("イベント"),
+    )
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="event_attendances",
+        verbose_name=_("企業等"),
+    )
+    contact_name = models.CharField(_("参加者氏名"), max_length=100, blank=True)
+    contact_email = models.EmailField(_("参加者メールアドレス"), blank=True)
+    registered_by = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("登録組織"),
+    )
+    is_attended = models.BooleanField(_("出席"), default=False)
+    attended_at = models.DateTimeField(_("出席記録日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("イベント参加者")
+        verbose_name_plural = _("イベント参加者")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "company"], name="crm_eventattendee_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_attended=False) | Q(attended_at__isnull=False),
+                name="crm_eventattendee_attended_has_time",
+            ),
+        ]
+        indexes = [
+            # The funnel: an attendee company's consultations after the event.
+            models.Index(fields=["company"], name="crm_eventattendee_company_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.company}"
+
+
+class SurveySettings(models.Model):
+    """An organisation's satisfaction-survey settings (API `survey-settings/`)."""
+
+    organisation = models.OneToOneField(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="survey_settings",
+        verbose_name=_("組織"),
+    )
+    # 0 = no survey after consultations.
+    after_consultation_business_days = models.PositiveSmallIntegerField(
+        _("相談の何営業日後に送るか（0 = 送らない）"), default=3
+    )
+    after_referral_completed = models.BooleanField(
+        _("紹介の完了時に送る"), default=True
+    )
+    after_enrolment_completed = models.BooleanField(
+        _("支援事業の完了時に送る"), default=True
+    )
+
+    class Meta:
+        verbose_name = _("満足度調査の設定")
+        verbose_name_plural = _("満足度調査の設定")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(after_consultation_business_days__lte=30),
+                name="crm_surveysettings_days_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.organisation)
+
+
+class Survey(TimestampedModel):
+    """One satisfaction survey (満足度調査) of a company about one organisation's help.
+
+    Scheduled by the reminder sweep, sent once with a single-use link whose
+    token is stored only as its SHA-256; answered on the public page.
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("送信予定")
+        SENT = "sent", _("送信済み")
+        ANSWERED = "answered", _("回答済み")
+        SKIPPED = "skipped", _("送信せず")
+
+    class Source(models.TextChoices):
+        CONSULTATION = "consultation", _("相談後")
+        REFERRAL = "referral", _("紹介の完了後")
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="surveys",
+        verbose_name=_("調査対象の組織"),
+    )
+    # Referral surveys: the organisation that sent the company.
+    from_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("紹介元の組織"),
+    )
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.CASCADE,
+        related_name="surveys",
+        verbose_name=_("企業等"),
+    )
+    source = models.CharField(_("きっかけ"), max_length=20, choices=Source.choices)
+    consultation = models.OneToOneField(
+        Consultation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="survey",
+        verbose_name=_("相談記録"),
+    )
+    referral = models.OneToOneField(
+        Referral,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="survey",
+        verbose_name=_("紹介"),
+    )
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.SET_NULL,  # the answer outlives the contact record
+        null=True,
+        blank=True,
+        related_name="surveys",
+        verbose_name=_("送信先の担当者"),
+    )
+    status = models.CharField(
+        _("状態"), max_length=20, choices=Status.choices, default=Status.SCHEDULED
+    )
+    due_on = models.DateField(_("送信予定日"))
+    fiscal_year = models.PositiveSmallIntegerField(_("年度"))
+    skipped_reason = models.CharField(_("送信しなかった理由"), max_length=40, blank=True)
+    # NULL until sent; unique when present.
+    token_hash = models.CharField(  # noqa: DJ001
+        _("トークンのハッシュ"), max_length=64, null=True, blank=True, editable=False
+    )
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("回答期限"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("回答日時"), null=True, blank=True)
+    score = models.PositiveSmallIntegerField(_("満足度"), null=True, blank=True)
+    useful = models.PositiveSmallIntegerField(_("役に立った度合い"), null=True, blank=True)
+    comment = models.TextField(_("自由記述"), blank=True)
+    filed_after = models.BooleanField(_("その後に出願した"), default=False)
+    application_number = models.CharField(_("出願番号"), max_length=60, blank=True)
+    outcome = models.ForeignKey(
+        "Outcome",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("確認された成果"),
+    )
+
+    class Meta:
+        verbose_name = _("満足度調査")
+        verbose_name_plural = _("満足度調査")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "sent", "answered", "skipped"]),
+                name="crm_survey_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["consultation", "referral"]),
+                name="crm_survey_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5),
+                name="crm_survey_score_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(useful__isnull=True) | Q(useful__gte=1, useful__lte=5),
+                name="crm_survey_useful_range",
+            ),
+            models.UniqueConstraint(
+                fields=["token_hash"],
+                condition=Q(token_hash__isnull=False),
+                name="crm_survey_token_unique",
+            ),
+        ]
+        indexes = [
+            # The sweep: scheduled surveys due by today.
+            models.Index(
+                fields=["due_on"],
+                condition=Q(status="scheduled"),
+                name="crm_survey_due_idx",
+            ),
+            # The 30-day rule: surveys sent to a company about an organisation.
+            models.Index(
+                fields=["company", "organisation", "sent_at"],
+                name="crm_survey_company_org_idx",
+            ),
+            # surveys/ and statistics/surveys/ per organisation and fiscal year.
+            models.Index(
+                fields=["organisation", "fiscal_year"], name="crm_survey_org_fy_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company} → {self.organisation} ({self.get_status_display()})"

@@ -23,6 +23,9 @@ In short:
 4. A company's consents, contacts and master data are recorded by the
    organisations working with the company: the one that registered it, one
    that owns one of its cases, or one holding an accepted referral on one.
+5. An event is edited by its host organisation's staff (not experts); its
+   registrations and attendance are kept by the host and the co-hosts; any
+   member organisation (not experts) may register a company for an event.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from crm.models import (
     Company,
     Consultation,
     Contact,
+    Event,
     FollowUp,
     Outcome,
     Referral,
@@ -345,3 +349,47 @@ def case_require_holdable(actor: Actor, case: Case) -> None:
         raise not_permitted(
             _("法的保全を設定できるのは、案件を担当する組織の管理者・組織管理者です。")
         )
+
+
+def is_event_host(actor: Actor, event: Event) -> bool:
+    """Return True when the actor's organisation hosts or co-hosts event."""
+    if actor.is_superuser and actor.membership is None:
+        return True
+    if actor.organisation_id is None:
+        return False
+    return event.organisation_id == actor.organisation_id or (
+        event.cohosts.filter(pk=actor.organisation_id).exists()
+    )
+
+
+def can_edit_event(actor: Actor, event: Event) -> bool:
+    """Return True when the actor may change the event itself (rule 5)."""
+    if actor.is_superuser and actor.membership is None:
+        return True
+    return event.organisation_id == actor.organisation_id and not actor.is_expert
+
+
+def event_require_editable(actor: Actor, event: Event) -> None:
+    if not can_edit_event(actor, event):
+        raise not_permitted(_("イベントを変更できるのは主催組織の職員だけです。"))
+
+
+def can_keep_attendance(actor: Actor, event: Event) -> bool:
+    """Return True when the actor keeps the event's registrations (rule 5)."""
+    return is_event_host(actor, event) and not actor.is_expert
+
+
+def event_require_attendance_keeper(actor: Actor, event: Event) -> None:
+    if not can_keep_attendance(actor, event):
+        raise not_permitted(
+            _("参加者の出欠を記録できるのは主催・共催組織の職員だけです。")
+        )
+
+
+def event_require_registrar(actor: Actor) -> None:
+    """Refuse a registration by an expert or by an actor without an organisation."""
+    if actor.is_superuser and actor.membership is None:
+        return
+    actor.require_membership()
+    if actor.is_expert:
+        raise not_permitted(_("専門家はイベントの参加登録ができません。"))

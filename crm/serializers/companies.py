@@ -156,6 +156,11 @@ class ConsentInputSerializer(serializers.Serializer):
     obtained_on = serializers.DateField()
     method = serializers.ChoiceField(choices=ConsentMethod.choices)
     contact = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    allows_surveys = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="満足度調査（アンケート）の依頼に同意した",
+    )
 
 
 class ConsentSerializer(serializers.ModelSerializer):
@@ -175,6 +180,7 @@ class ConsentSerializer(serializers.ModelSerializer):
             "obtained_on",
             "method",
             "contact",
+            "allows_surveys",
             "organisation",
             "is_active",
             "withdrawn_at",

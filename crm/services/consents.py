@@ -32,6 +32,7 @@ def consent_record(
     method: str,
     organisations: Iterable[str] = (),
     contact: Contact | None = None,
+    allows_surveys: bool = False,
     today: date | None = None,
 ) -> Consent:
     """Record a company's consent, network-wide or for listed organisations."""
@@ -78,6 +79,7 @@ def consent_record(
         obtained_on=obtained_on,
         method=method,
         contact=contact,
+        allows_surveys=allows_surveys,
         recorded_by=actor.user,
         organisation=actor.organisation,
     )

@@ -19,7 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Company
+from crm.models import Company, EventAttendee
 from crm.permissions import company_require_mergeable
 from crm.services.audit import audit_record
 from crm.services.companies import company_derive_keys
@@ -44,12 +44,48 @@ REASSIGNED_RELATIONS = (
     "crm.outcome.company",
     "crm.provisionrecord.company",  # APPI art. 29 record of the same person
     "programs.enrolment.company",
+    # Unique per (event, company): moved row by row (_event_attendees_move).
+    "crm.eventattendee.company",
+    # A survey is the company's answer: it follows the company.
+    "crm.survey.company",
     # Companies merged into the source earlier now point at the target, so
     # a tombstone never leads to another tombstone.
     "crm.company.merged_into",
 )
 
 DERIVED_RELATIONS = frozenset({"crm.consultationfact.company"})
+
+
+def _event_attendees_move(source: Company, target: Company) -> int:
+    """Move the source's event registrations; fold one the target also holds.
+
+    Both registered for the same event: the target's registration stays and
+    takes the source's attendance (either attended means the company did).
+    """
+    moved = 0
+    rows = EventAttendee.objects.select_for_update().filter(company=source)
+    for row in rows.order_by("pk"):
+        kept = (
+            EventAttendee.objects.select_for_update()
+            .filter(event_id=row.event_id, company=target)
+            .first()
+        )
+        if kept is None:
+            row.company = target
+            row.save(update_fields=["company", "updated_at"])
+        else:
+            if row.is_attended and not kept.is_attended:
+                kept.is_attended = True
+                kept.attended_at = row.attended_at
+                kept.save(update_fields=["is_attended", "attended_at", "updated_at"])
+            row.delete()
+        moved += 1
+    return moved
+
+
+# Relations under a unique constraint with the company: moved by their own
+# rule instead of one UPDATE.
+RESOLVED_RELATIONS = {"crm.eventattendee.company": _event_attendees_move}
 
 # Fields of the target that a merge fills from the source when they are
 # empty. Name, kind and prefecture are required, so the target's stay.
@@ -168,6 +204,9 @@ def company_merge(
     moved: dict[str, int] = {}
     for relation in relations:
         if relation.key in DERIVED_RELATIONS:
+            continue
+        if relation.key in RESOLVED_RELATIONS:
+            moved[relation.key] = RESOLVED_RELATIONS[relation.key](source, target)
             continue
         name = relation.field.name
         moved[relation.key] = relation.model._base_manager.filter(

@@ -18,10 +18,12 @@ from django.utils.translation import gettext_lazy
 
 from crm.choices import ReferralStatus
 from crm.statistics.consultations import consultation_statistics
+from crm.statistics.events import event_statistics
 from crm.statistics.outcomes import outcome_kpis
 from crm.statistics.programs import program_statistics_providers
 from crm.statistics.reach import statistics_reach
 from crm.statistics.referrals import referral_statistics
+from crm.statistics.surveys import survey_statistics
 from support_network.actors import Actor
 from support_network.calendar import fiscal_year_label
 
@@ -341,6 +343,98 @@ def _program_section(actor: Actor, fy: int, scope: str | None) -> Section | None
     )
 
 
+def _event_section(actor: Actor, fy: int, scope: str | None) -> Section:
+    """Events by kind, with the funnel: attended → consulted → filed."""
+    result = event_statistics(
+        actor=actor, fiscal_year=fy, group_by=["kind"], scope=scope
+    )
+    measures = (
+        "events",
+        "attendees",
+        "companies",
+        "companies_consulted_after",
+        "companies_filed_after",
+    )
+    rows = [[r["kind_label"], *(r[m] for m in measures)] for r in result["rows"]]
+    totals = result["totals"]
+    return Section(
+        key="events",
+        title=_("イベント（セミナー・研修等）と参加後の相談"),
+        chart={
+            "type": "bar",
+            "labels": [r[0] for r in rows],
+            "datasets": [
+                {"label": _("参加企業"), "data": [r[3] for r in rows]},
+                {"label": _("90日以内に相談"), "data": [r[4] for r in rows]},
+                {"label": _("その後に出願"), "data": [r[5] for r in rows]},
+            ],
+        },
+        headers=[
+            _("種類"),
+            _("開催数"),
+            _("出席者"),
+            _("参加企業"),
+            _("90日以内に相談した企業"),
+            _("その後に出願した企業"),
+        ],
+        rows=rows,
+        totals=[_("合計"), *(totals[m] for m in measures)],
+        note=_(
+            "共催のイベントは各主催組織に1件ずつ、合計では1件と数えます。"
+            "相談は参加後90日以内に、ネットワーク内のどの組織で受けたものも数えます。"
+        ),
+    )
+
+
+def _survey_section(
+    actor: Actor, fy: int, scope: str | None
+) -> tuple[Section, dict[str, Any]]:
+    """Satisfaction surveys by month: sent, responses, share satisfied."""
+    result = survey_statistics(
+        actor=actor, fiscal_year=fy, group_by=["month"], scope=scope
+    )
+    rows = [
+        [
+            r["month_label"],
+            r["sent"],
+            r["responses"],
+            _percent(r["response_rate"]),
+            _percent(r["satisfied_share"]),
+        ]
+        for r in result["rows"]
+    ]
+    totals = result["totals"]
+    section = Section(
+        key="surveys",
+        title=_("満足度調査（支援満足度）"),
+        chart={
+            "type": "bar",
+            "labels": [r[0] for r in rows],
+            "datasets": [
+                {"label": _("送信"), "data": [r["sent"] for r in result["rows"]]},
+                {
+                    "label": _("回答"),
+                    "data": [r["responses"] for r in result["rows"]],
+                },
+            ],
+        },
+        headers=[_("月"), _("送信"), _("回答"), _("回答率"), _("満足（4〜5点）の割合")],
+        rows=rows,
+        totals=[
+            _("合計"),
+            totals["sent"],
+            totals["responses"],
+            _percent(totals["response_rate"]),
+            _percent(totals["satisfied_share"]),
+        ],
+        note=_(
+            "同意と連絡先のある企業等に、相談の数営業日後・紹介の完了後に送る"
+            "アンケートです。自由記述は「満足度調査の回答」で各組織の管理者だけが見られます。"
+        ),
+    )
+    return section, totals
+
+
 def statistics_dashboard(
     actor: Actor, *, fiscal_year: int, scope: str | None = None
 ) -> Dashboard:
@@ -354,6 +448,7 @@ def statistics_dashboard(
     referrals, referral_totals = _referral_section(actor, fiscal_year, scope)
     outcomes = outcome_kpis(actor=actor, fiscal_year=fiscal_year, scope=scope)
     startups, startup_totals = _startup_section(actor, fiscal_year, scope)
+    surveys, survey_totals = _survey_section(actor, fiscal_year, scope)
     answered = (
         referral_totals["accepted"]
         + referral_totals["completed"]
@@ -424,6 +519,13 @@ def statistics_dashboard(
             )
             % {"n": _display(outcomes["financings"])},
         },
+        {
+            "key": "satisfaction",
+            "label": _("支援満足度"),
+            "value": _percent(survey_totals["satisfied_share"]),
+            "help": _("満足度調査で4〜5点と答えた割合（回答 %(n)s 件中）")
+            % {"n": _display(survey_totals["responses"])},
+        },
     ]
     sections = [
         month,
@@ -431,6 +533,8 @@ def statistics_dashboard(
         _topic_section(actor, fiscal_year, scope),
         startups,
         referrals,
+        _event_section(actor, fiscal_year, scope),
+        surveys,
     ]
     programs = _program_section(actor, fiscal_year, scope)
     if programs is not None:

@@ -13,8 +13,10 @@ from rest_framework.views import APIView
 from config.api import ActorMixin
 from crm.statistics.consultations import consultation_statistics
 from crm.statistics.dimensions import CONSULTATION_DIMENSIONS, REFERRAL_DIMENSIONS
+from crm.statistics.events import EVENT_DIMENSIONS, event_statistics
 from crm.statistics.outcomes import outcome_statistics
 from crm.statistics.referrals import referral_statistics
+from crm.statistics.surveys import SURVEY_DIMENSIONS, survey_statistics
 from support_network.calendar import fiscal_year_parse
 
 
@@ -136,6 +138,44 @@ class OutcomeStatisticsView(StatisticsView):
             "その日以前に相談のあった案件のもの）。集計軸はありません。"
         ),
         parameters=statistics_parameters(()),
+        responses=RESPONSES,
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class EventStatisticsView(StatisticsView):
+    dimensions = ()
+    compute = staticmethod(event_statistics)
+
+    @extend_schema(
+        operation_id="statistics_events",
+        summary="イベント統計（開催数・参加者・参加企業・参加後90日以内に相談した企業）",
+        description=(
+            "共催のイベントは合計では1件、organisation 別では主催・共催の各組織に"
+            "1件ずつ数えます。measures: events, registrations, attendees, companies, "
+            "companies_consulted_after, companies_filed_after。"
+        ),
+        parameters=statistics_parameters(EVENT_DIMENSIONS)[:3],
+        responses=RESPONSES,
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class SurveyStatisticsView(StatisticsView):
+    dimensions = ()
+    compute = staticmethod(survey_statistics)
+
+    @extend_schema(
+        operation_id="statistics_surveys",
+        summary="満足度調査の統計（送信・回答・回答率・平均点・満足の割合）",
+        description=(
+            "measures: sent, responses, response_rate, score_mean, satisfied_share"
+            "（4〜5点の割合）。from_organisation では紹介後の調査だけを紹介元別に数えます。"
+            "自由記述は含みません。"
+        ),
+        parameters=statistics_parameters(SURVEY_DIMENSIONS)[:3],
         responses=RESPONSES,
     )
     def get(self, request, *args, **kwargs):

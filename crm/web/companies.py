@@ -338,6 +338,7 @@ def consent_create(request, pk: int):
                 method=cleaned["method"],
                 organisations=cleaned["organisations"],
                 contact=by_pk.get(cleaned["contact"]),
+                allows_surveys=cleaned["allows_surveys"],
             )
         except DomainError as exc:
             if exc.status_code == 403 or not exc.field:

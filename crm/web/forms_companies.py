@@ -139,6 +139,14 @@ class ConsentForm(forms.Form):
         ),
     )
 
+    allows_surveys = forms.BooleanField(
+        label=_("支援についてのアンケート（満足度調査）をメールで依頼することに同意した"),
+        required=False,
+        help_text=_(
+            "同意があり、担当者にメールアドレスがあるときだけ、支援の後にアンケートを送ります。"
+        ),
+    )
+
     def __init__(self, *args, organisations=(), contacts=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organisations"].choices = list(organisations)

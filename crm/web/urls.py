@@ -8,10 +8,12 @@ from crm.web import (
     companies,
     consultations,
     corrections,
+    events,
     notifications,
     personal_data,
     referrals,
     statistics,
+    surveys,
 )
 
 app_name = "crm"
@@ -145,6 +147,29 @@ urlpatterns = [
         "notifications/<int:pk>/read/",
         notifications.notification_read,
         name="notification-read",
+    ),
+    # Network events (issue 21).
+    path("events/", events.event_list, name="event-list"),
+    path("events/new/", events.event_create, name="event-create"),
+    path("events/<int:pk>/", events.event_detail, name="event-detail"),
+    path("events/<int:pk>/edit/", events.event_edit, name="event-edit"),
+    path(
+        "events/<int:pk>/attendees/<int:aid>/attend/",
+        events.event_attend,
+        name="event-attend",
+    ),
+    path(
+        "events/<int:pk>/registrants.xlsx",
+        events.event_registrants_xlsx,
+        name="event-registrants",
+    ),
+    path("statistics/surveys/", surveys.survey_answers, name="survey-answers"),
+    # Public satisfaction surveys (no login; issue 21).
+    path("surveys/<str:token>/", surveys.survey_page, name="survey"),
+    path(
+        "surveys/<str:token>/opt-out/",
+        surveys.survey_opt_out_page,
+        name="survey-opt-out",
     ),
     # Managers' page: statistics and exports (issue 7).
     path("statistics/", statistics.statistics_page, name="statistics"),

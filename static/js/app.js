@@ -42,6 +42,12 @@
       chosen.hidden = false;
       finder.hidden = true;
       clear();
+      if (!form.dataset.caseFieldUrl) {
+        // Forms without a case (event registration): go on to the next field.
+        var after = form.querySelector("[data-after-pick]");
+        if (after) { after.focus(); }
+        return;
+      }
       var url = form.dataset.caseFieldUrl + "?company=" + encodeURIComponent(opt.dataset.company);
       var next = form.querySelector("input[name=channel]:checked") || form.querySelector("input[name=channel]");
       if (window.htmx) {
@@ -104,6 +110,8 @@
   }
 
   function setup() {
+    var registration = document.getElementById("event-registration-form");
+    if (registration) { setupTypeahead(registration); }
     var form = document.getElementById("consultation-form");
     if (form) {
       setupTypeahead(form);

@@ -17,6 +17,7 @@ fast.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -24,7 +25,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page
 
-from crm.models import Notification
+from crm.models import Notification, Survey
+from crm.services.events import attendee_register, event_create
+from crm.services.surveys import token_hash
 from support_network.calendar import fiscal_year
 from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import make_actor
@@ -118,8 +121,55 @@ def pages(network, admin_user) -> list[str]:
         case=case,
         applied_by=user,
     )
+    event = event_create(
+        actor=admin_user,
+        title="知財入門セミナー",
+        kind="seminar",
+        starts_at=timezone.now() + dt.timedelta(days=7),
+        place="産業会館",
+        capacity=30,
+        topics=["patent"],
+        cohosts=["yorozu-27"],
+    )
+    attendee_register(
+        actor=admin_user, event=event, company=company, contact_name="山田 花子"
+    )
+    sent = timezone.now()
+    Survey.objects.create(
+        organisation=org,
+        company=company,
+        source="consultation",
+        status="sent",
+        due_on=today,
+        fiscal_year=fiscal_year(today),
+        sent_at=sent,
+        expires_at=sent + dt.timedelta(days=30),
+        token_hash=token_hash("a11y-survey-token"),
+    )
+    Survey.objects.create(
+        organisation=org,
+        company=company,
+        source="consultation",
+        status="answered",
+        due_on=today,
+        fiscal_year=fiscal_year(today),
+        sent_at=sent,
+        expires_at=sent + dt.timedelta(days=30),
+        answered_at=sent,
+        score=4,
+        useful=5,
+        comment="丁寧でした",
+        filed_after=True,
+        application_number="特願2026-012345",
+    )
     return [
         "/",
+        "/surveys/a11y-survey-token/",
+        "/surveys/a11y-survey-token/opt-out/",
+        "/events/",
+        "/events/new/",
+        f"/events/{event.pk}/",
+        f"/events/{event.pk}/edit/",
         "/companies/",
         "/companies/?q=アクセシブル",
         f"/companies/{company.pk}/",
@@ -137,6 +187,7 @@ def pages(network, admin_user) -> list[str]:
         "/board/",
         "/notifications/",
         "/statistics/",
+        "/statistics/surveys/",
         "/programs/",
         "/programs/ipas/",
         f"/cases/{case.pk}/enrol/",

@@ -241,6 +241,7 @@ def test_manager_sees_the_region_figures_in_tiles_and_tables(dataset, kanto_mana
         "first_filers": "2",
         "licences": "0",
         "funds_raised": "0円",
+        "satisfaction": "—",  # no survey answered
     }
     months = body(page.tables["month"])
     # April to March, empty months as 0, then the year's total.
@@ -309,6 +310,7 @@ def test_window_staff_see_their_own_organisation_only(dataset):
         "first_filers": "1",  # consultation 0's company
         "licences": "0",
         "funds_raised": "0円",
+        "satisfaction": "—",  # no survey answered
     }
     assert body(page.tables["prefecture"]) == {"東京都": ["4", "2"]}
     assert "長野県" not in response.content.decode()
