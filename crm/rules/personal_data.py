@@ -52,7 +52,41 @@ _RECORD_PURPOSE = (
 )
 _RECORD_SOURCE = "相談時の本人からの聴取、支援担当者の記録"
 
+_EVENT_PURPOSE = "イベント（セミナー等）の参加登録・出欠の管理、参加後の相談の集計"
+_EVENT_SOURCE = "参加申込時の本人または企業等からの申告"
+_EVENT_RECIPIENTS = "イベントの主催・共催組織"
+_EVENT_RETENTION = "開催した年度の翌年度から主催組織の保存期間（既定: 5年度）"
+_SURVEY_PURPOSE = "支援満足度の把握と支援の改善"
+_SURVEY_SOURCE = "満足度調査への本人の回答"
+_SURVEY_RECIPIENTS = "調査した組織の管理者・組織管理者"
+_SURVEY_RETENTION = "調査の年度の翌年度から調査した組織の保存期間（既定: 5年度）"
+
 PERSONAL_ITEMS: tuple[PersonalItem, ...] = (
+    PersonalItem(
+        "crm.EventAttendee",
+        "contact_name",
+        _EVENT_PURPOSE,
+        _EVENT_SOURCE,
+        _EVENT_RECIPIENTS,
+        retention=_EVENT_RETENTION,
+    ),
+    PersonalItem(
+        "crm.EventAttendee",
+        "contact_email",
+        _EVENT_PURPOSE,
+        _EVENT_SOURCE,
+        _EVENT_RECIPIENTS,
+        retention=_EVENT_RETENTION,
+        how=BLANK,
+    ),
+    PersonalItem(
+        "crm.Survey",
+        "comment",
+        _SURVEY_PURPOSE,
+        _SURVEY_SOURCE,
+        _SURVEY_RECIPIENTS,
+        retention=_SURVEY_RETENTION,
+    ),
     PersonalItem("crm.Contact", "name", _CONTACT_PURPOSE, _CONTACT_SOURCE, _SHARED),
     PersonalItem(
         "crm.Contact",

@@ -30,15 +30,19 @@ from crm.models import (
     Consent,
     Consultation,
     Contact,
+    EventAttendee,
     Export,
     FollowUp,
     Notification,
     Outcome,
     Referral,
+    Survey,
 )
 from crm.permissions import contact_require_disclosable, contact_require_erasable
 from crm.rules.personal_data import ERASED_MARKER
+from crm.selectors.events import events_hosted_by
 from crm.selectors.personal_data import person_contacts, person_needles
+from crm.selectors.surveys import surveys_visible_to
 from crm.selectors.visibility import (
     cases_visible_to,
     consultations_visible_to,
@@ -73,6 +77,8 @@ NAMED_IN = (
     ),
     ("crm.Outcome", Outcome, "company_id", ("note",)),
     ("crm.FollowUp", FollowUp, "case__company_id", ("note",)),
+    # A survey's free comment may name the person who answered it.
+    ("crm.Survey", Survey, "company_id", ("comment",)),
 )
 
 
@@ -82,6 +88,7 @@ VISIBLE = {
     "crm.Referral": referral_records_visible_to,
     "crm.Outcome": outcomes_visible_to,
     "crm.FollowUp": follow_ups_visible_to,
+    "crm.Survey": surveys_visible_to,
 }
 
 
@@ -164,6 +171,22 @@ def contact_erase(
         )
         Contact.objects.filter(pk__in=ids).update(anonymised_at=now, updated_at=now)
         audit_blank("crm.Contact", ids, ERASED_MARKER)
+        # Event registrations that name the person (by name or e-mail).
+        emails = {c.email for c in contacts if c.email}
+        registrations = EventAttendee.objects.filter(
+            Q(contact_name__in=needles) | Q(contact_email__in=emails),
+            company_id__in={c.company_id for c in contacts},
+        )
+        registered = list(registrations.values_list("pk", flat=True))
+        records_anonymise(
+            "crm.EventAttendee",
+            EventAttendee.objects.filter(pk__in=registered),
+            ERASED_MARKER,
+        )
+        # Counted where the actor's organisation hosts the event (it sees them).
+        counts["event_attendees"] = EventAttendee.objects.filter(
+            pk__in=registered, event__in=events_hosted_by(actor)
+        ).count()
         for label, model, lookup, fields in NAMED_IN:
             qs = model.objects.filter(**{lookup: contact.company_id})
             touched = texts_replace(qs, fields, needles, ERASED_MARKER)

@@ -37,11 +37,13 @@ from crm.models import (
     Case,
     Consultation,
     Contact,
+    EventAttendee,
     FollowUp,
     Outcome,
     ProvisionRecord,
     Referral,
     RetentionPolicy,
+    Survey,
 )
 from crm.permissions import case_require_holdable, is_org_admin
 from crm.rules.personal_data import ANONYMISED_MARKER
@@ -158,6 +160,89 @@ def _cases_batch(now: datetime, counts: dict[int, Counter]) -> int:
     return len(cases)
 
 
+def _expired_q(now: datetime, *, organisation: str, before: str) -> Q:
+    """Return a Q over rows whose organisation's retention period has ended.
+
+    `organisation` names the owning organisation's id, `before` a date (or a
+    fiscal year, when it ends in "fiscal_year") the period counts from.
+    """
+    by_fiscal_year = before.endswith("fiscal_year")
+
+    def ended(years: int) -> dict:
+        if by_fiscal_year:
+            return {f"{before}__lt": fiscal_year(now) - years}
+        return {f"{before}__lt": retention_cutoff(years, now)}
+
+    q = Q(
+        ~Exists(RetentionPolicy.objects.filter(organisation_id=OuterRef(organisation))),
+        **ended(RetentionPolicy.DEFAULT_YEARS),
+    )
+    for organisation_id, years in RetentionPolicy.objects.filter(
+        is_active=True
+    ).values_list("organisation_id", "years_after_close"):
+        q |= Q(**{organisation: organisation_id}, **ended(years))
+    return q
+
+
+def expired_attendees(now: datetime):
+    """Return registrations of events held before the host's period whose
+    names or e-mails are still there."""
+    return EventAttendee.objects.filter(
+        _expired_q(now, organisation="event__organisation_id", before="event__starts_on")
+    ).filter(
+        (~Q(contact_name="") & ~Q(contact_name=ANONYMISED_MARKER))
+        | ~Q(contact_email="")
+    )
+
+
+def expired_survey_comments(now: datetime):
+    """Return answered surveys of expired fiscal years that still hold a comment."""
+    return (
+        Survey.objects.filter(
+            _expired_q(now, organisation="organisation_id", before="fiscal_year")
+        )
+        .exclude(comment="")
+        .exclude(comment=ANONYMISED_MARKER)
+    )
+
+
+def _rows_batch(label, rows, organisation_field, kind, counts) -> int:
+    with transaction.atomic():
+        batch = list(
+            rows.order_by("pk")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", organisation_field)[:BATCH_SIZE]
+        )
+        if not batch:
+            return 0
+        ids = [pk for pk, _org in batch]
+        model = rows.model
+        records_anonymise(label, model.objects.filter(pk__in=ids), ANONYMISED_MARKER)
+        for _pk, organisation_id in batch:
+            counts[organisation_id][kind] += 1
+    return len(batch)
+
+
+def _attendees_batch(now: datetime, counts: dict[int, Counter]) -> int:
+    return _rows_batch(
+        "crm.EventAttendee",
+        expired_attendees(now),
+        "event__organisation_id",
+        "event_attendees",
+        counts,
+    )
+
+
+def _survey_comments_batch(now: datetime, counts: dict[int, Counter]) -> int:
+    return _rows_batch(
+        "crm.Survey",
+        expired_survey_comments(now),
+        "organisation_id",
+        "survey_comments",
+        counts,
+    )
+
+
 def expired_contacts():
     """Return contacts of companies whose every case was anonymised by the sweep."""
     cases = Case.objects.filter(company_id=OuterRef("company_id"))
@@ -238,7 +323,13 @@ def retention_apply(*, now: datetime | None = None) -> dict:
     """
     now = now or timezone.now()
     counts: dict[int, Counter] = defaultdict(Counter)
-    for step in (_cases_batch, _contacts_batch, _provision_batch):
+    for step in (
+        _cases_batch,
+        _contacts_batch,
+        _attendees_batch,
+        _survey_comments_batch,
+        _provision_batch,
+    ):
         while step(now, counts):
             pass
     totals: Counter = Counter()

@@ -399,3 +399,54 @@ def test_disclosure_of_an_erased_person_holds_nothing_of_other_erased_people(
     assert [c["id"] for c in sections["contacts"]["rows"]] == [person["hanako"].pk]
     assert sections["mentions"]["rows"] == []
     assert len(sections["provision_records"]["rows"]) == 2
+
+
+# --- erase reaches event registrations and survey comments --------------------------
+
+
+def test_erase_reaches_her_event_registration_and_her_survey_comment(person, staff_a):
+    from crm.models import EventAttendee, Survey
+    from crm.services.events import attendee_register, event_create
+
+    event = event_create(
+        actor=staff_a,
+        title="知財セミナー",
+        kind="seminar",
+        starts_at=dt.datetime(2026, 10, 20, 14, 0, tzinfo=JST),
+        is_online=True,
+    )
+    hers = attendee_register(
+        actor=staff_a,
+        event=event,
+        company=person["company"],
+        contact_name=HANAKO,
+        contact_email=HANAKO_MAIL,
+    )
+    other_company = CompanyFactory(name="株式会社別会社")
+    his = attendee_register(
+        actor=staff_a, event=event, company=other_company, contact_name=JIRO
+    )
+    survey = Survey.objects.create(
+        organisation=person["mine"].organisation,
+        company=person["company"],
+        source="consultation",
+        consultation=person["mine"],
+        due_on=dt.date(2026, 10, 15),
+        fiscal_year=2026,
+        status="answered",
+        score=5,
+        comment=f"{HANAKO}です。丁寧に説明していただきました。",
+    )
+
+    counts = contact_erase(
+        actor=person["admin_a"], contact=person["hanako"], reason="本人の請求", now=NOW
+    )
+
+    hers = EventAttendee.objects.get(pk=hers.pk)
+    assert (hers.contact_name, hers.contact_email) == (ERASED_MARKER, "")
+    assert EventAttendee.objects.get(pk=his.pk).contact_name == JIRO
+    assert HANAKO not in Survey.objects.get(pk=survey.pk).comment
+    assert "丁寧に説明" in Survey.objects.get(pk=survey.pk).comment
+    assert counts["event_attendees"] == 1
+    for needle in (HANAKO, HANAKO_MAIL):
+        assert _everywhere(needle) == [], needle

@@ -376,3 +376,57 @@ def test_two_sweeps_at_once_take_each_case_once(network, monkeypatch):
     assert set(Contact.objects.values_list("name", flat=True)) == {ANONYMISED_MARKER}
     audited = AuditEvent.objects.filter(action="retention.apply")
     assert sum(e.data["counts"].get("cases", 0) for e in audited) == 24
+
+
+def test_event_registrations_and_survey_comments_of_expired_years_are_anonymised(
+    staff_a,
+):
+    from crm.models import EventAttendee, Survey
+    from crm.services.events import attendee_register, event_create
+
+    def event_in(year):
+        return event_create(
+            actor=staff_a,
+            title=f"{year}年度セミナー",
+            kind="seminar",
+            starts_at=dt.datetime(year, 10, 1, 14, 0, tzinfo=JST),
+            is_online=True,
+        )
+
+    company = CompanyFactory(name="株式会社参加")
+    old = attendee_register(  # FY2020: past 5 fiscal years at FY2026
+        actor=staff_a,
+        event=event_in(2020),
+        company=company,
+        contact_name="佐藤 花子",
+        contact_email="hanako@example.jp",
+    )
+    kept = attendee_register(  # FY2021 is kept until FY2027
+        actor=staff_a, event=event_in(2021), company=company, contact_name="佐藤 花子"
+    )
+
+    def survey(year):
+        return Survey.objects.create(
+            organisation=staff_a.membership.organisation,
+            company=company,
+            source="consultation",
+            due_on=dt.date(year, 10, 15),
+            fiscal_year=year,
+            status="answered",
+            score=4,
+            comment="佐藤です。助かりました。",
+        )
+
+    old_survey, new_survey = survey(2020), survey(2021)
+
+    first = retention_apply(now=NOW)
+    second = retention_apply(now=NOW)
+
+    old = EventAttendee.objects.get(pk=old.pk)
+    assert (old.contact_name, old.contact_email) == (ANONYMISED_MARKER, "")
+    assert EventAttendee.objects.get(pk=kept.pk).contact_name == "佐藤 花子"
+    assert Survey.objects.get(pk=old_survey.pk).comment == ANONYMISED_MARKER
+    assert Survey.objects.get(pk=old_survey.pk).score == 4  # the figure stays
+    assert Survey.objects.get(pk=new_survey.pk).comment == "佐藤です。助かりました。"
+    assert first["event_attendees"] == 1 and first["survey_comments"] == 1
+    assert second == {}
