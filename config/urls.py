@@ -13,6 +13,7 @@ from crm.views.companies import CompanyViewSet, ContactViewSet
 from crm.views.consultations import ConsultationViewSet
 from crm.views.exports import ExportViewSet
 from crm.views.follow_ups import FollowUpViewSet
+from crm.views.imports import ImportViewSet
 from crm.views.notifications import NotificationViewSet
 from crm.views.outcomes import OutcomeViewSet
 from crm.views.provision_records import ProvisionRecordViewSet
@@ -57,6 +58,7 @@ router.register(
 )
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("exports", ExportViewSet, basename="export")
+router.register("imports", ImportViewSet, basename="import")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("members", MemberViewSet, basename="member")
 
