@@ -325,6 +325,8 @@ SPECTACULAR_SETTINGS = {
         "FollowUpStatusEnum": "crm.choices.FollowUpStatus",
         "EnrolmentStatusEnum": "programs.choices.EnrolmentStatus",
         "ExportKindEnum": "crm.models.Export.Kind",
+        "ImportKindEnum": "crm.models.Import.Kind",
+        "ImportStatusEnum": "crm.models.Import.Status",
     },
 }
 
