@@ -118,8 +118,21 @@ def pages(network, admin_user) -> list[str]:
         case=case,
         applied_by=user,
     )
+    # An import with its dry-run report (errors, companies, mapping form).
+    from crm.services.imports import import_upload, import_validate
+    from tests.crm.import_files import history_rows, xlsx_bytes
+
+    imp = import_upload(
+        actor=admin_user,
+        file_name="相談記録.xlsx",
+        content=xlsx_bytes(history_rows("a11y-admin")),
+        queue=False,
+    )
+    import_validate(import_id=imp.pk)
     return [
         "/",
+        "/imports/",
+        f"/imports/{imp.pk}/",
         "/companies/",
         "/companies/?q=アクセシブル",
         f"/companies/{company.pk}/",
