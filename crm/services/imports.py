@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +25,8 @@ from crm.models import (
     Company,
     Consent,
     Consultation,
+    ConsultationIpType,
+    ConsultationTopic,
     Contact,
     FollowUp,
     Import,
@@ -34,12 +36,9 @@ from crm.models import (
 )
 from crm.permissions import import_require_permitted
 from crm.rules.import_values import IMPORT_FIELDS
-from crm.services.audit import audit_record
+from crm.services.audit import audit_record, audit_record_many
 from crm.services.companies import company_create
-from crm.services.consultations import (
-    company_first_consultation_refresh,
-    consultation_create,
-)
+from crm.services.consultations import company_first_consultation_refresh
 from crm.services.import_rows import (
     CompanyMatcher,
     ImportFileError,
@@ -50,8 +49,9 @@ from crm.services.import_rows import (
     headers_resolve,
     mapping_check,
 )
+from crm.statistics.facts import consultation_facts_refresh
 from support_network.actors import Actor
-from support_network.calendar import local_date
+from support_network.calendar import fiscal_year, local_date
 from support_network.errors import Conflict, DomainError, ValidationFailed
 from support_network.models import Membership
 
@@ -334,6 +334,7 @@ class _Writer:
             )
         self.requester = Actor(user=requester.user, membership=requester)
         self.actors: dict[int, Actor] = {}
+        self.actor_by_user: dict[int, Actor] = {self.requester.user.pk: self.requester}
         self.new_companies: dict[tuple, int] = {}
         # company id → case the import opened for it (resumed from the tags).
         self.cases: dict[int, int] = dict(
@@ -356,6 +357,7 @@ class _Writer:
                 pk=membership_id
             )
             self.actors[membership_id] = Actor(user=member.user, membership=member)
+            self.actor_by_user[member.user_id] = self.actors[membership_id]
         return self.actors[membership_id]
 
     def company_id(self, row: RowChecked) -> int:
@@ -383,71 +385,187 @@ class _Writer:
 
     @transaction.atomic
     def batch(self, rows: list[RowChecked], processed: int, total: int) -> None:
-        consultations: list[Consultation] = []
-        cases: list[Case] = []
+        """Write one batch of valid rows as consultation_create would, in bulk.
+
+        The same records as a typed entry (consultation_create): a case per
+        company (one per import), the consultation with its topics and IP
+        types, its follow-up, the 初回 mark (earliest occurred_at; a tie
+        keeps the earlier record) and statistics facts, and the audit
+        events; a few statements per batch instead of ~14 per row.
+        """
+        valid = []
         for row in rows:
             if not row.is_valid:
                 continue
-            v = row.values
             try:
-                with transaction.atomic():
-                    company_id = self.company_id(row)
-                    case_id = self.cases.get(company_id)
-                    consultation = consultation_create(
-                        actor=self.actor_for(v["membership_id"]),
-                        company=Company(pk=company_id),
-                        case=Case(pk=case_id) if case_id else None,
-                        occurred_at=v["occurred_at"],
-                        channel=v["channel"],
-                        duration_minutes=v["duration_minutes"],
-                        topics=v["topics"],
-                        ip_types=v["ip_types"],
-                        summary=v["summary"],
-                        advice=v["advice"],
-                        next_action=v["next_action"],
-                        follow_up_on=v["follow_up_on"],
-                        now=self.now,
-                    )
+                if not row.company_id:
+                    row.company_id = self.new_companies.get(row.company_key)
+                if not row.company_id:
+                    with transaction.atomic():  # only a new company is written
+                        row.company_id = self.company_id(row)
             except DomainError as exc:
-                if len(self.errors) < IMPORT_MAX_ERRORS:
-                    self.errors.append(
-                        {
-                            "line": row.line,
-                            "field": exc.field or "row",
-                            "message": exc.detail,
-                        }
-                    )
+                self._error(row, exc)
                 continue
-            if case_id is None:
-                self.cases[company_id] = consultation.case_id
-                cases.append(
-                    Case(
-                        pk=consultation.case_id,
-                        import_id=self.imp.pk,
-                        source_line=row.line,
-                    )
-                )
-            consultation.import_id = self.imp.pk
-            consultation.source_line = row.line
-            consultations.append(consultation)
-        if cases:
-            Case.objects.bulk_update(cases, ["import_id", "source_line"])
-        if consultations:
-            Consultation.objects.bulk_update(
-                consultations, ["import_id", "source_line"]
-            )
-            self.created["follow_ups"] += FollowUp.objects.filter(
-                consultation__in=[c.pk for c in consultations]
-            ).update(
-                import_id=self.imp.pk,
-                source_line=Subquery(
-                    Consultation.objects.filter(pk=OuterRef("consultation_id")).values(
-                        "source_line"
-                    )[:1]
+            valid.append(row)
+        if not valid:
+            self._progress(processed, total)
+            return
+        # Lock the companies as consultation_create does; refuse merged ones.
+        merged = dict(
+            Company.objects.select_for_update(no_key=True)
+            .filter(pk__in={r.company_id for r in valid})
+            .order_by("pk")
+            .values_list("pk", "merged_into_id")
+        )
+        for row in [r for r in valid if merged.get(r.company_id)]:
+            self._error(
+                row,
+                Conflict(
+                    _(
+                        "この企業等は別の企業等に統合されています。"
+                        "統合後の企業等に登録してください。"
+                    ),
+                    field="company_name",
                 ),
             )
-        self.created["cases"] += len(cases)
+        valid = [r for r in valid if not merged.get(r.company_id)]
+        names = dict(
+            Company.objects.filter(pk__in={r.company_id for r in valid}).values_list(
+                "pk", "name"
+            )
+        )
+        # A case per company, opened by its first row.
+        new_cases: list[Case] = []
+        for row in valid:
+            if row.company_id in self.cases or any(
+                c.company_id == row.company_id for c in new_cases
+            ):
+                continue
+            actor = self.actor_for(row.values["membership_id"])
+            new_cases.append(
+                Case(
+                    company_id=row.company_id,
+                    organisation=actor.organisation,
+                    title=(
+                        _("%(company)s の相談") % {"company": names[row.company_id]}
+                    )[:200],
+                    assignee=actor.user,
+                    created_by=actor.user,
+                    opened_on=row.values["occurred_on"],
+                    import_id=self.imp.pk,
+                    source_line=row.line,
+                )
+            )
+        Case.objects.bulk_create(new_cases)
+        for case in new_cases:
+            self.cases[case.company_id] = case.pk
+        consultations = []
+        for row in valid:
+            v = row.values
+            actor = self.actor_for(v["membership_id"])
+            consultations.append(
+                Consultation(
+                    case_id=self.cases[row.company_id],
+                    company_id=row.company_id,
+                    organisation=actor.organisation,
+                    author=actor.user,
+                    occurred_at=v["occurred_at"],
+                    occurred_on=v["occurred_on"],
+                    fiscal_year=fiscal_year(v["occurred_at"]),
+                    channel=v["channel"],
+                    duration_minutes=v["duration_minutes"],
+                    summary=v["summary"].strip(),
+                    advice=v["advice"].strip(),
+                    next_action=v["next_action"].strip()[:200],
+                    is_company_first=False,
+                    import_id=self.imp.pk,
+                    source_line=row.line,
+                )
+            )
+        Consultation.objects.bulk_create(consultations)
+        ConsultationTopic.objects.bulk_create(
+            ConsultationTopic(consultation_id=c.pk, topic=t)
+            for c, row in zip(consultations, valid, strict=True)
+            for t in dict.fromkeys(row.values["topics"])
+        )
+        ConsultationIpType.objects.bulk_create(
+            ConsultationIpType(consultation_id=c.pk, ip_type=t)
+            for c, row in zip(consultations, valid, strict=True)
+            for t in dict.fromkeys(row.values["ip_types"])
+        )
+        follow_ups = [
+            FollowUp(
+                case_id=c.case_id,
+                consultation_id=c.pk,
+                organisation_id=c.organisation_id,
+                assignee_id=c.author_id,
+                due_on=row.values["follow_up_on"],
+                note=(row.values["next_action"] or row.values["summary"]).strip()[:200],
+                import_id=self.imp.pk,
+                source_line=row.line,
+            )
+            for c, row in zip(consultations, valid, strict=True)
+            if row.values["follow_up_on"] is not None
+        ]
+        FollowUp.objects.bulk_create(follow_ups)
+        unmarked = self._firsts_mark(consultations)
+        consultation_facts_refresh(
+            consultation_ids=[c.pk for c in consultations], new=True
+        )
+        if unmarked:
+            consultation_facts_refresh(consultation_ids=unmarked)
+        for user_id, group in _by_actor(consultations, new_cases):
+            actor = self.actor_by_user[user_id]
+            audit_record_many(
+                actor=actor, action="case.open", objs=group["cases"], now=self.now
+            )
+            audit_record_many(
+                actor=actor,
+                action="consultation.create",
+                objs=group["consultations"],
+                now=self.now,
+            )
+        self.created["cases"] += len(new_cases)
         self.created["consultations"] += len(consultations)
+        self.created["follow_ups"] += len(follow_ups)
+        self._progress(processed, total)
+
+    def _firsts_mark(self, consultations: list[Consultation]) -> list[int]:
+        """Mark each company's first consultation; return the ids unmarked."""
+        earliest: dict[int, Consultation] = {}
+        for c in consultations:  # file order: a tie keeps the earlier row
+            best = earliest.get(c.company_id)
+            if best is None or c.occurred_at < best.occurred_at:
+                earliest[c.company_id] = c
+        current = {
+            company_id: (pk, at)
+            for pk, company_id, at in Consultation.objects.filter(
+                company_id__in=list(earliest), is_company_first=True
+            )
+            .exclude(pk__in=[c.pk for c in consultations])
+            .values_list("pk", "company_id", "occurred_at")
+        }
+        marked, unmarked = [], []
+        for company_id, c in earliest.items():
+            first = current.get(company_id)
+            if first is None or c.occurred_at < first[1]:
+                marked.append(c.pk)
+                c.is_company_first = True
+                if first is not None:
+                    unmarked.append(first[0])
+        if unmarked:
+            Consultation.objects.filter(pk__in=unmarked).update(is_company_first=False)
+        if marked:
+            Consultation.objects.filter(pk__in=marked).update(is_company_first=True)
+        return unmarked
+
+    def _error(self, row: RowChecked, exc: DomainError) -> None:
+        if len(self.errors) < IMPORT_MAX_ERRORS:
+            self.errors.append(
+                {"line": row.line, "field": exc.field or "row", "message": exc.detail}
+            )
+
+    def _progress(self, processed: int, total: int) -> None:
         Import.objects.filter(pk=self.imp.pk).update(
             processed_rows=processed,
             progress=min(99, processed * 100 // max(total, 1)),
@@ -455,6 +573,20 @@ class _Writer:
             created=self.created,
             errors=self.errors,
         )
+
+
+def _by_actor(consultations: list[Consultation], cases: list[Case]):
+    """Group new records by the member who wrote them (their audit actor)."""
+    groups: dict[int, dict[str, list]] = {}
+    for c in consultations:
+        groups.setdefault(c.author_id, {"cases": [], "consultations": []})[
+            "consultations"
+        ].append(c)
+    for case in cases:
+        groups.setdefault(case.created_by_id, {"cases": [], "consultations": []})[
+            "cases"
+        ].append(case)
+    return groups.items()
 
 
 def import_commit(*, import_id: int, now: datetime | None = None) -> dict:
