@@ -13,6 +13,7 @@ whatever the file's length.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -46,6 +47,8 @@ from support_network.models import Membership, Organisation, Prefecture
 # Limits of one import: a decade of a busy 窓口 is ~30,000 rows.
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 IMPORT_MAX_ROWS = 100_000
+# Bytes decoded at a time while the encoding of a CSV is detected.
+_DECODE_SLICE = 1 << 16
 # Rows read, matched and written together.
 CHUNK_ROWS = 500
 # A consultation with no time in the file is put at this hour (JST).
@@ -132,28 +135,42 @@ def file_format(content: bytes) -> str:
     return "csv"
 
 
-def _decode(content: bytes) -> str:
-    if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8", errors="replace")
+def _decodes(content: bytes, encoding: str) -> bool:
+    """Return whether the whole content decodes, reading it in slices (no copy)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(content)
     try:
-        return content.decode("utf-8")
+        for start in range(0, len(content), _DECODE_SLICE):
+            decoder.decode(view[start : start + _DECODE_SLICE])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        pass
-    try:
-        return content.decode("cp932")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            _(
-                "文字コードを判別できません。UTF-8またはShift_JIS（cp932）の"
-                "CSVで保存してください。"
-            ),
-            field="file",
-        ) from exc
+        return False
+    return True
+
+
+def csv_encoding(content: bytes) -> str:
+    """Return the CSV's encoding: UTF-8 with BOM, UTF-8, else cp932 (Shift_JIS)."""
+    if content.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if _decodes(content, "utf-8"):
+        return "utf-8"
+    if _decodes(content, "cp932"):
+        return "cp932"
+    raise ImportFileError(
+        _(
+            "文字コードを判別できません。UTF-8またはShift_JIS（cp932）の"
+            "CSVで保存してください。"
+        ),
+        field="file",
+    )
 
 
 def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
-    reader = csv.reader(io.StringIO(_decode(content), newline=""))
-    yield from enumerate(reader, start=1)
+    # Decoded as read: the file is never held twice, once as text.
+    text = io.TextIOWrapper(
+        io.BytesIO(content), encoding=csv_encoding(content), newline=""
+    )
+    yield from enumerate(csv.reader(text), start=1)
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
