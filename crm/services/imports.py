@@ -721,6 +721,25 @@ def _changed_since(imp: Import) -> bool:
     return any(qs.exists() for qs in checks)
 
 
+# Rows deleted at a time by undo: the ORM's cascade collector holds them.
+UNDO_CHUNK_ROWS = 2000
+
+
+def _delete_in_chunks(model, import_id: int) -> int:
+    """Delete the rows an import created, a chunk at a time (bounded memory)."""
+    count = 0
+    while True:
+        pks = list(
+            model.objects.filter(import_id=import_id).values_list("pk", flat=True)[
+                :UNDO_CHUNK_ROWS
+            ]
+        )
+        if not pks:
+            return count
+        model.objects.filter(pk__in=pks).delete()
+        count += len(pks)
+
+
 @transaction.atomic
 def import_undo(*, actor: Actor, imp: Import, now: datetime | None = None) -> Import:
     """Remove everything an import created; 409 import_changed if any was changed.
@@ -753,14 +772,14 @@ def import_undo(*, actor: Actor, imp: Import, now: datetime | None = None) -> Im
         )
     )
     removed = {
-        "follow_ups": FollowUp.objects.filter(import_id=imp.pk).delete()[0],
-        "consultations": Consultation.objects.filter(import_id=imp.pk).count(),
+        name: _delete_in_chunks(model, imp.pk)
+        for name, model in (
+            ("follow_ups", FollowUp),
+            ("consultations", Consultation),
+            ("cases", Case),
+            ("companies", Company),
+        )
     }
-    Consultation.objects.filter(import_id=imp.pk).delete()
-    removed["cases"] = Case.objects.filter(import_id=imp.pk).count()
-    Case.objects.filter(import_id=imp.pk).delete()
-    removed["companies"] = Company.objects.filter(import_id=imp.pk).count()
-    Company.objects.filter(import_id=imp.pk).delete()
     if matched:
         company_first_consultation_refresh(company_ids=matched)
     now = now or timezone.now()
