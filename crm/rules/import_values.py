@@ -10,6 +10,7 @@ no Django (the era table is support_network.calendar's, reference/calendar.md
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -350,10 +351,7 @@ def choice_list_parse(value: object, choices: Mapping[str, str]) -> list[str]:
     text = _nfkc(text_clean(value))
     if not text:
         return []
-    by_key: dict[str, str] = {}
-    for slug, label in choices.items():
-        by_key[slug.upper()] = slug
-        by_key[_header_key(str(label)).upper()] = slug
+    by_key = _choice_keys(tuple((slug, str(label)) for slug, label in choices.items()))
     slugs: list[str] = []
     unknown: list[str] = []
     for part in _LIST_SEPARATORS.split(text):
@@ -373,6 +371,16 @@ def choice_list_parse(value: object, choices: Mapping[str, str]) -> list[str]:
             return rejoined
         raise ValueError("読めない値があります: " + "、".join(unknown))
     return slugs
+
+
+@functools.lru_cache(maxsize=32)
+def _choice_keys(choices: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Return {spelling: slug} for a choice list (read once per list, not per cell)."""
+    by_key: dict[str, str] = {}
+    for slug, label in choices:
+        by_key[slug.upper()] = slug
+        by_key[_header_key(label).upper()] = slug
+    return by_key
 
 
 def _rejoin_labels(text: str, by_key: Mapping[str, str]) -> list[str] | None:

@@ -440,12 +440,12 @@ class _Writer:
             )
         )
         # A case per company, opened by its first row.
+        opened: set[int] = set()
         new_cases: list[Case] = []
         for row in valid:
-            if row.company_id in self.cases or any(
-                c.company_id == row.company_id for c in new_cases
-            ):
+            if row.company_id in self.cases or row.company_id in opened:
                 continue
+            opened.add(row.company_id)
             actor = self.actor_for(row.values["membership_id"])
             new_cases.append(
                 Case(
