@@ -352,6 +352,7 @@ class _Writer:
             **(imp.created or {}),
         }
         self.errors: list[dict[str, Any]] = list(imp.errors or [])
+        self.reported = {(e["line"], e["field"]) for e in self.errors}
 
     def actor_for(self, membership_id: int | None) -> Actor:
         if membership_id is None:
@@ -401,6 +402,13 @@ class _Writer:
         valid = []
         for row in rows:
             if not row.is_valid:
+                # Reported by the dry run, or refused only now (a member
+                # deactivated, a date now in the future): reported either way.
+                for error in row.errors:
+                    if (error["line"], error["field"]) not in self.reported:
+                        self.reported.add((error["line"], error["field"]))
+                        if len(self.errors) < IMPORT_MAX_ERRORS:
+                            self.errors.append(error)
                 continue
             try:
                 if not row.company_id:

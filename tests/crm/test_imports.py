@@ -709,3 +709,133 @@ def test_commit_on_a_real_celery_worker(network, monkeypatch):
     }
     assert Consultation.objects.filter(import_id=imp.pk).count() == 20
     assert ConsultationFact.objects.filter(consultation__import_id=imp.pk).count() == 20
+
+
+# --- a lost worker, a changed member ----------------------------------------------
+
+
+def test_a_commit_taken_over_after_a_lost_worker_resumes_after_the_last_batch(
+    coordinator, monkeypatch
+):
+    from datetime import timedelta
+
+    from crm.services import imports
+    from crm.services.imports import import_commit, import_validate
+
+    rows = [
+        [
+            f"2024/4/{day}",
+            "",
+            f"株式会社リジューム{day}",
+            "",
+            "東京都",
+            "来所",
+            "特許",
+            "",
+            "60",
+            f"相談{day}",
+            "",
+            "",
+            "",
+            "",
+        ]
+        for day in range(1, 6)
+    ]
+    imp = import_upload(
+        actor=coordinator, file_name="r.xlsx", content=xlsx_bytes(rows), queue=False
+    )
+    import_validate(import_id=imp.pk)
+    import_commit_request(actor=coordinator, imp=imp, queue=False)
+    monkeypatch.setattr(import_rows, "CHUNK_ROWS", 2)
+    batch = imports._Writer.batch
+    calls = []
+
+    class WorkerLost(Exception):
+        pass
+
+    def dies_after_one_batch(self, *args, **kwargs):
+        if calls:
+            raise WorkerLost
+        calls.append(1)
+        return batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(imports._Writer, "batch", dies_after_one_batch)
+    with pytest.raises(WorkerLost):
+        import_commit(import_id=imp.pk)
+    imp.refresh_from_db()
+    assert (imp.status, imp.processed_rows, imp.progress) == ("committing", 2, 40)
+    # A second delivery while the first worker still beats takes nothing.
+    assert import_commit(import_id=imp.pk) == {"import": imp.pk, "claimed": False}
+    monkeypatch.setattr(imports._Writer, "batch", batch)
+    Import.objects.filter(pk=imp.pk).update(
+        heartbeat_at=imp.heartbeat_at - timedelta(minutes=3)
+    )
+    assert import_commit(import_id=imp.pk)["claimed"] is True
+    imp.refresh_from_db()
+    assert imp.status == "committed"
+    assert imp.created == {
+        "companies": 5,
+        "cases": 5,
+        "consultations": 5,
+        "follow_ups": 0,
+    }
+    lines = Consultation.objects.filter(import_id=imp.pk).values_list(
+        "source_line", flat=True
+    )
+    assert sorted(lines) == [2, 3, 4, 5, 6]
+
+
+def test_a_member_deactivated_after_the_dry_run_is_reported_at_commit(
+    coordinator, colleague, django_capture_on_commit_callbacks
+):
+    rows = [
+        [
+            "2024/4/1",
+            "",
+            "株式会社メンバー",
+            "",
+            "東京都",
+            "来所",
+            "特許",
+            "",
+            "60",
+            "相談",
+            "",
+            "",
+            "tanaka",
+            "",
+        ],
+        [
+            "2024/4/2",
+            "",
+            "株式会社メンバー",
+            "",
+            "東京都",
+            "来所",
+            "特許",
+            "",
+            "60",
+            "相談2",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
+    imp = upload(
+        coordinator, xlsx_bytes(rows), capture=django_capture_on_commit_callbacks
+    )
+    assert (imp.valid_rows, imp.errors) == (2, [])
+    colleague.membership.is_active = False
+    colleague.membership.save()
+    imp = commit(coordinator, imp, django_capture_on_commit_callbacks)
+    assert imp.status == "committed"
+    assert imp.errors == [
+        {
+            "line": 2,
+            "field": "staff",
+            "message": "担当者「tanaka」はこの組織の有効なユーザー名ではありません。",
+        }
+    ]
+    assert imp.created["consultations"] == 1
+    assert Consultation.objects.get(import_id=imp.pk).source_line == 3
