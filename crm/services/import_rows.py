@@ -50,7 +50,7 @@ IMPORT_MAX_ROWS = 100_000
 # Bytes decoded at a time while the encoding of a CSV is detected.
 _DECODE_SLICE = 1 << 16
 # Rows read, matched and written together.
-CHUNK_ROWS = 500
+CHUNK_ROWS = 1000
 # A consultation with no time in the file is put at this hour (JST).
 DEFAULT_TIME = time(9, 0)
 # Texts at least this similar (difflib ratio) make a likely duplicate.
