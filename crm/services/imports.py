@@ -353,6 +353,7 @@ class _Writer:
         }
         self.errors: list[dict[str, Any]] = list(imp.errors or [])
         self.reported = {(e["line"], e["field"]) for e in self.errors}
+        self.error_count = imp.error_count
 
     def actor_for(self, membership_id: int | None) -> Actor:
         if membership_id is None:
@@ -407,6 +408,7 @@ class _Writer:
                 for error in row.errors:
                     if (error["line"], error["field"]) not in self.reported:
                         self.reported.add((error["line"], error["field"]))
+                        self.error_count += 1
                         if len(self.errors) < IMPORT_MAX_ERRORS:
                             self.errors.append(error)
                 continue
@@ -634,6 +636,7 @@ class _Writer:
         return unmarked
 
     def _error(self, row: RowChecked, exc: DomainError) -> None:
+        self.error_count += 1
         if len(self.errors) < IMPORT_MAX_ERRORS:
             self.errors.append(
                 {"line": row.line, "field": exc.field or "row", "message": exc.detail}
@@ -646,6 +649,7 @@ class _Writer:
             heartbeat_at=timezone.now(),
             created=self.created,
             errors=self.errors,
+            error_count=self.error_count,
         )
 
 

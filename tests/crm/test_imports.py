@@ -837,5 +837,36 @@ def test_a_member_deactivated_after_the_dry_run_is_reported_at_commit(
             "message": "担当者「tanaka」はこの組織の有効なユーザー名ではありません。",
         }
     ]
+    assert imp.error_count == 1
     assert imp.created["consultations"] == 1
     assert Consultation.objects.get(import_id=imp.pk).source_line == 3
+
+
+def test_a_formula_is_read_for_its_value_only(
+    coordinator, django_capture_on_commit_callbacks
+):
+    """openpyxl writes no cached result: the formula is neither run nor read as text."""
+    rows = [
+        [
+            "2024/4/1",
+            "",
+            "株式会社スウシキ",
+            "",
+            "東京都",
+            "来所",
+            "特許",
+            "",
+            "=30*2",
+            "相談",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
+    imp = upload(
+        coordinator, xlsx_bytes(rows), capture=django_capture_on_commit_callbacks
+    )
+    assert imp.errors == [
+        {"line": 2, "field": "duration_minutes", "message": "所要時間が空です。"}
+    ]
