@@ -113,8 +113,8 @@ def step(name: str, path: str) -> dict:
     """Run one step in this process and return its figures."""
     setup_django()
     from crm.models import Import
+    from crm.services.import_commit import import_commit
     from crm.services.imports import (
-        import_commit,
         import_commit_request,
         import_undo,
         import_upload,

@@ -18,7 +18,7 @@ from config.api import ORGANISATION_HEADER, ActorMixin
 from crm.permissions import import_require_permitted
 from crm.selectors.imports import imports_visible_to
 from crm.serializers.imports import ImportInputSerializer, ImportSerializer
-from crm.services.import_rows import IMPORT_MAX_BYTES, file_size_check
+from crm.services.import_files import IMPORT_MAX_BYTES, file_size_check
 from crm.services.imports import import_commit_request, import_undo, import_upload
 from crm.views.common import ERROR_RESPONSES
 

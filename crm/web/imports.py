@@ -23,13 +23,12 @@ from crm.models import Import
 from crm.permissions import can_import
 from crm.rules.import_values import IMPORT_FIELDS
 from crm.selectors.imports import imports_visible_to
-from crm.services.import_rows import (
+from crm.services.import_files import (
     IMPORT_MAX_BYTES,
     IMPORT_MAX_ROWS,
-    REQUIRED_FIELDS,
-    field_labels,
     file_size_check,
 )
+from crm.services.import_rows import REQUIRED_FIELDS, field_labels
 from crm.services.imports import (
     import_commit_request,
     import_remap,

@@ -26,7 +26,7 @@ from crm.models import (
     Import,
     ImportMapping,
 )
-from crm.services import import_rows
+from crm.services import import_files, import_rows
 from crm.services.consultations import consultation_create
 from crm.services.corrections import consultation_update
 from crm.services.follow_ups import follow_up_complete
@@ -338,7 +338,7 @@ def test_limits_give_clear_errors(
         "",
         "",
     ]
-    monkeypatch.setattr(import_rows, "IMPORT_MAX_ROWS", 2)
+    monkeypatch.setattr(import_files, "IMPORT_MAX_ROWS", 2)
     imp = upload(
         coordinator, xlsx_bytes([row] * 3), capture=django_capture_on_commit_callbacks
     )
@@ -348,7 +348,7 @@ def test_limits_give_clear_errors(
         == "行数が多すぎます（上限 2 行）。ファイルを分割して取り込んでください。"
     )
     assert Company.objects.filter(name="株式会社リミット").count() == 0
-    monkeypatch.setattr(import_rows, "IMPORT_MAX_BYTES", 100)
+    monkeypatch.setattr(import_files, "IMPORT_MAX_BYTES", 100)
     with pytest.raises(ValidationFailed) as exc:
         import_upload(actor=coordinator, file_name="a.xlsx", content=xlsx_bytes([row]))
     assert exc.value.field == "file"
@@ -719,8 +719,9 @@ def test_a_commit_taken_over_after_a_lost_worker_resumes_after_the_last_batch(
 ):
     from datetime import timedelta
 
-    from crm.services import imports
-    from crm.services.imports import import_commit, import_validate
+    from crm.services import import_commit as imports
+    from crm.services.import_commit import import_commit
+    from crm.services.imports import import_validate
 
     rows = [
         [

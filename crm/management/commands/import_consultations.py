@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import Import
 from crm.permissions import IMPORT_ROLES
+from crm.services.import_commit import import_commit
 from crm.services.imports import (
-    import_commit,
     import_commit_request,
     import_upload,
     import_validate,
