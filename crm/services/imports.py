@@ -293,7 +293,8 @@ def import_commit_request(
 
 def _changed_since(imp: Import) -> bool:
     """Return whether anything the import created was changed or built upon."""
-    at = imp.committed_at
+    # The last write of the commit (a failed one has no committed_at).
+    at = imp.committed_at or imp.heartbeat_at
     mine = {"import_id": imp.pk}
     created = imp.created or {}
     if Consultation.objects.filter(**mine).count() != created.get("consultations", 0):
@@ -349,7 +350,9 @@ def import_undo(*, actor: Actor, imp: Import, now: datetime | None = None) -> Im
     """
     import_require_permitted(actor)
     imp = Import.objects.select_for_update().get(pk=imp.pk)
-    if imp.status != Import.Status.COMMITTED:
+    # A commit that failed half-way is undone like a finished one.
+    failed_half_way = imp.status == Import.Status.FAILED and imp.started_at is not None
+    if imp.status != Import.Status.COMMITTED and not failed_half_way:
         raise Conflict(
             _("取込済みの取込だけを取り消せます。"), code="import_not_committed"
         )

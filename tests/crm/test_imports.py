@@ -871,3 +871,53 @@ def test_a_formula_is_read_for_its_value_only(
     assert imp.errors == [
         {"line": 2, "field": "duration_minutes", "message": "所要時間が空です。"}
     ]
+
+
+def test_a_commit_that_failed_half_way_can_be_undone(coordinator, monkeypatch):
+    from crm.services import import_commit as commit_module
+    from crm.services.import_commit import import_commit
+    from crm.services.imports import import_validate
+
+    was = snapshot()
+    rows = [
+        [
+            f"2024/4/{day}",
+            "",
+            f"株式会社ハンパ{day}",
+            "",
+            "東京都",
+            "来所",
+            "特許",
+            "",
+            "60",
+            f"相談{day}",
+            "",
+            "",
+            "",
+            "",
+        ]
+        for day in range(1, 5)
+    ]
+    imp = import_upload(
+        actor=coordinator, file_name="f.xlsx", content=xlsx_bytes(rows), queue=False
+    )
+    import_validate(import_id=imp.pk)
+    import_commit_request(actor=coordinator, imp=imp, queue=False)
+    monkeypatch.setattr(import_rows, "CHUNK_ROWS", 2)
+    batch = commit_module._Writer.batch
+    calls = []
+
+    def refused_at_the_second_batch(self, *args, **kwargs):
+        if calls:
+            raise ValidationFailed("依頼者が組織を離れました。")
+        calls.append(1)
+        return batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(commit_module._Writer, "batch", refused_at_the_second_batch)
+    import_commit(import_id=imp.pk)
+    imp.refresh_from_db()
+    assert (imp.status, imp.failure) == ("failed", "依頼者が組織を離れました。")
+    assert Consultation.objects.filter(import_id=imp.pk).count() == 2
+    imp = import_undo(actor=coordinator, imp=imp)
+    assert imp.status == "undone"
+    assert snapshot() == was
