@@ -431,7 +431,7 @@ def import_commit(*, import_id: int, now: datetime | None = None) -> dict:
         matcher = CompanyMatcher()
         processed = 0
         for chunk in import_rows_checked(
-            records, mapping, imp, matcher, now or claimed_at
+            records, mapping, imp, matcher, now or claimed_at, duplicates=False
         ):
             processed += len(chunk)
             if processed <= imp.processed_rows:

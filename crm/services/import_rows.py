@@ -514,6 +514,7 @@ def rows_checked(
     organisation: Organisation,
     matcher: CompanyMatcher,
     today: date | None = None,
+    duplicates: bool = True,
 ) -> Iterator[list[RowChecked]]:
     """Yield the file's rows checked and matched, a chunk at a time."""
     today = today or timezone.localdate()
@@ -522,7 +523,8 @@ def rows_checked(
 
     def finish(chunk: list[RowChecked]) -> list[RowChecked]:
         matcher.match_chunk(chunk, today)
-        duplicates_mark(chunk, organisation)
+        if duplicates:  # the report's; a commit writes flagged rows too
+            duplicates_mark(chunk, organisation)
         return chunk
 
     for line, record in records:

@@ -239,7 +239,13 @@ def import_validate(*, import_id: int, now: datetime | None = None) -> dict:
 
 
 def import_rows_checked(
-    records, mapping, imp: Import, matcher: CompanyMatcher, now: datetime
+    records,
+    mapping,
+    imp: Import,
+    matcher: CompanyMatcher,
+    now: datetime,
+    *,
+    duplicates: bool = True,
 ):
     """Return the file's rows checked for this import (dry run and commit)."""
     from crm.services.import_rows import rows_checked
@@ -250,6 +256,7 @@ def import_rows_checked(
         organisation=imp.organisation,
         matcher=matcher,
         today=local_date(now),
+        duplicates=duplicates,
     )
 
 
