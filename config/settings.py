@@ -333,6 +333,8 @@ SPECTACULAR_SETTINGS = {
         "EnrolmentStatusEnum": "programs.choices.EnrolmentStatus",
         "ExportKindEnum": "crm.models.Export.Kind",
         "EventKindEnum": "crm.choices.EventKind",
+        "ImportKindEnum": "crm.models.Import.Kind",
+        "ImportStatusEnum": "crm.models.Import.Status",
     },
 }
 

@@ -14,6 +14,7 @@ from crm.views.consultations import ConsultationViewSet
 from crm.views.events import EventViewSet
 from crm.views.exports import ExportViewSet
 from crm.views.follow_ups import FollowUpViewSet
+from crm.views.imports import ImportViewSet
 from crm.views.notifications import NotificationViewSet
 from crm.views.outcomes import OutcomeViewSet
 from crm.views.personal_data import RetentionPolicyView
@@ -64,6 +65,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("events", EventViewSet, basename="event")
 router.register("exports", ExportViewSet, basename="export")
 router.register("surveys", SurveyViewSet, basename="survey")
+router.register("imports", ImportViewSet, basename="import")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("members", MemberViewSet, basename="member")
 

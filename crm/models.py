@@ -96,6 +96,15 @@ class Company(TimestampedModel):
         verbose_name=_("統合先"),
     )
 
+    # The import (crm.Import) that created this row and its line in the file;
+    # undo deletes by it. A plain id, not a key: the row outlives the import.
+    import_id = models.PositiveBigIntegerField(
+        _("取込ID"), null=True, blank=True, editable=False
+    )
+    source_line = models.PositiveIntegerField(
+        _("取込元の行"), null=True, blank=True, editable=False
+    )
+
     class Meta:
         verbose_name = _("企業等")
         verbose_name_plural = _("企業等")
@@ -124,6 +133,12 @@ class Company(TimestampedModel):
             ),
         ]
         indexes = [
+            # Undo of an import (crm.services.imports.import_undo).
+            models.Index(
+                fields=["import_id"],
+                condition=Q(import_id__isnull=False),
+                name="crm_company_import_idx",
+            ),
             # Duplicate candidates: normalised name + prefecture.
             models.Index(
                 fields=["name_key", "prefecture"], name="crm_company_key_pref_idx"
@@ -337,6 +352,15 @@ class Case(TimestampedModel):
     # Set when the retention sweep anonymised the case's free text.
     anonymised_at = models.DateTimeField(_("匿名化日時"), null=True, blank=True)
 
+    # The import (crm.Import) that created this row and its line in the file;
+    # undo deletes by it. A plain id, not a key: the row outlives the import.
+    import_id = models.PositiveBigIntegerField(
+        _("取込ID"), null=True, blank=True, editable=False
+    )
+    source_line = models.PositiveIntegerField(
+        _("取込元の行"), null=True, blank=True, editable=False
+    )
+
     class Meta:
         verbose_name = _("案件")
         verbose_name_plural = _("案件")
@@ -351,6 +375,12 @@ class Case(TimestampedModel):
             ),
         ]
         indexes = [
+            # Undo of an import (crm.services.imports.import_undo).
+            models.Index(
+                fields=["import_id"],
+                condition=Q(import_id__isnull=False),
+                name="crm_case_import_idx",
+            ),
             # cases/ list, organisation scope, keyset on (-opened_on, -id).
             models.Index(
                 fields=["organisation", "-opened_on", "-id"],
@@ -421,6 +451,15 @@ class Consultation(TimestampedModel):
         verbose_name=_("同席組織（相互同席）"),
     )
 
+    # The import (crm.Import) that created this row and its line in the file;
+    # undo deletes by it. A plain id, not a key: the row outlives the import.
+    import_id = models.PositiveBigIntegerField(
+        _("取込ID"), null=True, blank=True, editable=False
+    )
+    source_line = models.PositiveIntegerField(
+        _("取込元の行"), null=True, blank=True, editable=False
+    )
+
     class Meta:
         verbose_name = _("相談記録")
         verbose_name_plural = _("相談記録")
@@ -435,6 +474,12 @@ class Consultation(TimestampedModel):
             ),
         ]
         indexes = [
+            # Undo of an import (crm.services.imports.import_undo).
+            models.Index(
+                fields=["import_id"],
+                condition=Q(import_id__isnull=False),
+                name="crm_consult_import_idx",
+            ),
             # consultations/ list, organisation scope, keyset on (-occurred_at, -id).
             models.Index(
                 fields=["organisation", "-occurred_at", "-id"],
@@ -864,6 +909,15 @@ class FollowUp(TimestampedModel):
         _("エスカレーション日時"), null=True, blank=True
     )
 
+    # The import (crm.Import) that created this row and its line in the file;
+    # undo deletes by it. A plain id, not a key: the row outlives the import.
+    import_id = models.PositiveBigIntegerField(
+        _("取込ID"), null=True, blank=True, editable=False
+    )
+    source_line = models.PositiveIntegerField(
+        _("取込元の行"), null=True, blank=True, editable=False
+    )
+
     class Meta:
         verbose_name = _("フォローアップ")
         verbose_name_plural = _("フォローアップ")
@@ -879,6 +933,12 @@ class FollowUp(TimestampedModel):
             ),
         ]
         indexes = [
+            # Undo of an import (crm.services.imports.import_undo).
+            models.Index(
+                fields=["import_id"],
+                condition=Q(import_id__isnull=False),
+                name="crm_followup_import_idx",
+            ),
             # Reminder sweep: open follow-ups by due date.
             models.Index(
                 fields=["due_on"],
@@ -1493,3 +1553,133 @@ class Survey(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.company} → {self.organisation} ({self.get_status_display()})"
+
+
+class Import(models.Model):
+    """A file of 相談記録 brought in from another system (DESIGN.md "Bringing history in").
+
+    The upload is kept with the row (bounded by IMPORT_MAX_BYTES) so the
+    dry run and the commit read the same bytes on any worker. The dry-run
+    report (rows, errors by line and field, companies matched or new, likely
+    duplicates) is stored here; the records the commit creates carry its id
+    and their source line, which is what undo deletes by.
+    """
+
+    class Kind(models.TextChoices):
+        CONSULTATIONS = "consultations", _("相談記録")
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", _("確認中")
+        READY = "ready", _("確認済み")
+        COMMITTING = "committing", _("取込中")
+        COMMITTED = "committed", _("取込済み")
+        UNDONE = "undone", _("取消済み")
+        FAILED = "failed", _("失敗")
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="imports",
+        verbose_name=_("組織"),
+    )
+    requested_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,  # the author of what the import created
+        related_name="imports",
+        verbose_name=_("依頼者"),
+    )
+    kind = models.CharField(
+        _("種類"), max_length=20, choices=Kind.choices, default=Kind.CONSULTATIONS
+    )
+    status = models.CharField(
+        _("状態"), max_length=12, choices=Status.choices, default=Status.VALIDATING
+    )
+    file_name = models.CharField(_("ファイル名"), max_length=200)
+    file_format = models.CharField(_("形式"), max_length=10, blank=True)
+    content = models.BinaryField(_("ファイル"), editable=False)
+    # {column header: field}, "" for a column to skip; the one used.
+    mapping = models.JSONField(_("列の対応"), default=dict, blank=True)
+    unknown_headers = models.JSONField(_("不明な列"), default=list, blank=True)
+    rows = models.PositiveIntegerField(_("行数"), default=0)
+    valid_rows = models.PositiveIntegerField(_("有効な行数"), default=0)
+    # [{line, field, message}] in file order (capped, see IMPORT_MAX_ERRORS).
+    errors = models.JSONField(_("エラー"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("エラー数"), default=0)
+    companies_matched = models.PositiveIntegerField(_("既存の企業等"), default=0)
+    companies_new = models.PositiveIntegerField(_("新しい企業等"), default=0)
+    # [{name, prefecture, corporate_number, match, company, rows}] for confirmation.
+    companies = models.JSONField(_("企業等の照合"), default=list, blank=True)
+    # [{line, consultation}] rows like a consultation already recorded.
+    duplicates = models.JSONField(_("重複の可能性"), default=list, blank=True)
+    progress = models.PositiveSmallIntegerField(_("進捗（%）"), default=0)
+    processed_rows = models.PositiveIntegerField(_("処理済みの行数"), default=0)
+    # {companies, cases, consultations, follow_ups}
+    created = models.JSONField(_("作成件数"), default=dict, blank=True)
+    failure = models.TextField(_("失敗の理由"), blank=True)
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    validated_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
+    started_at = models.DateTimeField(_("取込開始日時"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("最終応答日時"), null=True, blank=True)
+    committed_at = models.DateTimeField(_("取込完了日時"), null=True, blank=True)
+    undone_at = models.DateTimeField(_("取消日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("取込")
+        verbose_name_plural = _("取込")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "validating",
+                        "ready",
+                        "committing",
+                        "committed",
+                        "undone",
+                        "failed",
+                    ]
+                ),
+                name="crm_import_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["consultations"]), name="crm_import_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="crm_import_progress_max"
+            ),
+        ]
+        indexes = [
+            # The organisation's imports, newest first (the imports page).
+            models.Index(
+                fields=["organisation", "-created_at"], name="crm_import_org_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+
+class ImportMapping(models.Model):
+    """An organisation's remembered column mapping, offered on its next import."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="import_mappings",
+        verbose_name=_("組織"),
+    )
+    kind = models.CharField(_("種類"), max_length=20, default="consultations")
+    # {column header: field}; "" skips the column.
+    mapping = models.JSONField(_("列の対応"), default=dict)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("取込の列の対応")
+        verbose_name_plural = _("取込の列の対応")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "kind"], name="crm_importmapping_org_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.kind}"

@@ -393,3 +393,19 @@ def event_require_registrar(actor: Actor) -> None:
     actor.require_membership()
     if actor.is_expert:
         raise not_permitted(_("専門家はイベントの参加登録ができません。"))
+# Roles that bring an organisation's history in (DESIGN.md "Bringing history in").
+IMPORT_ROLES = MANAGING_ROLES
+
+
+def can_import(actor: Actor) -> bool:
+    """Return whether the actor may import 相談記録 for their organisation."""
+    return actor.membership is not None and actor.has_role(*IMPORT_ROLES)
+
+
+def import_require_permitted(actor: Actor) -> None:
+    """Refuse imports to anyone but coordinators, managers and org admins (403)."""
+    actor.require_membership()
+    if not can_import(actor):
+        raise not_permitted(
+            _("相談記録の取込は、コーディネーター・管理者・組織管理者のみが行えます。")
+        )

@@ -185,3 +185,22 @@ def notification_email_task(ids: list[int]) -> int:
     if failed:
         raise EmailNotSent(f"{len(failed)} e-mails not sent: {failed[:10]}")
     return sent
+
+
+@shared_task(name="crm.import_validate", soft_time_limit=1200, time_limit=1300)
+def import_validate_task(import_id: int) -> dict:
+    """Run an import's dry run (idempotent: only a validating import is checked)."""
+    from crm.services.imports import import_validate
+
+    return import_validate(import_id=import_id)
+
+
+# 50,000 rows take minutes; the hard limit stays under the broker's
+# visibility timeout (3600 s), and a redelivered commit resumes after the
+# last batch written (crm.services.import_commit.import_commit).
+@shared_task(name="crm.import_commit", soft_time_limit=3000, time_limit=3300)
+def import_commit_task(import_id: int) -> dict:
+    """Write an import's valid rows (idempotent: only the claiming call writes)."""
+    from crm.services.import_commit import import_commit
+
+    return import_commit(import_id=import_id)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0013_case_closing_note'),
+        ('crm', '0014_imports'),
         ('support_network', '0002_organisation_reminder_rules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crm.permissions import MANAGING_ROLES as ASSIGNING_ROLES
+from crm.permissions import can_import
 from crm.selectors.inbox import user_unread_notification_count
 from support_network.errors import DomainError
 from support_network.web.actors import web_actor
@@ -15,7 +16,12 @@ def referral_nav(request):
         return {}
     unread = user_unread_notification_count(user)
     try:
-        shows_board = web_actor(request).has_role(*ASSIGNING_ROLES)
+        actor = web_actor(request)
     except DomainError:
-        shows_board = False  # no membership: the pages say so themselves
-    return {"nav_unread_notifications": unread, "nav_shows_board": shows_board}
+        actor = None  # no membership: the pages say so themselves
+    shows_board = actor is not None and actor.has_role(*ASSIGNING_ROLES)
+    return {
+        "nav_unread_notifications": unread,
+        "nav_shows_board": shows_board,
+        "nav_shows_imports": actor is not None and can_import(actor),
+    }

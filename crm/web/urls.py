@@ -9,6 +9,7 @@ from crm.web import (
     consultations,
     corrections,
     events,
+    imports,
     notifications,
     personal_data,
     referrals,
@@ -19,6 +20,13 @@ from crm.web import (
 app_name = "crm"
 
 urlpatterns = [
+    # Bringing history in (issue 22).
+    path("imports/", imports.import_list, name="import-list"),
+    path("imports/<int:pk>/", imports.import_detail, name="import-detail"),
+    path("imports/<int:pk>/status/", imports.import_status, name="import-status"),
+    path("imports/<int:pk>/mapping/", imports.import_mapping, name="import-mapping"),
+    path("imports/<int:pk>/commit/", imports.import_commit, name="import-commit"),
+    path("imports/<int:pk>/undo/", imports.import_undo_view, name="import-undo"),
     path("companies/", companies.company_search, name="company-search"),
     path("companies/new/", companies.company_create, name="company-create"),
     path("companies/picker/", companies.company_picker, name="company-picker"),

@@ -162,6 +162,17 @@ def pages(network, admin_user) -> list[str]:
         filed_after=True,
         application_number="特願2026-012345",
     )
+    # An import with its dry-run report (errors, companies, mapping form).
+    from crm.services.imports import import_upload, import_validate
+    from tests.crm.import_files import history_rows, xlsx_bytes
+
+    imp = import_upload(
+        actor=admin_user,
+        file_name="相談記録.xlsx",
+        content=xlsx_bytes(history_rows("a11y-admin")),
+        queue=False,
+    )
+    import_validate(import_id=imp.pk)
     return [
         "/",
         "/surveys/a11y-survey-token/",
@@ -170,6 +181,8 @@ def pages(network, admin_user) -> list[str]:
         "/events/new/",
         f"/events/{event.pk}/",
         f"/events/{event.pk}/edit/",
+        "/imports/",
+        f"/imports/{imp.pk}/",
         "/companies/",
         "/companies/?q=アクセシブル",
         f"/companies/{company.pk}/",

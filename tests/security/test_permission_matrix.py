@@ -143,6 +143,39 @@ def foreign(network) -> Foreign:
         expires_at=timezone.now() + dt.timedelta(days=7),
     )
     audit_record(actor=owner, action="case.view", obj=case)
+    # A's event (public facts) with a registration only its hosts may see,
+    # A's import and A's answered survey (its comment for A's managers only).
+    from crm.models import Import, Survey
+    from crm.services.events import attendee_register, event_create
+
+    event = event_create(
+        actor=owner,
+        title="東京の知財セミナー",
+        kind="seminar",
+        starts_at=timezone.now() + dt.timedelta(days=10),
+        is_online=True,
+    )
+    attendee = attendee_register(
+        actor=owner, event=event, company=company, contact_name=SECRET_CONTACT
+    )
+    imported = Import.objects.create(
+        organisation=owner.organisation,
+        requested_by=owner.user,
+        file_name="secret.csv",
+        content=SECRET_NOTE.encode(),
+        status=Import.Status.READY,
+    )
+    survey = Survey.objects.create(
+        organisation=owner.organisation,
+        company=company,
+        source="consultation",
+        consultation=consultation,
+        due_on=timezone.localdate(),
+        fiscal_year=2026,
+        status="answered",
+        score=5,
+        comment=SECRET_NOTE,
+    )
     return Foreign(
         ids={
             "company": company.pk,
@@ -159,6 +192,10 @@ def foreign(network) -> Foreign:
             "export": export.pk,
             "audit_event": AuditEvent.objects.get(action="case.view").pk,
             "membership": Membership.objects.get(user=owner.user).pk,
+            "event": event.pk,
+            "attendee": attendee.pk,
+            "import": imported.pk,
+            "survey": survey.pk,
         }
     )
 
@@ -175,7 +212,7 @@ REFUSED = {400, 403, 404}  # a write naming A's objects: refused, never done
 @dataclass(frozen=True)
 class Rule:
     pattern: str  # over "METHOD /path/template/"
-    expect: str  # hidden | refused | public | own | empty_list | company | company_list | csv | statistics
+    expect: str  # hidden | refused | public | public_facts | own | own_or_forbidden | empty_list | company | company_list | csv | statistics
     obj: str | None = None  # the object of A whose id fills {pk}
     body: object = None  # a dict, a function of Foreign, or "assignee"
     cid: str | None = None  # the object of A whose id fills {cid}
@@ -326,6 +363,34 @@ RULES: list[Rule] = [
     Rule(r"POST /api/v1/exports/", "refused", body={}),
     Rule(r"GET /api/v1/audit-events/", "empty_list"),
     Rule(r"GET /api/v1/audit-events/{pk}/", "hidden", "audit_event"),
+    # Personal data (APPI): on A's objects nothing is done.
+    Rule(r"POST /api/v1/cases/{pk}/legal-hold/", "hidden", "case", {"on": True}),
+    Rule(r"POST /api/v1/contacts/{pk}/(disclosure|erase)/", "hidden", "contact", {}),
+    Rule(r"GET /api/v1/retention-policy/", "own_or_forbidden"),
+    # An org admin changes only its own organisation's policy.
+    Rule(r"PUT /api/v1/retention-policy/", "own_or_forbidden", body={}),
+    # Events: the public facts are network-wide, registrations are the hosts'.
+    Rule(r"GET /api/v1/events/", "public_facts"),
+    Rule(r"POST /api/v1/events/", "refused", body={}),
+    Rule(r"GET /api/v1/events/{pk}/", "public_facts", "event"),
+    Rule(r"PATCH /api/v1/events/{pk}/", "hidden", "event", {"title": "上書き"}),
+    Rule(r"GET /api/v1/events/{pk}/attendees/", "empty_list", "event"),
+    Rule(r"POST /api/v1/events/{pk}/attendees/", "refused", "event", {}),
+    Rule(
+        r"POST /api/v1/events/{pk}/attendees/{aid}/attend/",
+        "hidden",
+        "event",
+        {},
+        cid="attendee",
+    ),
+    # Imports and surveys: the organisation's own.
+    Rule(r"POST /api/v1/imports/", "refused", body={}),
+    Rule(r"GET /api/v1/imports/{pk}/", "hidden", "import"),
+    Rule(r"POST /api/v1/imports/{pk}/(commit|undo)/", "hidden", "import", {}),
+    Rule(r"GET /api/v1/survey-settings/", "own_or_forbidden"),
+    Rule(r"PUT /api/v1/survey-settings/", "refused", body={"after_consultation_business_days": "x"}),
+    Rule(r"GET /api/v1/surveys/", "empty_list"),
+    Rule(r"POST /api/v1/surveys/{pk}/confirm-outcome/", "hidden", "survey", {}),
     # Statistics: only the caller's reach, and A's data lies outside it.
     Rule(r"GET /api/v1/statistics/\w+/", "statistics"),
 ]
@@ -385,6 +450,8 @@ def _url(path: str, rule: Rule, f: Foreign) -> str:
         url = url.replace("{pk}", str(f[rule.obj]))
     if "{cid}" in url:
         url = url.replace("{cid}", str(f[rule.cid]))
+    if "{aid}" in url:
+        url = url.replace("{aid}", str(f[rule.cid]))
     if "{code}" in url:
         url = url.replace("{code}", CODES[path.split("/")[3]])
     return url
@@ -444,6 +511,15 @@ def _check(response, method, path, rule: Rule, role: str) -> list[str]:
     elif rule.expect == "public":
         if response.status_code != 200:
             problems.append(f"{where}: expected 200")
+    elif rule.expect == "public_facts":
+        # Network-wide public facts (events): shown, without A's private text
+        # (checked above for every answer).
+        if response.status_code not in (200, 403):
+            problems.append(f"{where}: expected 200 (public facts) or 403")
+    elif rule.expect == "own_or_forbidden":
+        # The caller's own organisation's settings, or 403 for other roles.
+        if response.status_code not in (200, 403):
+            problems.append(f"{where}: expected 200 (its own) or 403")
     elif rule.expect == "empty_list":
         if response.status_code == 403:
             pass
