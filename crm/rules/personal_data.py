@@ -62,31 +62,6 @@ _SURVEY_RECIPIENTS = "調査した組織の管理者・組織管理者"
 _SURVEY_RETENTION = "調査の年度の翌年度から調査した組織の保存期間（既定: 5年度）"
 
 PERSONAL_ITEMS: tuple[PersonalItem, ...] = (
-    PersonalItem(
-        "crm.EventAttendee",
-        "contact_name",
-        _EVENT_PURPOSE,
-        _EVENT_SOURCE,
-        _EVENT_RECIPIENTS,
-        retention=_EVENT_RETENTION,
-    ),
-    PersonalItem(
-        "crm.EventAttendee",
-        "contact_email",
-        _EVENT_PURPOSE,
-        _EVENT_SOURCE,
-        _EVENT_RECIPIENTS,
-        retention=_EVENT_RETENTION,
-        how=BLANK,
-    ),
-    PersonalItem(
-        "crm.Survey",
-        "comment",
-        _SURVEY_PURPOSE,
-        _SURVEY_SOURCE,
-        _SURVEY_RECIPIENTS,
-        retention=_SURVEY_RETENTION,
-    ),
     PersonalItem("crm.Contact", "name", _CONTACT_PURPOSE, _CONTACT_SOURCE, _SHARED),
     PersonalItem(
         "crm.Contact",
@@ -143,6 +118,31 @@ PERSONAL_ITEMS: tuple[PersonalItem, ...] = (
         "なし（本人の開示請求に応じて開示）",
         retention=PROVISION_RETENTION,
         is_anonymised=False,
+    ),
+    PersonalItem(
+        "crm.EventAttendee",
+        "contact_name",
+        _EVENT_PURPOSE,
+        _EVENT_SOURCE,
+        _EVENT_RECIPIENTS,
+        retention=_EVENT_RETENTION,
+    ),
+    PersonalItem(
+        "crm.EventAttendee",
+        "contact_email",
+        _EVENT_PURPOSE,
+        _EVENT_SOURCE,
+        _EVENT_RECIPIENTS,
+        retention=_EVENT_RETENTION,
+        how=BLANK,
+    ),
+    PersonalItem(
+        "crm.Survey",
+        "comment",
+        _SURVEY_PURPOSE,
+        _SURVEY_SOURCE,
+        _SURVEY_RECIPIENTS,
+        retention=_SURVEY_RETENTION,
     ),
 )
 

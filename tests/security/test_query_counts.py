@@ -20,9 +20,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from drf_spectacular.generators import EndpointEnumerator
 
-from crm.models import Export, Notification
+from crm.models import Export, Notification, Survey
 from crm.services.cases import outcome_record
 from crm.services.consultations import consultation_create
+from crm.services.events import attendee_register, event_create
 from crm.services.referrals import referral_send
 from support_network.models import Organisation
 from tests.conftest import ORG_A, ORG_B, make_actor
@@ -48,6 +49,8 @@ LISTS = {
     "/api/v1/provision-records/": "org_admin",
     "/api/v1/audit-events/": "org_admin",
     "/api/v1/members/": "org_admin",
+    "/api/v1/events/": "window_staff",
+    "/api/v1/surveys/": "org_admin",
 }
 # Lists of one company's rows, not paginated: measured with 3 and 30 rows.
 NESTED = ["/api/v1/companies/{pk}/consents/", "/api/v1/companies/{pk}/contacts/"]
@@ -122,6 +125,27 @@ def world(network):
             fiscal_year=2025,
             format=Export.Format.CSV,
             expires_at=now + dt.timedelta(days=7),
+        )
+        event = event_create(
+            actor=staff,
+            title=f"セミナー {i}",
+            kind="seminar",
+            starts_at=now + dt.timedelta(days=i + 1),
+            is_online=True,
+            topics=["patent"],
+            cohosts=[ORG_B],
+        )
+        attendee_register(actor=staff, event=event, company=company)
+        Survey.objects.create(
+            organisation=staff.organisation,
+            company=company,
+            source="consultation",
+            consultation=consultation,
+            due_on=timezone.localdate(),
+            fiscal_year=2026,
+            status="answered",
+            score=4,
+            comment=f"回答 {i}",
         )
     return {"window_staff": staff, "org_admin": admin}
 
