@@ -1426,6 +1426,8 @@ class Survey(TimestampedModel):
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("送信予定")
+        # Claimed by the sweep; the task `crm.survey_email` sends it.
+        SENDING = "sending", _("送信中")
         SENT = "sent", _("送信済み")
         ANSWERED = "answered", _("回答済み")
         SKIPPED = "skipped", _("送信せず")
@@ -1484,6 +1486,11 @@ class Survey(TimestampedModel):
         _("状態"), max_length=20, choices=Status.choices, default=Status.SCHEDULED
     )
     due_on = models.DateField(_("送信予定日"))
+    # The lease of the worker sending the e-mail (crm.survey_email): a
+    # sending survey whose lease ran out unsent is sent by the next sweep.
+    email_claimed_at = models.DateTimeField(
+        _("送信処理の開始日時"), null=True, blank=True, editable=False
+    )
     fiscal_year = models.PositiveSmallIntegerField(_("年度"))
     skipped_reason = models.CharField(_("送信しなかった理由"), max_length=40, blank=True)
     # NULL until sent; unique when present.
@@ -1512,7 +1519,9 @@ class Survey(TimestampedModel):
         verbose_name_plural = _("満足度調査")
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["scheduled", "sent", "answered", "skipped"]),
+                condition=Q(
+                    status__in=["scheduled", "sending", "sent", "answered", "skipped"]
+                ),
                 name="crm_survey_status_valid",
             ),
             models.CheckConstraint(

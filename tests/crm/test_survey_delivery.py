@@ -1,0 +1,143 @@
+"""Survey e-mails are delivered exactly once: leased, retried, never lost, never twice.
+
+The sweep claims a due survey (`sending`); the task `crm.survey_email`
+(eager in tests: the real task, with its retries) takes it on a lease and
+marks it `sent` only after the mail server accepted it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from crm.models import Survey
+from crm.services.surveys import survey_email_send
+from crm.tasks import survey_email_task
+from tests.crm.flaky_mail_backend import EmailBackend as FlakyBackend
+from tests.crm.test_surveys import at, consenting_company, consult, survey_mails, sweep
+
+FLAKY = "tests.crm.flaky_mail_backend.EmailBackend"
+
+
+@pytest.fixture
+def flaky(settings):
+    settings.EMAIL_BACKEND = FLAKY
+    FlakyBackend.failures_left = 0
+    FlakyBackend.attempts = 0
+    yield FlakyBackend
+    FlakyBackend.failures_left = 0
+
+
+@pytest.mark.django_db
+def test_a_refused_send_is_retried_and_the_survey_goes_out_once(
+    network, flaky, django_capture_on_commit_callbacks
+):
+    consult(consenting_company(), at(7, 17, 15))
+    flaky.failures_left = 1
+
+    result = sweep(at(7, 23), django_capture_on_commit_callbacks)
+
+    assert flaky.attempts == 2  # refused once, accepted on the retry
+    [message] = survey_mails()
+    assert message.to == ["keiko@example.jp"]
+    survey = Survey.objects.get()
+    assert survey.status == "sent"
+    assert survey.expires_at == at(7, 23) + dt.timedelta(days=30)
+    assert result.counts["survey.sent"] == 1
+
+    # A later sweep and a redelivered task send nothing more.
+    sweep(at(7, 23, 11), django_capture_on_commit_callbacks)
+    survey_email_task.apply(kwargs={"survey_id": survey.pk})
+    assert len(survey_mails()) == 1
+
+
+@pytest.mark.django_db
+def test_a_send_that_keeps_failing_stays_pending_and_the_next_sweep_sends_it(
+    network, flaky, django_capture_on_commit_callbacks
+):
+    consult(consenting_company(), at(7, 17, 15))
+    flaky.failures_left = 100  # the server is down for all the task's retries
+
+    sweep(at(7, 23), django_capture_on_commit_callbacks)
+    assert survey_mails() == []
+    survey = Survey.objects.get()
+    assert survey.status == "sending"  # not lost, not taken for sent
+    assert survey.email_claimed_at is None  # the failed send released its lease
+    # Its link does not work yet (the e-mail did not go out).
+    assert survey.sent_at is None
+
+    flaky.failures_left = 0
+    result = sweep(at(7, 24), django_capture_on_commit_callbacks)
+    assert result.counts["survey.requeued"] == 1
+    assert len(survey_mails()) == 1
+    assert Survey.objects.get().status == "sent"
+
+
+@pytest.mark.django_db
+def test_two_sweeps_and_a_redelivered_task_send_once(
+    network, django_capture_on_commit_callbacks
+):
+    consult(consenting_company(), at(7, 17, 15))
+
+    sweep(at(7, 23), django_capture_on_commit_callbacks)
+    sweep(at(7, 23, 11), django_capture_on_commit_callbacks)
+    survey = Survey.objects.get()
+    assert survey_email_send(survey_id=survey.pk) == "none"
+    survey_email_task.apply(kwargs={"survey_id": survey.pk})
+
+    assert len(survey_mails()) == 1
+    assert Survey.objects.get().status == "sent"
+
+
+@pytest.mark.django_db
+def test_a_survey_whose_lease_ran_out_unsent_is_sent_once_by_the_next_sweep(
+    network, settings, django_capture_on_commit_callbacks
+):
+    settings.CRM_EMAIL_LEASE_SECONDS = 300
+    consult(consenting_company(), at(7, 17, 15))
+    with django_capture_on_commit_callbacks(execute=False):
+        # The sweep claimed it, but its task never ran to the end.
+        from crm.services.reminders import reminders_sweep
+
+        reminders_sweep(now=at(7, 23))
+    survey = Survey.objects.get()
+    assert survey.status == "sending"
+    # A worker took the lease 30 seconds ago and is (maybe) still sending.
+    Survey.objects.filter(pk=survey.pk).update(
+        email_claimed_at=timezone.now() - dt.timedelta(seconds=30)
+    )
+
+    held = sweep(at(7, 23, 11), django_capture_on_commit_callbacks)
+    assert held.counts["survey.requeued"] == 0
+    assert survey_email_send(survey_id=survey.pk) == "none"
+    assert survey_mails() == []
+
+    # The worker died: once the lease has run out the next sweep sends it, once.
+    Survey.objects.filter(pk=survey.pk).update(
+        email_claimed_at=timezone.now() - dt.timedelta(seconds=301)
+    )
+    again = sweep(at(7, 23, 12), django_capture_on_commit_callbacks)
+    assert again.counts["survey.requeued"] == 1
+    assert len(survey_mails()) == 1
+    sweep(at(7, 23, 13), django_capture_on_commit_callbacks)
+    assert len(survey_mails()) == 1
+    assert Survey.objects.get().status == "sent"
+
+
+@pytest.mark.django_db
+def test_a_survey_being_sent_counts_for_the_30_day_rule(
+    network, flaky, django_capture_on_commit_callbacks
+):
+    company = consenting_company()
+    consult(company, at(7, 17, 15))
+    flaky.failures_left = 100
+    sweep(at(7, 23), django_capture_on_commit_callbacks)  # stuck in sending
+    consult(company, at(7, 24, 15))
+
+    sweep(at(7, 30), django_capture_on_commit_callbacks)
+
+    statuses = sorted(Survey.objects.values_list("status", flat=True))
+    assert statuses == ["sending", "skipped"]
+    assert survey_mails() == []
