@@ -1435,6 +1435,7 @@ class Survey(TimestampedModel):
     class Source(models.TextChoices):
         CONSULTATION = "consultation", _("相談後")
         REFERRAL = "referral", _("紹介の完了後")
+        ENROLMENT = "enrolment", _("支援事業の完了後")
 
     organisation = models.ForeignKey(
         Organisation,
@@ -1473,6 +1474,12 @@ class Survey(TimestampedModel):
         blank=True,
         related_name="survey",
         verbose_name=_("紹介"),
+    )
+    # Enrolment surveys: the programs.Enrolment's id, a plain number (crm
+    # does not import programs; programs schedules the survey through
+    # crm.services.surveys.survey_schedule_for). Unique when present.
+    enrolment_id = models.PositiveBigIntegerField(
+        _("支援事業への参加"), null=True, blank=True, editable=False
     )
     contact = models.ForeignKey(
         Contact,
@@ -1525,8 +1532,13 @@ class Survey(TimestampedModel):
                 name="crm_survey_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(source__in=["consultation", "referral"]),
+                condition=Q(source__in=["consultation", "referral", "enrolment"]),
                 name="crm_survey_source_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["enrolment_id"],
+                condition=Q(enrolment_id__isnull=False),
+                name="crm_survey_enrolment_unique",
             ),
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5),

@@ -199,6 +199,55 @@ def surveys_schedule(*, day: date) -> int:
     return len(created)
 
 
+# What other apps survey (crm does not import them): source → the Survey
+# field holding the plain id of the thing the survey is about, and the
+# SurveySettings switch that turns it on.
+_OTHER_SOURCES = {
+    Survey.Source.ENROLMENT: ("enrolment_id", "after_enrolment_completed"),
+}
+
+
+def survey_schedule_for(
+    *,
+    organisation: Organisation,
+    company: Company,
+    source: str,
+    about_id: int,
+    due_on: date,
+) -> Survey | None:
+    """Schedule one survey of company about organisation's help; return it or None.
+
+    For other apps' moments (programs: an enrolment completed, `source`
+    "enrolment", `about_id` the enrolment's id). None when the
+    organisation's setting for that source is off, or when that enrolment
+    already has its survey (at most one each, also when called twice at
+    once: the insert is ignored on conflict). Call it inside the caller's
+    transaction; the reminder sweep sends it from `due_on` under the usual
+    rules (consent, e-mail, opt-out, 30 days).
+    """
+    if source not in _OTHER_SOURCES:
+        raise ValueError(f"unknown survey source: {source!r}")
+    field, setting = _OTHER_SOURCES[source]
+    if not getattr(survey_settings_get(organisation), setting):
+        return None
+    if Survey.objects.filter(**{field: about_id}).exists():
+        return None
+    Survey.objects.bulk_create(
+        [
+            Survey(
+                organisation=organisation,
+                company=company,
+                source=source,
+                due_on=due_on,
+                fiscal_year=fiscal_year(due_on),
+                **{field: about_id},
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return Survey.objects.filter(**{field: about_id}).first()
+
+
 def _consenting_referral() -> Exists:
     return Exists(
         Consent.objects.filter(
