@@ -15,6 +15,7 @@ from django.utils import timezone
 from crm.models import Survey
 from crm.services.surveys import survey_email_send
 from crm.tasks import survey_email_task
+from tests.conftest import ORG_A, make_actor
 from tests.crm.flaky_mail_backend import EmailBackend as FlakyBackend
 from tests.crm.test_surveys import at, consenting_company, consult, survey_mails, sweep
 
@@ -55,7 +56,7 @@ def test_a_refused_send_is_retried_and_the_survey_goes_out_once(
 
 @pytest.mark.django_db
 def test_a_send_that_keeps_failing_stays_pending_and_the_next_sweep_sends_it(
-    network, flaky, django_capture_on_commit_callbacks
+    network, flaky, api, django_capture_on_commit_callbacks
 ):
     consult(consenting_company(), at(7, 17, 15))
     flaky.failures_left = 100  # the server is down for all the task's retries
@@ -65,8 +66,11 @@ def test_a_send_that_keeps_failing_stays_pending_and_the_next_sweep_sends_it(
     survey = Survey.objects.get()
     assert survey.status == "sending"  # not lost, not taken for sent
     assert survey.email_claimed_at is None  # the failed send released its lease
-    # Its link does not work yet (the e-mail did not go out).
     assert survey.sent_at is None
+    # Its managers see it as still scheduled (the e-mail has not gone out).
+    manager = make_actor(ORG_A, "manager")
+    listed = api(manager, ORG_A).get("/api/v1/surveys/", {"status": "scheduled"})
+    assert [row["status"] for row in listed.json()["results"]] == ["scheduled"]
 
     flaky.failures_left = 0
     result = sweep(at(7, 24), django_capture_on_commit_callbacks)
