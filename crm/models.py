@@ -1481,6 +1481,16 @@ class Survey(TimestampedModel):
     enrolment_id = models.PositiveBigIntegerField(
         _("支援事業への参加"), null=True, blank=True, editable=False
     )
+    # Enrolment surveys: the enrolment's case, where a reported filing is
+    # recorded as an outcome (consultation and referral surveys use theirs).
+    case = models.ForeignKey(
+        "Case",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("案件"),
+    )
     contact = models.ForeignKey(
         Contact,
         on_delete=models.SET_NULL,  # the answer outlives the contact record

@@ -214,6 +214,7 @@ def survey_schedule_for(
     source: str,
     about_id: int,
     due_on: date,
+    case_id: int | None = None,
 ) -> Survey | None:
     """Schedule one survey of company about organisation's help; return it or None.
 
@@ -223,7 +224,8 @@ def survey_schedule_for(
     already has its survey (at most one each, also when called twice at
     once: the insert is ignored on conflict). Call it inside the caller's
     transaction; the reminder sweep sends it from `due_on` under the usual
-    rules (consent, e-mail, opt-out, 30 days).
+    rules (consent, e-mail, opt-out, 30 days). `case_id`: the case a filing
+    the company reports in its answer is recorded on (confirm-outcome).
     """
     if source not in _OTHER_SOURCES:
         raise ValueError(f"unknown survey source: {source!r}")
@@ -240,6 +242,7 @@ def survey_schedule_for(
                 source=source,
                 due_on=due_on,
                 fiscal_year=fiscal_year(due_on),
+                case_id=case_id,
                 **{field: about_id},
             )
         ],
@@ -634,6 +637,8 @@ def survey_outcome_confirm(
         case = survey.consultation.case
     elif survey.referral_id:
         case = survey.referral.case
+    elif survey.case_id:
+        case = survey.case
     else:
         raise Conflict(_("案件が見つかりません。"), code="no_case")
     outcome = outcome_record(

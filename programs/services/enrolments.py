@@ -321,6 +321,7 @@ def enrolment_transition(
             source="enrolment",
             about_id=enrolment.pk,
             due_on=add_business_days(today, 1),
+            case_id=enrolment.case_id,
         )
     audit_record(
         actor=actor,

@@ -155,3 +155,38 @@ def test_statistics_count_the_enrolment_survey(
     )
 
     assert (totals["sent"], totals["responses"]) == (1, 0)
+
+
+def test_a_filing_reported_in_the_answer_is_confirmed_on_the_enrolments_case(
+    coordinator, api, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+    from django.utils import timezone
+
+    from crm.models import Outcome
+    from tests.crm.factories import CaseFactory
+    from tests.crm.test_surveys import answer, token_of
+
+    enrolment = active_enrolment()
+    inpit = Organisation.objects.get(code="inpit")
+    enrolment.case = CaseFactory(company=enrolment.company, organisation=inpit)
+    enrolment.save(update_fields=["case"])
+    complete(coordinator, enrolment)
+    sweep(at(7, 21), django_capture_on_commit_callbacks)
+    now = timezone.now()  # the page reads the wall clock
+    Survey.objects.update(sent_at=now, expires_at=now + dt.timedelta(days=30))
+    answer(
+        Client(),
+        token_of(survey_mails()[0]),
+        filed_after="on",
+        application_number="特願2026-054321",
+    )
+    survey = Survey.objects.get()
+
+    confirmed = api(make_actor("inpit", "manager"), "inpit").post(
+        f"/api/v1/surveys/{survey.pk}/confirm-outcome/"
+    )
+
+    assert confirmed.status_code == 200, confirmed.content
+    outcome = Outcome.objects.get()
+    assert (outcome.case_id, outcome.reference) == (enrolment.case_id, "特願2026-054321")
