@@ -8,6 +8,7 @@ marks it `sent` only after the mail server accepted it.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from django.utils import timezone
@@ -145,3 +146,45 @@ def test_a_survey_being_sent_counts_for_the_30_day_rule(
     statuses = sorted(Survey.objects.values_list("status", flat=True))
     assert statuses == ["sending", "skipped"]
     assert survey_mails() == []
+
+
+# --- a real broker and worker ---------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.celery_worker
+def test_a_real_worker_sends_the_claimed_survey_once_also_when_queued_twice(
+    network, tmp_path, monkeypatch
+):
+    import os
+
+    from crm.services.reminders import reminders_sweep
+    from tests.crm.test_email_lease import message_ids, start_mail_worker
+    from tests.crm.test_reminders_worker import stop, wait_for
+
+    queue = f"survey-email-test-{os.getpid()}"
+    queued = survey_email_task.apply_async
+    monkeypatch.setattr(
+        survey_email_task,
+        "apply_async",
+        lambda *args, **kwargs: queued(*args, **{**kwargs, "queue": queue}),
+    )
+    consult(consenting_company(), at(7, 17, 15))
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+
+    worker = start_mail_worker(queue, mail_dir)
+    try:
+        reminders_sweep(now=at(7, 23))  # claims it; queued after commit
+        survey = Survey.objects.get()
+        # A duplicate message for the same survey (a redelivery).
+        survey_email_task.apply_async(kwargs={"survey_id": survey.pk})
+        assert wait_for(
+            lambda: Survey.objects.filter(pk=survey.pk, status="sent").exists(),
+            timeout=60,
+        )
+        time.sleep(2.0)  # a late duplicate would show up now
+    finally:
+        stop(worker)
+    [message_id] = message_ids(mail_dir)  # one e-mail, not two
+    assert message_id.startswith(f"<crm-survey-{survey.pk}@")
