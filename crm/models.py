@@ -1426,6 +1426,8 @@ class Survey(TimestampedModel):
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("送信予定")
+        # Claimed by the sweep; the task `crm.survey_email` sends it.
+        SENDING = "sending", _("送信中")
         SENT = "sent", _("送信済み")
         ANSWERED = "answered", _("回答済み")
         SKIPPED = "skipped", _("送信せず")
@@ -1433,6 +1435,7 @@ class Survey(TimestampedModel):
     class Source(models.TextChoices):
         CONSULTATION = "consultation", _("相談後")
         REFERRAL = "referral", _("紹介の完了後")
+        ENROLMENT = "enrolment", _("支援事業の完了後")
 
     organisation = models.ForeignKey(
         Organisation,
@@ -1472,6 +1475,22 @@ class Survey(TimestampedModel):
         related_name="survey",
         verbose_name=_("紹介"),
     )
+    # Enrolment surveys: the programs.Enrolment's id, a plain number (crm
+    # does not import programs; programs schedules the survey through
+    # crm.services.surveys.survey_schedule_for). Unique when present.
+    enrolment_id = models.PositiveBigIntegerField(
+        _("支援事業への参加"), null=True, blank=True, editable=False
+    )
+    # Enrolment surveys: the enrolment's case, where a reported filing is
+    # recorded as an outcome (consultation and referral surveys use theirs).
+    case = models.ForeignKey(
+        "Case",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("案件"),
+    )
     contact = models.ForeignKey(
         Contact,
         on_delete=models.SET_NULL,  # the answer outlives the contact record
@@ -1484,6 +1503,11 @@ class Survey(TimestampedModel):
         _("状態"), max_length=20, choices=Status.choices, default=Status.SCHEDULED
     )
     due_on = models.DateField(_("送信予定日"))
+    # The lease of the worker sending the e-mail (crm.survey_email): a
+    # sending survey whose lease ran out unsent is sent by the next sweep.
+    email_claimed_at = models.DateTimeField(
+        _("送信処理の開始日時"), null=True, blank=True, editable=False
+    )
     fiscal_year = models.PositiveSmallIntegerField(_("年度"))
     skipped_reason = models.CharField(_("送信しなかった理由"), max_length=40, blank=True)
     # NULL until sent; unique when present.
@@ -1512,12 +1536,19 @@ class Survey(TimestampedModel):
         verbose_name_plural = _("満足度調査")
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["scheduled", "sent", "answered", "skipped"]),
+                condition=Q(
+                    status__in=["scheduled", "sending", "sent", "answered", "skipped"]
+                ),
                 name="crm_survey_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(source__in=["consultation", "referral"]),
+                condition=Q(source__in=["consultation", "referral", "enrolment"]),
                 name="crm_survey_source_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["enrolment_id"],
+                condition=Q(enrolment_id__isnull=False),
+                name="crm_survey_enrolment_unique",
             ),
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5),

@@ -187,6 +187,33 @@ def notification_email_task(ids: list[int]) -> int:
     return sent
 
 
+@shared_task(
+    name="crm.survey_email",
+    autoretry_for=(SMTPException, ConnectionError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    max_retries=8,
+)
+def survey_email_task(survey_id: int, now: str | None = None) -> str:
+    """E-mail one satisfaction survey the sweep claimed; retry a failed send.
+
+    `survey_email_send` leases the survey (email_claimed_at) and marks it
+    sent after the server accepted the mail, so a redelivered or retried
+    task mails nobody twice; a failed send releases the lease and this task
+    raises to be retried with backoff. When the retries run out the survey
+    stays `sending` and the next reminder sweep queues it again.
+    """
+    from crm.services.surveys import survey_email_send
+
+    result = survey_email_send(
+        survey_id=survey_id, now=moment_parse(now) if now else None
+    )
+    if result == "failed":
+        raise EmailNotSent(f"survey {survey_id}: e-mail not sent")
+    return result
+
+
 @shared_task(name="crm.import_validate", soft_time_limit=1200, time_limit=1300)
 def import_validate_task(import_id: int) -> dict:
     """Run an import's dry run (idempotent: only a validating import is checked)."""

@@ -28,10 +28,16 @@ def surveys_visible_to(actor: Actor) -> QuerySet[Survey]:
 
 
 def survey_status_q(status: str) -> Q:
-    """Return the filter of one API status; `expired` = sent, unanswered, past due."""
+    """Return the filter of one API status; `expired` = sent, unanswered, past due.
+
+    `scheduled` includes `sending` (claimed by the sweep, e-mail not sent yet).
+    """
     now = timezone.now()
     if status == "expired":
         return Q(status=Survey.Status.SENT, expires_at__lte=now)
     if status == Survey.Status.SENT:
         return Q(status=Survey.Status.SENT, expires_at__gt=now)
+    if status == Survey.Status.SCHEDULED:
+        # A survey being sent (its e-mail not accepted yet) is still scheduled.
+        return Q(status__in=[Survey.Status.SCHEDULED, Survey.Status.SENDING])
     return Q(status=status)

@@ -63,4 +63,6 @@ class SurveySerializer(serializers.ModelSerializer):
 
         if obj.status == Survey.Status.SENT and obj.expires_at <= timezone.now():
             return "expired"
+        if obj.status == Survey.Status.SENDING:
+            return Survey.Status.SCHEDULED  # its e-mail has not gone out yet
         return obj.status

@@ -4,9 +4,12 @@ The reminder sweep runs `surveys_sweep` as a reminder source (registered in
 CrmConfig.ready()): it schedules a survey N business days after each
 consultation (the organisation's `after_consultation_business_days`, default
 3, 0 = off) and when a referral is completed (about the receiver), then
-sends the due ones exactly once, the same way reminders are claimed
-(`claim_batches`: SKIP LOCKED, a conditional UPDATE that must change every
-row). A survey goes only to a contact with an e-mail who has not opted out,
+claims the due ones the same way reminders are claimed (`claim_batches`:
+SKIP LOCKED, a conditional UPDATE that must change every row): a claimed
+survey is `sending`, and its e-mail goes through the retrying task
+`crm.survey_email`, which leases it and marks it `sent` only after the
+mail server accepted it (exactly once: never lost, never twice; a lease
+that ran out is queued again by the next sweep). A survey goes only to a contact with an e-mail who has not opted out,
 of a company with an active consent that allows surveys, and at most once
 per company per organisation per 30 days; otherwise it is `skipped` with
 the reason. The link's token is stored only as its SHA-256: single use,
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import smtplib
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -40,6 +44,7 @@ from crm.models import (
     SurveySettings,
 )
 from crm.services.audit import audit_record
+from crm.services.notification_emails import email_lease
 from crm.services.reminder_batches import (
     BATCH_SIZE,
     Contended,
@@ -194,6 +199,58 @@ def surveys_schedule(*, day: date) -> int:
     return len(created)
 
 
+# What other apps survey (crm does not import them): source → the Survey
+# field holding the plain id of the thing the survey is about, and the
+# SurveySettings switch that turns it on.
+_OTHER_SOURCES = {
+    Survey.Source.ENROLMENT: ("enrolment_id", "after_enrolment_completed"),
+}
+
+
+def survey_schedule_for(
+    *,
+    organisation: Organisation,
+    company: Company,
+    source: str,
+    about_id: int,
+    due_on: date,
+    case_id: int | None = None,
+) -> Survey | None:
+    """Schedule one survey of company about organisation's help; return it or None.
+
+    For other apps' moments (programs: an enrolment completed, `source`
+    "enrolment", `about_id` the enrolment's id). None when the
+    organisation's setting for that source is off, or when that enrolment
+    already has its survey (at most one each, also when called twice at
+    once: the insert is ignored on conflict). Call it inside the caller's
+    transaction; the reminder sweep sends it from `due_on` under the usual
+    rules (consent, e-mail, opt-out, 30 days). `case_id`: the case a filing
+    the company reports in its answer is recorded on (confirm-outcome).
+    """
+    if source not in _OTHER_SOURCES:
+        raise ValueError(f"unknown survey source: {source!r}")
+    field, setting = _OTHER_SOURCES[source]
+    if not getattr(survey_settings_get(organisation), setting):
+        return None
+    if Survey.objects.filter(**{field: about_id}).exists():
+        return None
+    Survey.objects.bulk_create(
+        [
+            Survey(
+                organisation=organisation,
+                company=company,
+                source=source,
+                due_on=due_on,
+                fiscal_year=fiscal_year(due_on),
+                case_id=case_id,
+                **{field: about_id},
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return Survey.objects.filter(**{field: about_id}).first()
+
+
 def _consenting_referral() -> Exists:
     return Exists(
         Consent.objects.filter(
@@ -228,16 +285,27 @@ def survey_contact(company: Company) -> Contact | None:
 
 
 def _send_one(survey: Survey, *, now: datetime) -> str:
-    """Send survey (already locked) or skip it; return "sent" or "skipped"."""
+    """Claim survey (already locked) for sending, or skip it; return "sent" or "skipped".
+
+    A claimed survey is `sending`: its e-mail is queued after commit on the
+    task `crm.survey_email`, which marks it `sent` once the mail server has
+    accepted it (`survey_email_send`).
+    """
     has_consent = Consent.objects.filter(
         company_id=survey.company_id, allows_surveys=True, withdrawn_at__isnull=True
     ).exists()
     contact = survey_contact(survey.company) if has_consent else None
-    recent = Survey.objects.filter(
-        company_id=survey.company_id,
-        organisation_id=survey.organisation_id,
-        sent_at__gte=now - timedelta(days=SURVEY_INTERVAL_DAYS),
-    ).exists()
+    # A survey being sent counts as sent for the 30-day rule.
+    recent = (
+        Survey.objects.filter(
+            company_id=survey.company_id, organisation_id=survey.organisation_id
+        )
+        .filter(
+            Q(sent_at__gte=now - timedelta(days=SURVEY_INTERVAL_DAYS))
+            | Q(status=Survey.Status.SENDING)
+        )
+        .exists()
+    )
     reason = (
         SKIP_NO_CONSENT
         if not has_consent
@@ -252,29 +320,96 @@ def _send_one(survey: Survey, *, now: datetime) -> str:
         if qs.update(status=Survey.Status.SKIPPED, skipped_reason=reason) != 1:
             raise Contended
         return "skipped"
-    token = secrets.token_urlsafe(32)
     changed = qs.update(
-        status=Survey.Status.SENT,
-        contact=contact,
-        token_hash=token_hash(token),
-        sent_at=now,
-        expires_at=now + timedelta(days=SURVEY_VALID_DAYS),
+        status=Survey.Status.SENDING, contact=contact, email_claimed_at=None
     )
     if changed != 1:
         raise Contended
-    survey.contact = contact
-    message = _survey_email(survey, contact, token)
-    # After commit: a rolled-back batch sends nothing, so no one gets two.
-    transaction.on_commit(lambda: _deliver(message, survey.pk))
+    # After commit: a rolled-back batch queues nothing.
+    transaction.on_commit(lambda: survey_email_enqueue(survey.pk, now=now))
     return "sent"
 
 
-def _deliver(message: EmailMessage, survey_id: int) -> None:
+def survey_email_enqueue(survey_id: int, *, now: datetime) -> bool:
+    """Queue the e-mail of a sending survey on `crm.survey_email` (never raises)."""
+    from crm.tasks import enqueue, survey_email_task
+
+    return enqueue(
+        survey_email_task,
+        what=f"e-mail of survey {survey_id}",
+        survey_id=survey_id,
+        now=now.isoformat(),
+    )
+
+
+def survey_unsent_q(at: datetime) -> Q:
+    """Return 'being sent, not sent yet, and nobody holds a live lease on it'."""
+    return Q(status=Survey.Status.SENDING) & (
+        Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=at - email_lease())
+    )
+
+
+def survey_email_send(*, survey_id: int, now: datetime | None = None) -> str:
+    """Send the e-mail of a sending survey, exactly once; return what happened.
+
+    Called by the task `crm.survey_email`. The survey is taken on a lease
+    first (a conditional UPDATE of `email_claimed_at` that also stores the
+    new link's hash: row count 1 wins), so a redelivered task or a survey
+    queued twice is mailed once while the lease holds; it becomes `sent`
+    only after the mail server accepted the message. A failed send releases
+    the lease and returns "failed" (the task retries); a worker killed
+    mid-send leaves a lease that runs out, and the next sweep queues the
+    survey again. "sent", "failed", "skipped" (the contact opted out or has
+    no e-mail any more) or "none" (sent already, or another worker holds it).
+    `now` is the sweep's moment: the link expires 30 days after it.
+    """
+    claimed_at = timezone.now()
+    token = secrets.token_urlsafe(32)
+    claimed = (
+        Survey.objects.filter(survey_unsent_q(claimed_at), pk=survey_id)
+        .update(email_claimed_at=claimed_at, token_hash=token_hash(token))
+    )
+    if claimed != 1:
+        return "none"
+    survey = Survey.objects.select_related("organisation", "company", "contact").get(
+        pk=survey_id
+    )
+    contact = survey.contact
+    if contact is None or not contact.email or contact.surveys_opted_out_at:
+        Survey.objects.filter(pk=survey_id, status=Survey.Status.SENDING).update(
+            status=Survey.Status.SKIPPED, skipped_reason=SKIP_NO_CONTACT, token_hash=None
+        )
+        return "skipped"
     try:
-        message.send()
-    except OSError:
-        # At most once: a lost survey e-mail is not sent again.
-        logger.warning("survey %s: e-mail could not be sent", survey_id)
+        _survey_email(survey, contact, token).send()
+    except (smtplib.SMTPException, OSError):
+        Survey.objects.filter(pk=survey_id, email_claimed_at=claimed_at).update(
+            email_claimed_at=None
+        )
+        logger.warning("survey %s: e-mail failed (will be retried)", survey_id)
+        return "failed"
+    sent_at = now or timezone.now()
+    Survey.objects.filter(pk=survey_id, status=Survey.Status.SENDING).update(
+        status=Survey.Status.SENT,
+        sent_at=sent_at,
+        expires_at=sent_at + timedelta(days=SURVEY_VALID_DAYS),
+    )
+    return "sent"
+
+
+def _surveys_requeue(now: datetime, *, batch_size: int) -> int:
+    """Queue again the sending surveys nobody holds a live lease on.
+
+    Left over when the broker was down at commit time, when the task's
+    retries ran out, or when a worker died mid-send (its lease ran out).
+    A survey queued twice is still mailed once (the lease).
+    """
+    ids = list(
+        Survey.objects.filter(survey_unsent_q(timezone.now()))
+        .order_by("pk")
+        .values_list("pk", flat=True)[: batch_size * 10]
+    )
+    return sum(1 for pk in ids if survey_email_enqueue(pk, now=now))
 
 
 def _survey_url(path: str) -> str:
@@ -297,7 +432,18 @@ def _survey_email(survey: Survey, contact: Contact, token: str) -> EmailMessage:
     subject = _("【%(name)s】ご支援についてのアンケートのお願い") % {
         "name": organisation.name
     }
-    return EmailMessage(subject=subject, body=body, to=[contact.email])
+    domain = (
+        str(getattr(settings, "DEFAULT_FROM_EMAIL", "")).rpartition("@")[2].strip(">")
+        or "localhost"
+    )
+    return EmailMessage(
+        subject=subject,
+        body=body,
+        to=[contact.email],
+        # The same Message-ID on every attempt: a rare second delivery (a
+        # worker killed after the server accepted it) shows as one message.
+        headers={"Message-ID": f"<crm-survey-{survey.pk}@{domain}>"},
+    )
 
 
 def surveys_sweep(now: datetime, *, batch_size: int = BATCH_SIZE) -> dict[str, int]:
@@ -309,6 +455,7 @@ def surveys_sweep(now: datetime, *, batch_size: int = BATCH_SIZE) -> dict[str, i
     if day is None:
         return {}
     counts = {"survey.scheduled": surveys_schedule(day=day)}
+    counts["survey.requeued"] = _surveys_requeue(now, batch_size=batch_size)
     counts["survey.sent"] = 0
     counts["survey.skipped"] = 0
 
@@ -353,7 +500,10 @@ def survey_for_token(token: str, *, now: datetime | None = None) -> Survey:
         .select_related("organisation", "company", "contact")
         .first()
     )
-    if survey is None:
+    if survey is None or survey.status not in (
+        Survey.Status.SENT,
+        Survey.Status.ANSWERED,
+    ):
         raise NotVisible(_("このアンケートのリンクは見つかりません。"), code="unknown")
     if survey.status == Survey.Status.ANSWERED:
         raise SurveyGone(
@@ -487,6 +637,8 @@ def survey_outcome_confirm(
         case = survey.consultation.case
     elif survey.referral_id:
         case = survey.referral.case
+    elif survey.case_id:
+        case = survey.case
     else:
         raise Conflict(_("案件が見つかりません。"), code="no_case")
     outcome = outcome_record(

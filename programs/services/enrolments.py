@@ -21,6 +21,7 @@ from crm.models import Case, Company
 from crm.permissions import case_require_writable
 from crm.selectors.visibility import cases_visible_to
 from crm.services.audit import audit_record
+from crm.services.surveys import survey_schedule_for
 from programs.choices import EnrolmentStatus, ProgramKind
 from programs.lock_objects import (
     enrolment_lock,
@@ -40,8 +41,8 @@ from programs.services.eligibility import (
 )
 from programs.text import program_name
 from support_network.actors import Actor
+from support_network.calendar import add_business_days, fiscal_year_short_label
 from support_network.calendar import fiscal_year as fiscal_year_of
-from support_network.calendar import fiscal_year_short_label
 from support_network.errors import Conflict, PermissionDenied, ValidationFailed
 
 S = EnrolmentStatus
@@ -311,6 +312,17 @@ def enrolment_transition(
         fields += ["started_on", "ends_on"]
     enrolment.status = status
     enrolment.save(update_fields=fields)
+    if status == S.COMPLETED:
+        # 満足度調査 about the operator's help, on the next business day
+        # when the operator's setting `after_enrolment_completed` is on.
+        survey_schedule_for(
+            organisation=program.operator,
+            company=enrolment.company,
+            source="enrolment",
+            about_id=enrolment.pk,
+            due_on=add_business_days(today, 1),
+            case_id=enrolment.case_id,
+        )
     audit_record(
         actor=actor,
         action="enrolment.transition",
