@@ -305,6 +305,24 @@ def is_org_admin(actor: Actor) -> bool:
     return actor.is_superuser or actor.role == Role.ORG_ADMIN
 
 
+def org_admin_require(actor: Actor, detail: str) -> None:
+    """Refuse with 403 `org_admin_only` unless an org admin acts for an organisation."""
+    if not is_org_admin(actor) or actor.organisation is None:
+        raise PermissionDenied(detail, code="org_admin_only")
+
+
+def retention_policy_require_manageable(actor: Actor) -> None:
+    """Refuse with 403 unless the actor may see and set its 保存期間."""
+    org_admin_require(actor, _("保存期間を設定できるのは組織管理者だけです。"))
+
+
+def survey_settings_require_manageable(actor: Actor) -> None:
+    """Refuse with 403 `not_permitted` unless the actor is an org admin."""
+    actor.require_membership()
+    if actor.role != Role.ORG_ADMIN:
+        raise not_permitted(_("満足度調査の設定を扱えるのは組織管理者だけです。"))
+
+
 def can_answer_person_requests(actor: Actor, contact: Contact) -> bool:
     """Return True when the actor may produce the disclosure package of contact.
 

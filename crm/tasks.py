@@ -207,7 +207,7 @@ def survey_email_task(survey_id: int, now: str | None = None) -> str:
     from crm.services.surveys import survey_email_send
 
     result = survey_email_send(
-        survey_id=survey_id, now=moment_parse(now) if now else None
+        survey_id=survey_id, now=moment_parse(now)
     )
     if result == "failed":
         raise EmailNotSent(f"survey {survey_id}: e-mail not sent")

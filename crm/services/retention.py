@@ -45,7 +45,10 @@ from crm.models import (
     RetentionPolicy,
     Survey,
 )
-from crm.permissions import case_require_holdable, is_org_admin
+from crm.permissions import (
+    case_require_holdable,
+    retention_policy_require_manageable,
+)
 from crm.rules.personal_data import ANONYMISED_MARKER
 from crm.selectors.visibility import cases_visible_to
 from crm.services.anonymisation import (
@@ -55,7 +58,7 @@ from crm.services.anonymisation import (
 )
 from crm.services.audit import audit_record, changes_between
 from support_network.calendar import fiscal_year, fiscal_year_bounds, local_date
-from support_network.errors import NotVisible, PermissionDenied, ValidationFailed
+from support_network.errors import NotVisible, ValidationFailed
 from support_network.models import Organisation
 
 # Cases anonymised per transaction.
@@ -83,33 +86,34 @@ def retention_cutoff(years: int, now: datetime) -> date:
     return start
 
 
-def _expired_cases_q(now: datetime) -> Q:
-    """Return a Q over cases whose owner's retention period has ended."""
-    policies = RetentionPolicy.objects.values_list(
-        "organisation_id", "years_after_close", "is_active"
-    )
-    by_years: dict[int, list[int]] = defaultdict(list)
-    for organisation_id, years, is_active in policies:
-        if is_active:
-            by_years[years].append(organisation_id)
+def _expired_q(now: datetime, *, organisation: str, before: str) -> Q:
+    """Return a Q over rows whose organisation's retention period has ended.
+
+    `organisation` names the owning organisation's id, `before` a date (or a
+    fiscal year, when it ends in "fiscal_year") the period counts from.
+    """
+    by_fiscal_year = before.endswith("fiscal_year")
+
+    def ended(years: int) -> dict:
+        if by_fiscal_year:
+            return {f"{before}__lt": fiscal_year(now) - years}
+        return {f"{before}__lt": retention_cutoff(years, now)}
+
     q = Q(
-        ~Exists(
-            RetentionPolicy.objects.filter(organisation_id=OuterRef("organisation_id"))
-        ),
-        closed_on__lt=retention_cutoff(RetentionPolicy.DEFAULT_YEARS, now),
+        ~Exists(RetentionPolicy.objects.filter(organisation_id=OuterRef(organisation))),
+        **ended(RetentionPolicy.DEFAULT_YEARS),
     )
-    for years, organisations in by_years.items():
-        q |= Q(
-            organisation_id__in=organisations,
-            closed_on__lt=retention_cutoff(years, now),
-        )
+    for organisation_id, years in RetentionPolicy.objects.filter(
+        is_active=True
+    ).values_list("organisation_id", "years_after_close"):
+        q |= Q(**{organisation: organisation_id}, **ended(years))
     return q
 
 
 def expired_cases(now: datetime):
     """Return the cases the sweep would anonymise at `now` (none on legal hold)."""
     return Case.objects.filter(
-        _expired_cases_q(now),
+        _expired_q(now, organisation="organisation_id", before="closed_on"),
         status=CaseStatus.CLOSED,
         closed_on__isnull=False,
         anonymised_at__isnull=True,
@@ -158,30 +162,6 @@ def _cases_batch(now: datetime, counts: dict[int, Counter]) -> int:
         counts[first_org]["notifications"] += notified
         Case.objects.filter(pk__in=ids).update(anonymised_at=now)
     return len(cases)
-
-
-def _expired_q(now: datetime, *, organisation: str, before: str) -> Q:
-    """Return a Q over rows whose organisation's retention period has ended.
-
-    `organisation` names the owning organisation's id, `before` a date (or a
-    fiscal year, when it ends in "fiscal_year") the period counts from.
-    """
-    by_fiscal_year = before.endswith("fiscal_year")
-
-    def ended(years: int) -> dict:
-        if by_fiscal_year:
-            return {f"{before}__lt": fiscal_year(now) - years}
-        return {f"{before}__lt": retention_cutoff(years, now)}
-
-    q = Q(
-        ~Exists(RetentionPolicy.objects.filter(organisation_id=OuterRef(organisation))),
-        **ended(RetentionPolicy.DEFAULT_YEARS),
-    )
-    for organisation_id, years in RetentionPolicy.objects.filter(
-        is_active=True
-    ).values_list("organisation_id", "years_after_close"):
-        q |= Q(**{organisation: organisation_id}, **ended(years))
-    return q
 
 
 def expired_attendees(now: datetime):
@@ -364,10 +344,7 @@ def retention_policy_update(
     """Set the acting organisation's retention policy (org admins; audited)."""
     now = now or timezone.now()
     actor.require_membership()
-    if not is_org_admin(actor) or actor.organisation is None:
-        raise PermissionDenied(
-            _("保存期間を設定できるのは組織管理者だけです。"), code="org_admin_only"
-        )
+    retention_policy_require_manageable(actor)
     if years_after_close is not None and (
         isinstance(years_after_close, bool)
         or not isinstance(years_after_close, int)

@@ -43,6 +43,7 @@ from crm.models import (
     Survey,
     SurveySettings,
 )
+from crm.permissions import survey_settings_require_manageable
 from crm.services.audit import audit_record
 from crm.services.notification_emails import email_lease
 from crm.services.reminder_batches import (
@@ -57,7 +58,6 @@ from support_network.choices import Role
 from support_network.errors import (
     Conflict,
     NotVisible,
-    PermissionDenied,
     ValidationFailed,
 )
 from support_network.models import Organisation
@@ -93,12 +93,7 @@ def survey_settings_get(organisation: Organisation) -> SurveySettings:
 @transaction.atomic
 def survey_settings_update(*, actor: Actor, **fields: Any) -> SurveySettings:
     """Change the acting organisation's settings (org admins only)."""
-    actor.require_membership()
-    if actor.role != Role.ORG_ADMIN:
-        raise PermissionDenied(
-            _("満足度調査の設定を変更できるのは組織管理者だけです。"),
-            code="not_permitted",
-        )
+    survey_settings_require_manageable(actor)
     days = fields.get("after_consultation_business_days")
     if days is not None and not 0 <= days <= 30:
         raise ValidationFailed(

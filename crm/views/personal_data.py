@@ -8,20 +8,18 @@ in crm/views/companies.py.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ORGANISATION_HEADER, ActorMixin
-from crm.permissions import is_org_admin
+from crm.permissions import retention_policy_require_manageable
 from crm.serializers.personal_data import (
     RetentionPolicyInputSerializer,
     RetentionPolicySerializer,
 )
 from crm.services.retention import retention_policy_get, retention_policy_update
 from crm.views.common import ERROR_RESPONSES
-from support_network.errors import PermissionDenied
 
 ORG_ADMIN_ONLY = OpenApiResponse(description="org_admin_only: 組織管理者のみ")
 
@@ -32,10 +30,7 @@ class RetentionPolicyView(ActorMixin, APIView):
     def _require(self):
         actor = self.actor
         actor.require_membership()
-        if not is_org_admin(actor) or actor.organisation is None:
-            raise PermissionDenied(
-                _("保存期間を設定できるのは組織管理者だけです。"), code="org_admin_only"
-            )
+        retention_policy_require_manageable(actor)
         return actor
 
     @extend_schema(

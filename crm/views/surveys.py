@@ -1,6 +1,5 @@
 """API views of satisfaction surveys: settings (org admin) and the list (managers)."""
 
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -9,6 +8,7 @@ from rest_framework.views import APIView
 
 from config.api import ORGANISATION_HEADER, ActorMixin, keyset_pagination
 from crm.filters.surveys import SurveyFilter
+from crm.permissions import survey_settings_require_manageable
 from crm.selectors.surveys import surveys_visible_to
 from crm.serializers.surveys import SurveySerializer, SurveySettingsSerializer
 from crm.services.surveys import (
@@ -16,8 +16,6 @@ from crm.services.surveys import (
     survey_settings_get,
     survey_settings_update,
 )
-from support_network.choices import Role
-from support_network.errors import PermissionDenied
 
 FORBIDDEN = OpenApiResponse(description="not_permitted: 組織管理者だけ")
 
@@ -26,11 +24,7 @@ class SurveySettingsView(ActorMixin, APIView):
     """The acting organisation's survey settings (org admins)."""
 
     def _require_admin(self):
-        self.actor.require_membership()
-        if self.actor.role != Role.ORG_ADMIN:
-            raise PermissionDenied(
-                _("満足度調査の設定は組織管理者だけが扱えます。"), code="not_permitted"
-            )
+        survey_settings_require_manageable(self.actor)
 
     @extend_schema(
         tags=["surveys"],

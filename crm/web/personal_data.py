@@ -41,7 +41,7 @@ from crm.services.retention import (
     retention_policy_get,
     retention_policy_update,
 )
-from support_network.errors import DomainError, PermissionDenied
+from support_network.errors import DomainError
 from support_network.web.actors import web_actor
 
 
@@ -141,10 +141,7 @@ def contact_erase(request, pk: int):
 
 
 def _require_org_admin(actor) -> None:
-    if not permissions.is_org_admin(actor) or actor.organisation is None:
-        raise PermissionDenied(
-            _("このページは組織管理者だけが利用できます。"), code="org_admin_only"
-        )
+    permissions.org_admin_require(actor, _("このページは組織管理者だけが利用できます。"))
 
 
 @login_required
