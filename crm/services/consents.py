@@ -17,9 +17,47 @@ from crm.models import Company, Consent, Contact
 from crm.permissions import company_require_workable
 from crm.selectors.visibility import consents_visible_to, contacts_visible_to
 from crm.services.audit import audit_record
+from crm.services.steps import StepRefused
 from support_network.actors import Actor
-from support_network.errors import Conflict, NotVisible, ValidationFailed
+from support_network.errors import Conflict, DomainError, NotVisible, ValidationFailed
 from support_network.models import Organisation
+
+
+class ConsentNotRecorded(StepRefused):
+    """The consent step of a composition was refused (`error` says why)."""
+
+
+def consent_record_for_receiver(
+    *,
+    actor: Actor,
+    company: Company,
+    receiver: Organisation,
+    scope: str,
+    obtained_on: date,
+    method: str,
+    today: date | None = None,
+) -> Consent:
+    """Record the consent a referral to `receiver` needs, as its first step.
+
+    Network-wide, or (scope "organisations") for the receiver only. Shared by
+    `referral_send_with_consent` and programs' `enrolment_refer_with_consent`;
+    a refusal raises ConsentNotRecorded, so the caller's form shows it beside
+    the consent's fields.
+    """
+    try:
+        return consent_record(
+            actor=actor,
+            company=company,
+            scope=scope,
+            obtained_on=obtained_on,
+            method=method,
+            organisations=(
+                [receiver.code] if scope == ConsentScope.ORGANISATIONS else []
+            ),
+            today=today,
+        )
+    except DomainError as exc:
+        raise ConsentNotRecorded(exc) from exc
 
 
 @transaction.atomic

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.choices import CaseStatus, ConsentScope, ReferralStatus, Topic
+from crm.choices import CaseStatus, ReferralStatus, Topic
 from crm.lock_objects import company_lock_active
 from crm.models import (
     Case,
@@ -30,15 +30,17 @@ from crm.models import (
 )
 from crm.permissions import case_require_writable
 from crm.services.audit import audit_record
-from crm.services.consents import consent_covering, consent_record
+from crm.services.consents import (
+    consent_covering,
+    consent_record_for_receiver,
+)
 from crm.services.consultations import topics_validate
 from crm.services.notifications import notify
-from crm.services.steps import StepRefused
 from crm.statistics.facts import yorozu_link_marks_refresh
 from support_network.actors import Actor
 from support_network.calendar import add_business_days, date_text, local_date
 from support_network.choices import Role
-from support_network.errors import Conflict, DomainError, ValidationFailed
+from support_network.errors import Conflict, ValidationFailed
 from support_network.models import Organisation
 from support_network.selectors import active_members
 
@@ -232,10 +234,6 @@ def referral_send(
     return referral
 
 
-class ConsentNotRecorded(StepRefused):
-    """The consent step of `referral_send_with_consent` was refused (`error` says why)."""
-
-
 @transaction.atomic
 def referral_send_with_consent(
     *,
@@ -257,22 +255,15 @@ def referral_send_with_consent(
     send raises as `referral_send` does, and then no consent is left behind
     either: nothing is half-written.
     """
-    try:
-        consent_record(
-            actor=actor,
-            company=case.company,
-            scope=consent_scope,
-            obtained_on=consent_obtained_on,
-            method=consent_method,
-            organisations=(
-                [to_organisation.code]
-                if consent_scope == ConsentScope.ORGANISATIONS
-                else []
-            ),
-            today=local_date(now) if now else None,
-        )
-    except DomainError as exc:
-        raise ConsentNotRecorded(exc) from exc
+    consent_record_for_receiver(
+        actor=actor,
+        company=case.company,
+        receiver=to_organisation,
+        scope=consent_scope,
+        obtained_on=consent_obtained_on,
+        method=consent_method,
+        today=local_date(now) if now else None,
+    )
     return referral_send(
         actor=actor,
         case=case,

@@ -39,11 +39,8 @@ from crm.selectors.referral_form import (
 from crm.selectors.suggestions import referral_suggestions
 from crm.selectors.visibility import cases_visible_to, referral_records_visible_to
 from crm.services import referral_transitions as referral_transitions_services
-from crm.services.referrals import (
-    ConsentNotRecorded,
-    referral_send,
-    referral_send_with_consent,
-)
+from crm.services.consents import ConsentNotRecorded
+from crm.services.referrals import referral_send, referral_send_with_consent
 from crm.web.common import member_choices
 from crm.web.forms import add_domain_error
 from crm.web.forms_referrals import InlineConsentForm, ReferralForm

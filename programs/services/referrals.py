@@ -15,16 +15,15 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from crm.choices import ConsentScope
 from crm.models import Case, Company
 from crm.selectors.visibility import cases_visible_to
-from crm.services.consents import consent_record
+from crm.services.consents import consent_record_for_receiver
 from crm.services.referrals import referral_send
 from programs.models import Enrolment, Program
 from programs.services.enrolments import enrolment_apply
 from programs.text import program_name
 from support_network.actors import Actor
-from support_network.errors import DomainError, ValidationFailed
+from support_network.errors import ValidationFailed
 from support_network.models import Organisation
 
 
@@ -95,21 +94,6 @@ def enrolment_refer(
     return enrolment
 
 
-class ConsentNotRecorded(DomainError):
-    """The consent of enrolment_refer_with_consent was refused; nothing is written.
-
-    `error` is consent_record's DomainError, so a form can show it beside
-    the consent's fields rather than the referral's.
-    """
-
-    def __init__(self, error: DomainError) -> None:
-        super().__init__(
-            error.detail, code=error.code, field=error.field, **error.extra
-        )
-        self.status_code = error.status_code
-        self.error = error
-
-
 @transaction.atomic
 def enrolment_refer_with_consent(
     *,
@@ -124,22 +108,15 @@ def enrolment_refer_with_consent(
     """Record the company's consent, then refer and apply (enrolment_refer).
 
     One transaction: a consent limited to listed organisations names the
-    program's operator. A refused consent raises ConsentNotRecorded; a
+    program's operator. A refused consent raises crm.services.consents.ConsentNotRecorded; a
     refused application or referral rolls the consent back.
     """
-    try:
-        consent_record(
-            actor=actor,
-            company=case.company,
-            scope=consent_scope,
-            obtained_on=consent_obtained_on,
-            method=consent_method,
-            organisations=(
-                [program.operator.code]
-                if consent_scope == ConsentScope.ORGANISATIONS
-                else []
-            ),
-        )
-    except DomainError as exc:
-        raise ConsentNotRecorded(exc) from exc
+    consent_record_for_receiver(
+        actor=actor,
+        company=case.company,
+        receiver=program.operator,
+        scope=consent_scope,
+        obtained_on=consent_obtained_on,
+        method=consent_method,
+    )
     return enrolment_refer(actor=actor, program=program, case=case, **refer)

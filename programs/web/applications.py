@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from crm.models import Case
 from crm.permissions import can_write_case
 from crm.selectors.visibility import cases_visible_to
+from crm.services.consents import ConsentNotRecorded
 from crm.web.forms import add_domain_error
 from crm.web.forms_referrals import InlineConsentForm
 from programs import selectors
@@ -269,7 +270,7 @@ def enrolment_refer(request, case_id: int):
             )
         else:
             enrolment = referrals.enrolment_refer(**refer)
-    except referrals.ConsentNotRecorded as exc:
+    except ConsentNotRecorded as exc:
         add_domain_error(consent_form, exc.error)
         return render(request, template, context, status=400)
     except Conflict as exc:

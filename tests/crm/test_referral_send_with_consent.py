@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 
 from crm.models import AuditEvent, Consent, ProvisionRecord, Referral
+from crm.services.consents import ConsentNotRecorded
 from crm.services.referrals import (
-    ConsentNotRecorded,
     referral_send,
     referral_send_with_consent,
 )

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 
 from crm.models import Consent, ProvisionRecord, Referral
+from crm.services.consents import ConsentNotRecorded
 from programs.models import Enrolment, SupportDay, SupportPlan, TeamMember
 from programs.services.enrolments import add_months, enrolment_continue
 from programs.services.referrals import (
-    ConsentNotRecorded,
     enrolment_refer,
     enrolment_refer_with_consent,
 )
