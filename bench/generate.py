@@ -954,14 +954,15 @@ def _cases_and_consultations(cur, fy: int, todo: int, lk: dict, today: date):
         """
         INSERT INTO crm_case (id, created_at, updated_at, company_id,
             organisation_id, title, status, is_confidential, assignee_id,
-            created_by_id, opened_on, closed_on)
+            created_by_id, opened_on, closed_on, closing_note,
+            is_on_legal_hold, legal_hold_reason)
         SELECT c.rn + %(case_base)s,
             (c.opened_on + time '09:00') AT TIME ZONE 'Asia/Tokyo',
             (l.last_on + time '17:00') AT TIME ZONE 'Asia/Tokyo',
             c.company_id, c.org_id, co.name || ' の相談',
             CASE WHEN l.closed_on IS NULL THEN 'open' ELSE 'closed' END,
             c.is_confidential, c.assignee_id, c.created_by_id, c.opened_on,
-            l.closed_on
+            l.closed_on, '', false, ''
         FROM bench_case c
         JOIN crm_company co ON co.id = c.company_id
         JOIN (
