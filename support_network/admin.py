@@ -10,10 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from support_network.errors import DomainError
 from support_network.models import (
     ExpertiseTag,
+    IdentityProvider,
+    IdentityProviderGroup,
     Membership,
     Organisation,
     Prefecture,
     Region,
+    SsoIdentity,
 )
 from support_network.reminder_rules import (
     known_rule_keys,
@@ -155,3 +158,68 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "organisation__code", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
     filter_horizontal = ["expertise"]
+
+
+class IdentityProviderGroupInline(admin.TabularInline):
+    model = IdentityProviderGroup
+    extra = 1
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(admin.ModelAdmin):
+    """An organisation's OpenID Provider (README "シングルサインオン"); superusers only."""
+
+    list_display = ["organisation", "display_name", "issuer", "is_enabled", "passwords_disabled"]
+    list_filter = ["is_enabled", "passwords_disabled"]
+    search_fields = ["organisation__code", "organisation__name", "issuer", "client_id"]
+    autocomplete_fields = ["organisation"]
+    filter_horizontal = ["delegated_organisations"]
+    inlines = [IdentityProviderGroupInline]
+    fieldsets = [
+        (None, {"fields": ["organisation", "display_name", "is_enabled"]}),
+        (
+            _("OpenID Provider"),
+            {"fields": ["issuer", "client_id", "client_secret_env", "scopes"]},
+        ),
+        (
+            _("所属と役割"),
+            {"fields": ["groups_claim", "delegated_organisations"]},
+        ),
+        (
+            _("ログイン"),
+            {"fields": ["email_domains", "mfa_acr_values", "passwords_disabled"]},
+        ),
+    ]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from support_network.services.sso import provider_metadata_forget
+
+        provider_metadata_forget(obj)
+
+
+@admin.register(SsoIdentity)
+class SsoIdentityAdmin(admin.ModelAdmin):
+    list_display = ["provider", "subject", "user", "last_login_at"]
+    search_fields = ["subject", "user__username", "user__email"]
+    list_select_related = ["provider__organisation", "user"]
+    readonly_fields = ["provider", "subject", "user", "last_login_at"]
+
+    def has_add_permission(self, request):
+        return False
