@@ -4,6 +4,7 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -176,6 +177,7 @@ class IdentityProviderAdmin(admin.ModelAdmin):
     autocomplete_fields = ["organisation"]
     filter_horizontal = ["delegated_organisations"]
     inlines = [IdentityProviderGroupInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["organisation", "display_name", "is_enabled"]}),
         (
