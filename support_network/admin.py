@@ -218,10 +218,30 @@ class IdentityProviderAdmin(admin.ModelAdmin):
 
 @admin.register(SsoIdentity)
 class SsoIdentityAdmin(admin.ModelAdmin):
+    """Accounts at the IdPs. A superuser links an existing (password) account here
+    before its organisation moves to SSO: provider + the IdP's `sub` + the user."""
+
     list_display = ["provider", "subject", "user", "last_login_at"]
     search_fields = ["subject", "user__username", "user__email"]
     list_select_related = ["provider__organisation", "user"]
-    readonly_fields = ["provider", "subject", "user", "last_login_at"]
+    raw_id_fields = ["user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ["provider", "subject", "user", "last_login_at"]
+        return ["last_login_at"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
 
     def has_add_permission(self, request):
-        return False
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -6,9 +6,9 @@ per organisation in support_network/oidc.py. This module holds the rules
 around it, one home each:
 
 - which organisation's IdP a login goes to (`provider_for_login`: the
-  organisation picked, or the domain of the e-mail typed);
-- the client secret, read from the environment (`provider_client_secret`),
-  never from the database;
+  organisation picked, or the domain of the e-mail typed), its discovery
+  document and its client secret, read from the environment and never
+  from the database: support_network/services/sso_config.py (imported here);
 - what an ID token's claims do (`sso_login_apply`): the first login
   creates the user; the groups claim, through the IdP's group mapping,
   decides the memberships and roles in the organisations the IdP governs
@@ -28,21 +28,15 @@ support_network/services/accounts.py for memberships).
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from collections.abc import Callable
 
-import requests
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.env import env_secret
 from support_network.actors import Actor
 from support_network.choices import Role
-from support_network.errors import PermissionDenied
 from support_network.models import (
     IdentityProvider,
     Membership,
@@ -50,6 +44,23 @@ from support_network.models import (
     SsoIdentity,
 )
 from support_network.services import accounts
+from support_network.services.sso_config import (  # noqa: F401 (one import for callers)
+    BAD_STATE,
+    BAD_TOKEN,
+    FOREIGN_ORGANISATION,
+    IDP_ERROR,
+    NO_MAPPED_GROUP,
+    UNKNOWN_ORGANISATION,
+    USER_INACTIVE,
+    SsoRefused,
+    clock_skew_seconds,
+    enabled_providers,
+    provider_client_secret,
+    provider_email_domains,
+    provider_for_login,
+    provider_metadata,
+    provider_metadata_forget,
+)
 
 # Audit actions (crm.AuditEvent.action).
 SSO_LOGIN = "sso.login"
@@ -68,23 +79,6 @@ ROLE_PRECEDENCE = (
     Role.WINDOW_STAFF,
     Role.EXPERT,
 )
-DISCOVERY_CACHE_SECONDS = 300
-
-# Refusal reasons (audit `reason`, and the code of SsoRefused).
-UNKNOWN_ORGANISATION = "unknown_organisation"
-BAD_TOKEN = "bad_token"
-BAD_STATE = "bad_state"
-NO_MAPPED_GROUP = "no_mapped_group"
-FOREIGN_ORGANISATION = "foreign_organisation"
-IDP_ERROR = "idp_error"
-USER_INACTIVE = "user_inactive"
-
-
-class SsoRefused(PermissionDenied):
-    """A single sign-on refused; `code` is the reason, `detail` the Japanese message."""
-
-    default_code = BAD_TOKEN
-
 
 _sso_event_hooks: list[Callable[..., None]] = []
 
@@ -98,122 +92,6 @@ def sso_event_hook_register(function: Callable[..., None]) -> None:
 def _sso_event(*, action: str, organisation, user, data: dict) -> None:
     for function in _sso_event_hooks:
         function(action=action, organisation=organisation, user=user, data=data)
-
-
-def clock_skew_seconds() -> int:
-    """Return the leeway allowed on exp / iat / nbf (CRM_SSO_CLOCK_SKEW_SECONDS, 60)."""
-    return int(getattr(settings, "CRM_SSO_CLOCK_SKEW_SECONDS", 60))
-
-
-# --- which IdP -------------------------------------------------------------
-
-
-def enabled_providers():
-    """Return the IdPs a login may go to (enabled, organisation active)."""
-    return IdentityProvider.objects.filter(
-        is_enabled=True, organisation__is_active=True
-    ).select_related("organisation")
-
-
-def provider_for_login(
-    *, organisation_code: str = "", email: str = ""
-) -> IdentityProvider:
-    """Return the IdP of the organisation picked, or of the e-mail's domain.
-
-    Refused (`unknown_organisation`) when no enabled IdP matches.
-    """
-    providers = enabled_providers()
-    provider = None
-    code = (organisation_code or "").strip()
-    if code:
-        provider = providers.filter(organisation__code=code).first()
-    elif "@" in (email or ""):
-        domain = email.rsplit("@", 1)[1].strip().lower()
-        for candidate in providers:
-            if domain and domain in provider_email_domains(candidate):
-                provider = candidate
-                break
-    if provider is None:
-        raise SsoRefused(
-            _(
-                "その組織（またはメールアドレスのドメイン）のシングルサインオンは"
-                "設定されていません。組織を選び直すか、パスワードでログインしてください。"
-            ),
-            code=UNKNOWN_ORGANISATION,
-        )
-    return provider
-
-
-def provider_email_domains(provider: IdentityProvider) -> set[str]:
-    return {
-        d.strip().lower().lstrip("@")
-        for d in provider.email_domains.replace(" ", ",").split(",")
-        if d.strip()
-    }
-
-
-def provider_client_secret(provider: IdentityProvider) -> str:
-    """Return the client secret from the environment (NAME, or the file NAME_FILE)."""
-    secret = (
-        env_secret(provider.client_secret_env, "") if provider.client_secret_env else ""
-    )
-    if not secret:
-        raise SsoRefused(
-            _(
-                "シングルサインオンの設定が不完全です（クライアントシークレットがありません）。"
-                "システム管理者に連絡してください。"
-            ),
-            code=IDP_ERROR,
-        )
-    return secret
-
-
-_discovery_cache: dict[str, tuple[float, dict]] = {}
-_discovery_lock = threading.Lock()
-
-
-def provider_metadata(provider: IdentityProvider) -> dict:
-    """Return the IdP's discovery document (cached DISCOVERY_CACHE_SECONDS per process).
-
-    Its `issuer` must be exactly the configured issuer (OpenID Connect
-    Discovery 1.0 §4.3), or nothing from it is trusted.
-    """
-    issuer = provider.issuer
-    with _discovery_lock:
-        cached = _discovery_cache.get(issuer)
-        if cached and time.monotonic() - cached[0] < DISCOVERY_CACHE_SECONDS:
-            return cached[1]
-    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-    try:
-        response = requests.get(url, timeout=10)
-        response.raise_for_status()
-        metadata = response.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise SsoRefused(
-            _(
-                "所属組織の認証サーバーに接続できません。しばらくしてからお試しください。"
-            ),
-            code=IDP_ERROR,
-        ) from exc
-    if metadata.get("issuer") != issuer:
-        raise SsoRefused(
-            _(
-                "所属組織の認証サーバーの設定が一致しません（issuer）。システム管理者に連絡してください。"
-            ),
-            code=IDP_ERROR,
-        )
-    with _discovery_lock:
-        _discovery_cache[issuer] = (time.monotonic(), metadata)
-    return metadata
-
-
-def provider_metadata_forget(provider: IdentityProvider | None = None) -> None:
-    """Drop the cached discovery document(s) (a changed configuration, tests)."""
-    with _discovery_lock:
-        if provider is None:
-            _discovery_cache.clear()
-        else:
-            _discovery_cache.pop(provider.issuer, None)
 
 
 # --- rules on claims -------------------------------------------------------
