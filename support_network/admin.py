@@ -134,6 +134,11 @@ class OrganisationAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     readonly_fields = ["reminder_rules_effective"]
 
+    def save_form(self, request, form, change):
+        obj = super().save_form(request, form, change)
+        obj._pending_delegated = form.cleaned_data.get("delegated_organisations") or []
+        return obj
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and {"kind", "prefecture", "region"} & set(form.changed_data):
@@ -161,8 +166,34 @@ class MembershipAdmin(admin.ModelAdmin):
     filter_horizontal = ["expertise"]
 
 
+class IdentityProviderGroupFormSet(forms.BaseInlineFormSet):
+    """Each group maps into the IdP's own organisation or one delegated to it.
+
+    The delegations are those of the form being saved with it (see
+    IdentityProviderAdmin.save_form), so both can change in one save.
+    """
+
+    def clean(self):
+        super().clean()
+        provider = self.instance
+        pending = getattr(provider, "_pending_delegated", None)
+        if pending is None:
+            pending = provider.delegated_organisations.all() if provider.pk else []
+        allowed = {provider.organisation_id} | {org.pk for org in pending}
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            organisation = form.cleaned_data.get("organisation")
+            if organisation is not None and organisation.pk not in allowed:
+                form.add_error(
+                    "organisation",
+                    _("この IdP の組織か、委任された組織だけを選べます。"),
+                )
+
+
 class IdentityProviderGroupInline(admin.TabularInline):
     model = IdentityProviderGroup
+    formset = IdentityProviderGroupFormSet
     extra = 1
     autocomplete_fields = ["organisation"]
 
@@ -208,6 +239,11 @@ class IdentityProviderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def save_form(self, request, form, change):
+        obj = super().save_form(request, form, change)
+        obj._pending_delegated = form.cleaned_data.get("delegated_organisations") or []
+        return obj
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -236,13 +236,17 @@ class OpenIdProvider:
 
     def id_token_for_other_client(self, username: str) -> str:
         """Return a real ID token the provider issued to the *other* client (crm-other)."""
+        return self.id_token_for(username, OTHER_CLIENT_ID, OTHER_CLIENT_SECRET)
+
+    def id_token_for(self, username: str, client_id: str, client_secret: str) -> str:
+        """Return a real ID token of a login of its own (own state and nonce) for client_id."""
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         redirect_uri = self._redirect_uri
         query = urlencode(
             {
                 "response_type": "code",
-                "client_id": OTHER_CLIENT_ID,
+                "client_id": client_id,
                 "redirect_uri": redirect_uri,
                 "scope": "openid email profile groups",
                 "state": "other-state",
@@ -259,8 +263,8 @@ class OpenIdProvider:
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": redirect_uri,
-                "client_id": OTHER_CLIENT_ID,
-                "client_secret": OTHER_CLIENT_SECRET,
+                "client_id": client_id,
+                "client_secret": client_secret,
                 "code_verifier": verifier,
             },
             timeout=10,

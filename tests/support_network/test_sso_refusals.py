@@ -27,7 +27,7 @@ from support_network.models import (
 )
 from support_network.services import sso
 from tests.conftest import ORG_A, ORG_B
-from tests.oidc.harness import CLIENT_SECRET
+from tests.oidc.harness import CLIENT_ID, CLIENT_SECRET
 from tests.support_network.conftest import sso_login
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +62,30 @@ def test_token_for_another_client_is_refused(client, idp):
     data = refused_reason()
     assert (data["reason"], data["why"]) == (sso.BAD_TOKEN, "audience")
     assert "_auth_user_id" not in client.session
+
+
+def test_id_token_of_another_login_is_refused_by_its_nonce(client, idp):
+    # A real token for our own client, from an earlier login (its own nonce):
+    # a captured ID token cannot be played into another login.
+    idp.set_account("tanaka", groups=["crm-window-staff"])
+    captured = idp.id_token_for("tanaka", CLIENT_ID, CLIENT_SECRET)
+    idp.proxy.tamper = lambda answer: {**answer, "id_token": captured}
+    before = User.objects.count()
+    answer, _path = sso_login(client, idp, "tanaka")
+    assert answer.status_code == 403
+    assert_nothing_created(before)
+    assert "Nonce" in refused_reason()["why"]
+
+
+def test_deactivated_user_is_refused(client, idp):
+    idp.set_account("tanaka", groups=["crm-window-staff"])
+    sso_login(client, idp, "tanaka")
+    client.post("/logout/")
+    User.objects.filter(email="tanaka@tokyo.example.jp").update(is_active=False)
+    answer, _path = sso_login(client, idp, "tanaka")
+    assert answer.status_code == 403
+    assert "このユーザーは無効です" in answer.content.decode()
+    assert refused_reason()["reason"] == sso.USER_INACTIVE
 
 
 def _forge(answer, **claims):
