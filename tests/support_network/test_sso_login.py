@@ -243,3 +243,13 @@ def test_sso_user_gets_an_api_token_from_the_web_session(client, idp, api):
     assert token
     answer = api().get("/api/v1/cases/", HTTP_AUTHORIZATION=f"Token {token}")
     assert answer.status_code == 200
+
+
+def test_next_page_is_kept_through_the_idp_and_foreign_ones_are_dropped(client, idp):
+    idp.set_account("next-user", groups=["crm-window-staff"])
+    for target, expected in (("/cases/", "/cases/"), ("https://evil.example/", "/")):
+        start = client.post("/sso/start/", {"organisation": ORG_A, "next": target})
+        back = idp.login(start.context["url"], "next-user")
+        answer = client.get(back.removeprefix("http://testserver"))
+        assert answer["Location"] == expected
+        client.post("/logout/")
