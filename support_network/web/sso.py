@@ -5,6 +5,7 @@
   is a short page that moves on to the IdP (meta refresh and a link): the
   site's CSP allows forms to post to itself only (`form-action 'self'`),
   and browsers apply that to a redirect that follows a form, too.
+  `GET /sso/start/?organisation=<code>` (a portal link) redirects at once.
 - `GET /sso/callback/`: the redirect URI every IdP is given. The `state`
   is taken out of the session (a replayed callback finds none), the code is
   exchanged and the ID token verified, then support_network/services/sso.py
@@ -31,7 +32,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from support_network import mfa
 from support_network.models import IdentityProvider
@@ -57,11 +58,17 @@ def _refused(
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def sso_start(request):
-    """Send the browser to the IdP of the organisation picked (or of the e-mail's domain)."""
-    code = request.POST.get("organisation", "")
-    email = request.POST.get("email", "")
+    """Send the browser to the IdP of the organisation picked (or of the e-mail's domain).
+
+    POST is the login page's form (answered with a page that moves on, see
+    above); GET `?organisation=<code>` is a link an agency may put in its
+    portal (e.g. an Entra ID "My Apps" tile) and redirects at once.
+    """
+    data = request.POST if request.method == "POST" else request.GET
+    code = data.get("organisation", "")
+    email = data.get("email", "")
     try:
         provider = sso.provider_for_login(organisation_code=code, email=email)
         response = SsoRequestView().redirect_for(request, provider)
@@ -70,7 +77,9 @@ def sso_start(request):
         return _refused(
             request, exc, None, {"organisation": code[:60], "domain": domain}
         )
-    request.session["oidc_login_next"] = _safe_next(request, request.POST.get("next"))
+    request.session["oidc_login_next"] = _safe_next(request, data.get("next"))
+    if request.method == "GET":
+        return response
     return render(
         request,
         "registration/sso_redirect.html",

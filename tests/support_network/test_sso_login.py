@@ -253,3 +253,14 @@ def test_next_page_is_kept_through_the_idp_and_foreign_ones_are_dropped(client, 
         answer = client.get(back.removeprefix("http://testserver"))
         assert answer["Location"] == expected
         client.post("/logout/")
+
+
+def test_portal_link_starts_the_login_with_a_redirect(client, idp):
+    idp.set_account("portal-user", groups=["crm-window-staff"])
+    answer = client.get("/sso/start/", {"organisation": ORG_A})
+    assert answer.status_code == 302
+    url = answer["Location"]
+    assert url.startswith(idp.issuer + "/auth?")
+    assert "code_challenge_method=S256" in url and "nonce=" in url and "state=" in url
+    back = idp.login(url, "portal-user")
+    assert client.get(back.removeprefix("http://testserver"))["Location"] == "/"
