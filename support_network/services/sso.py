@@ -31,7 +31,7 @@ import hashlib
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -239,7 +239,7 @@ def _sync_memberships(provider, user, roles: dict[int, str], *, now) -> list[dic
             membership.save(update_fields=["role", "is_active", "updated_at"])
             action = SSO_MEMBERSHIP_CHANGED
         data = {"via": "sso", "provider": provider.organisation.code, "changes": diff}
-        accounts._member_event(
+        accounts.member_event_emit(
             actor=actor, action=action, membership=membership, data=data
         )
         changes.append(
@@ -261,19 +261,15 @@ def sso_login_apply(*, provider: IdentityProvider, claims: dict, now=None):
             _("ID トークンに利用者の識別子 (sub) がありません。"), code=BAD_TOKEN
         )
     roles = desired_roles(provider, claims)
-    with transaction.atomic():
-        known = SsoIdentity.objects.filter(
-            provider=provider, subject=str(claims["sub"])
-        ).exists()
-        if not roles and not known:
-            raise SsoRefused(_no_group_message(), code=NO_MAPPED_GROUP)
-        user, created = _user_from_claims(provider, claims, now=now)
-        if not user.is_active:
-            raise SsoRefused(
-                _("このユーザーは無効です。組織管理者に連絡してください。"),
-                code=USER_INACTIVE,
-            )
-        changes = _sync_memberships(provider, user, roles, now=now)
+    for attempt in (1, 2):
+        try:
+            user, created, changes = _apply(provider, claims, roles, now=now)
+            break
+        except IntegrityError:
+            # Two first logins of one person at once (two tabs): the other
+            # created the account; the second try finds it.
+            if attempt == 2:
+                raise
     if not roles:
         # The memberships ended (committed above); the login itself is refused.
         raise SsoRefused(_no_group_message(), code=NO_MAPPED_GROUP, user_id=user.pk)
@@ -291,6 +287,22 @@ def sso_login_apply(*, provider: IdentityProvider, claims: dict, now=None):
         },
     )
     return user
+
+
+@transaction.atomic
+def _apply(provider, claims, roles, *, now):
+    known = SsoIdentity.objects.filter(
+        provider=provider, subject=str(claims["sub"])
+    ).exists()
+    if not roles and not known:
+        raise SsoRefused(_no_group_message(), code=NO_MAPPED_GROUP)
+    user, created = _user_from_claims(provider, claims, now=now)
+    if not user.is_active:
+        raise SsoRefused(
+            _("このユーザーは無効です。組織管理者に連絡してください。"),
+            code=USER_INACTIVE,
+        )
+    return user, created, _sync_memberships(provider, user, roles, now=now)
 
 
 def _no_group_message() -> str:
