@@ -412,7 +412,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out pairs
     "support_network.auth.AddressLockoutBackend",  # per-address ceiling
     "django.contrib.auth.backends.ModelBackend",
+    # Sessions opened by single sign-on (support_network/oidc.py); it never
+    # takes a username and password.
+    "support_network.oidc.SsoBackend",
 ]
+# Single sign-on (OpenID Connect per organisation, support_network/services/sso.py):
+# the clock skew allowed on the ID token's exp / iat / nbf.
+CRM_SSO_CLOCK_SKEW_SECONDS = env_int("CRM_SSO_CLOCK_SKEW_SECONDS", 60)
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 # Failed logins from one address (any usernames) that lock the address out

@@ -1,7 +1,6 @@
 """URL map: the web UI, the admin, the API under /api/v1/ and its schema."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -43,6 +42,7 @@ from support_network.views.auth import (
 from support_network.views.members import MemberViewSet
 from support_network.views.network import OrganisationViewSet, PrefectureViewSet
 from support_network.views.password import PasswordResetRequestView
+from support_network.web import sso as sso_web
 from support_network.web.actors import organisation_switch
 from support_network.web.mfa import admin_login
 
@@ -88,7 +88,8 @@ urlpatterns = [
     # Accounts, and the login (with its second step for users with TOTP) and
     # /account/mfa/.
     path("", include("support_network.web.urls")),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Ends the local session; after an SSO login also the IdP's (support_network/web/sso.py).
+    path("logout/", sso_web.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/auth/token/", TokenView.as_view(), name="api-token"),

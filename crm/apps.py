@@ -28,6 +28,12 @@ class CrmConfig(AppConfig):
 
         member_event_hook_register(audit_member_event)
 
+        # Audit events of single sign-on: logins and refusals with their reason.
+        from crm.services.audit_accounts import audit_sso_event
+        from support_network.extensions import sso_event_hook_register
+
+        sso_event_hook_register(audit_sso_event)
+
         # Satisfaction surveys are scheduled and sent by the reminder sweep.
         from crm.extensions import reminder_source_register
         from crm.services.surveys import surveys_sweep

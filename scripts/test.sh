@@ -35,6 +35,19 @@ if [ ! -x /usr/bin/chromium ] || [ -z "$(fc-list :lang=ja 2>/dev/null)" ]; then
     apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 
+# The SSO tests run a real OpenID Provider (node oidc-provider, tests/oidc/);
+# their fixture installs it with `npm ci` from tests/oidc/package-lock.json.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  else
+    echo "scripts/test.sh: the SSO tests need Node.js 20+ and npm (apt-get install nodejs npm)." >&2
+    exit 1
+  fi
+fi
+(cd tests/oidc && [ -d node_modules/oidc-provider ] || npm ci --no-audit --no-fund --loglevel=error)
+
 .venv/bin/ruff check .
 .venv/bin/python manage.py check --fail-level WARNING
 .venv/bin/python manage.py makemigrations --check --dry-run

@@ -4,16 +4,20 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from support_network.errors import DomainError
 from support_network.models import (
     ExpertiseTag,
+    IdentityProvider,
+    IdentityProviderGroup,
     Membership,
     Organisation,
     Prefecture,
     Region,
+    SsoIdentity,
 )
 from support_network.reminder_rules import (
     known_rule_keys,
@@ -130,6 +134,11 @@ class OrganisationAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     readonly_fields = ["reminder_rules_effective"]
 
+    def save_form(self, request, form, change):
+        obj = super().save_form(request, form, change)
+        obj._pending_delegated = form.cleaned_data.get("delegated_organisations") or []
+        return obj
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and {"kind", "prefecture", "region"} & set(form.changed_data):
@@ -155,3 +164,120 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "organisation__code", "organisation__name"]
     autocomplete_fields = ["user", "organisation"]
     filter_horizontal = ["expertise"]
+
+
+class IdentityProviderGroupFormSet(forms.BaseInlineFormSet):
+    """Each group maps into the IdP's own organisation or one delegated to it.
+
+    The delegations are those of the form being saved with it (see
+    IdentityProviderAdmin.save_form), so both can change in one save.
+    """
+
+    def clean(self):
+        super().clean()
+        provider = self.instance
+        pending = getattr(provider, "_pending_delegated", None)
+        if pending is None:
+            pending = provider.delegated_organisations.all() if provider.pk else []
+        allowed = {provider.organisation_id} | {org.pk for org in pending}
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            organisation = form.cleaned_data.get("organisation")
+            if organisation is not None and organisation.pk not in allowed:
+                form.add_error(
+                    "organisation",
+                    _("この IdP の組織か、委任された組織だけを選べます。"),
+                )
+
+
+class IdentityProviderGroupInline(admin.TabularInline):
+    model = IdentityProviderGroup
+    formset = IdentityProviderGroupFormSet
+    extra = 1
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(admin.ModelAdmin):
+    """An organisation's OpenID Provider (README "シングルサインオン"); superusers only."""
+
+    list_display = ["organisation", "display_name", "issuer", "is_enabled", "passwords_disabled"]
+    list_filter = ["is_enabled", "passwords_disabled"]
+    search_fields = ["organisation__code", "organisation__name", "issuer", "client_id"]
+    autocomplete_fields = ["organisation"]
+    filter_horizontal = ["delegated_organisations"]
+    inlines = [IdentityProviderGroupInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (None, {"fields": ["organisation", "display_name", "is_enabled"]}),
+        (
+            _("OpenID Provider"),
+            {"fields": ["issuer", "client_id", "client_secret_env", "scopes"]},
+        ),
+        (
+            _("所属と役割"),
+            {"fields": ["groups_claim", "delegated_organisations"]},
+        ),
+        (
+            _("ログイン"),
+            {"fields": ["email_domains", "mfa_acr_values", "passwords_disabled"]},
+        ),
+    ]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def save_form(self, request, form, change):
+        obj = super().save_form(request, form, change)
+        obj._pending_delegated = form.cleaned_data.get("delegated_organisations") or []
+        return obj
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from support_network.services.sso import provider_metadata_forget
+
+        provider_metadata_forget(obj)
+
+
+@admin.register(SsoIdentity)
+class SsoIdentityAdmin(admin.ModelAdmin):
+    """Accounts at the IdPs. A superuser links an existing (password) account here
+    before its organisation moves to SSO: provider + the IdP's `sub` + the user."""
+
+    list_display = ["provider", "subject", "user", "last_login_at"]
+    search_fields = ["subject", "user__username", "user__email"]
+    list_select_related = ["provider__organisation", "user"]
+    raw_id_fields = ["user"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ["provider", "subject", "user", "last_login_at"]
+        return ["last_login_at"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -7,5 +7,10 @@ CrmConfig.ready().
 
 from support_network.services.accounts import member_event_hook_register
 from support_network.services.network import organisation_place_hook_register
+from support_network.services.sso import sso_event_hook_register
 
-__all__ = ["member_event_hook_register", "organisation_place_hook_register"]
+__all__ = [
+    "member_event_hook_register",
+    "organisation_place_hook_register",
+    "sso_event_hook_register",
+]

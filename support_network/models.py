@@ -1,6 +1,8 @@
 """The network itself: regional blocks, prefectures, organisations, memberships."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -207,3 +209,188 @@ class Membership(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} / {self.organisation} ({self.get_role_display()})"
+
+
+class IdentityProvider(TimestampedModel):
+    """An organisation's OpenID Provider: its staff sign in through it (SSO).
+
+    Configured by the superuser in the admin. The client secret is never
+    stored: `client_secret_env` names an environment variable holding it
+    (or `<NAME>_FILE`, a file holding it). support_network/services/sso.py
+    reads this row per login; the group → role mapping is its `groups`.
+    """
+
+    organisation = models.OneToOneField(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="identity_provider",
+        verbose_name=_("組織"),
+    )
+    is_enabled = models.BooleanField(_("有効"), default=True)
+    display_name = models.CharField(
+        _("表示名"),
+        max_length=100,
+        blank=True,
+        help_text=_("ログイン画面に出す名前（例: Microsoft Entra ID）。空なら組織名。"),
+    )
+    issuer = models.URLField(
+        _("発行者 (issuer) の URL"),
+        max_length=300,
+        help_text=_(
+            "OpenID Provider の issuer。<issuer>/.well-known/openid-configuration "
+            "から各エンドポイントと鍵の場所を読みます。"
+        ),
+    )
+    client_id = models.CharField(_("クライアント ID"), max_length=300)
+    client_secret_env = models.CharField(
+        _("クライアントシークレットの環境変数名"),
+        max_length=100,
+        validators=[
+            RegexValidator(
+                r"^[A-Z][A-Z0-9_]*$",
+                _("英大文字・数字・_ の環境変数名を入れてください（例: CRM_SSO_TOKYO_SECRET）。"),
+            )
+        ],
+        help_text=_(
+            "シークレットそのものではなく、それを入れた環境変数の名前。"
+            "<名前>_FILE にファイルのパスを入れた場合はそのファイルから読みます。"
+        ),
+    )
+    scopes = models.CharField(
+        _("スコープ"), max_length=300, default="openid email profile"
+    )
+    groups_claim = models.CharField(
+        _("グループのクレーム名"),
+        max_length=100,
+        default="groups",
+        help_text=_("所属と役割を決めるグループの一覧が入るクレーム（例: groups, roles）。"),
+    )
+    email_domains = models.CharField(
+        _("メールのドメイン"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "ログイン画面でメールアドレスからこの組織を選ぶためのドメイン（カンマ区切り、"
+            "例: example.go.jp）。"
+        ),
+    )
+    mfa_acr_values = models.CharField(
+        _("多要素認証とみなす acr"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "ID トークンの acr がこのいずれか（空白区切り）なら多要素認証済みとみなします。"
+            "amr に mfa / otp / hwk があれば常に多要素認証済みです。"
+        ),
+    )
+    passwords_disabled = models.BooleanField(
+        _("パスワードでのログインを禁止"),
+        default=False,
+        help_text=_("この組織のメンバーはシングルサインオンでしかログインできません。"),
+    )
+    delegated_organisations = models.ManyToManyField(
+        Organisation,
+        blank=True,
+        related_name="delegating_identity_providers",
+        verbose_name=_("委任された組織"),
+        help_text=_(
+            "この IdP が所属を与えてよい他の組織（自組織のほか）。"
+            "ここにない組織の所属は決して与えません。"
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("シングルサインオン (OpenID Connect)")
+        verbose_name_plural = _("シングルサインオン (OpenID Connect)")
+        ordering = ["organisation__code"]
+
+    def __str__(self) -> str:
+        return self.display_name or str(self.organisation)
+
+
+class IdentityProviderGroup(models.Model):
+    """One line of an IdP's group mapping: a group claim value → role in an organisation."""
+
+    provider = models.ForeignKey(
+        IdentityProvider,
+        on_delete=models.CASCADE,
+        related_name="groups",
+        verbose_name=_("シングルサインオン"),
+    )
+    group = models.CharField(
+        _("グループ"), max_length=200, help_text=_("例: crm-window-staff")
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="identity_provider_groups",
+        verbose_name=_("組織"),
+        help_text=_("IdP の組織か、その IdP に委任された組織"),
+    )
+    role = models.CharField(_("役割"), max_length=20, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("グループと役割の対応")
+        verbose_name_plural = _("グループと役割の対応")
+        ordering = ["provider", "group"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "group", "organisation"],
+                name="sn_idp_group_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values),
+                name="sn_idp_group_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} → {self.organisation} ({self.get_role_display()})"
+
+    def clean(self):
+        provider = self.provider if self.provider_id else None
+        if provider is None or not self.organisation_id:
+            return
+        if self.organisation_id != provider.organisation_id and not (
+            provider.pk
+            and provider.delegated_organisations.filter(pk=self.organisation_id).exists()
+        ):
+            raise ValidationError(
+                {
+                    "organisation": _(
+                        "この IdP の組織か、委任された組織（保存済みのもの）だけを選べます。"
+                    )
+                }
+            )
+
+
+class SsoIdentity(TimestampedModel):
+    """A user's account at an IdP (its `sub`), linked at their first SSO login."""
+
+    provider = models.ForeignKey(
+        IdentityProvider,
+        on_delete=models.CASCADE,
+        related_name="identities",
+        verbose_name=_("シングルサインオン"),
+    )
+    subject = models.CharField(_("IdP のユーザー識別子 (sub)"), max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sso_identities",
+        verbose_name=_("ユーザー"),
+    )
+    last_login_at = models.DateTimeField(_("最終ログイン"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("シングルサインオンのアカウント")
+        verbose_name_plural = _("シングルサインオンのアカウント")
+        ordering = ["provider", "subject"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "subject"], name="sn_sso_identity_unique_sub"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} / {self.subject}"

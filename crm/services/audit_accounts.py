@@ -11,6 +11,7 @@ that organisation's org admins read it in GET /api/v1/audit-events/
 from __future__ import annotations
 
 from crm.services.audit import audit_record
+from support_network.actors import Actor
 
 
 def audit_member_event(*, actor, action, membership, data) -> None:
@@ -21,4 +22,19 @@ def audit_member_event(*, actor, action, membership, data) -> None:
         obj=membership,
         data=data,
         organisation=membership.organisation,
+    )
+
+
+def audit_sso_event(*, action, organisation, user, data) -> None:
+    """Write one audit event of single sign-on (`sso.login`, `sso.login_refused`).
+
+    It names the account as its object (none for a refusal before any
+    account is known) and belongs to the IdP's organisation.
+    """
+    audit_record(
+        actor=Actor(user=user) if user is not None and action == "sso.login" else None,
+        action=action,
+        obj=user,
+        data=data,
+        organisation=organisation,
     )

@@ -68,6 +68,14 @@ def _member_event(
         function(actor=actor, action=action, membership=membership, data=data)
 
 
+def member_event_emit(
+    *, actor: Actor, action: str, membership: Membership, data: dict
+) -> None:
+    """Tell the registered hooks (crm's audit) of a membership change made elsewhere
+    in support_network (single sign-on: support_network/services/sso.py)."""
+    _member_event(actor=actor, action=action, membership=membership, data=data)
+
+
 def org_admin_require(actor: Actor) -> None:
     """Refuse anybody but an org admin acting for their organisation (403)."""
     if actor.membership is None or actor.role != Role.ORG_ADMIN:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from axes.helpers import get_cool_off
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from config.api import throttled_response
 from config.throttling import LoginRateThrottle
 from support_network import mfa
+from support_network.services import sso
 from support_network.services.auth import user_password_change
 from support_network.tokens import token_create, token_revoke
 
@@ -48,6 +49,14 @@ class TokenRequestSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
+        user_model = get_user_model()
+        named = user_model._default_manager.filter(
+            **{user_model.USERNAME_FIELD: attrs.get("username")}
+        ).first()
+        if sso.password_login_refused(named):
+            raise serializers.ValidationError(
+                sso.password_refused_message(api=True), code="password_login_disabled"
+            )
         user = authenticate(
             request=self.context.get("request"),
             username=attrs.get("username"),

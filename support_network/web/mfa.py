@@ -27,7 +27,9 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -41,6 +43,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from support_network import mfa
 from support_network.errors import DomainError
+from support_network.services import sso
 
 PENDING_KEY = "mfa_pending"
 PENDING_SECONDS = 300
@@ -58,8 +61,31 @@ def _safe_next(request, target: str | None) -> str:
     return target
 
 
+class LoginForm(AuthenticationForm):
+    """Django's login form; members of an organisation that turned passwords off are sent to SSO."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        if username:
+            user = get_user_model()._default_manager.filter(
+                **{get_user_model().USERNAME_FIELD: username}
+            ).first()
+            if sso.password_login_refused(user):
+                raise ValidationError(sso.password_refused_message(), code="sso_only")
+        return super().clean()
+
+
 class MfaLoginView(auth_views.LoginView):
     """Django's login; users with a second factor continue to /login/otp/."""
+
+    form_class = LoginForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sso_providers"] = list(
+            sso.enabled_providers().order_by("organisation__code")
+        )
+        return context
 
     def form_valid(self, form):
         user = form.get_user()
@@ -249,6 +275,11 @@ class MfaMiddleware:
     def _check(self, request, user):
         is_verified = getattr(user, "is_verified", None)
         if is_verified is not None and is_verified():
+            return None
+        # A single sign-on whose IdP asserted a second factor (amr / acr)
+        # satisfies the rule (support_network/services/sso.py mfa_asserted).
+        info = request.session.get("sso") if hasattr(request, "session") else None
+        if info and info.get("mfa"):
             return None
         path = request.path
         is_api = path.startswith("/api/")

@@ -7,7 +7,7 @@ config/urls.py includes them after crm's and programs' routes.
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from support_network.web import members, mfa, password
+from support_network.web import members, mfa, password, sso
 
 urlpatterns = [
     path("members/", members.member_list, name="members"),
@@ -61,4 +61,9 @@ urlpatterns = [
     path("login/", mfa.MfaLoginView.as_view(), name="login"),
     path("login/otp/", mfa.login_otp, name="login-otp"),
     path("account/mfa/", mfa.mfa_setup, name="mfa-setup"),
+    # Single sign-on (OpenID Connect per organisation): the redirect URI of
+    # every IdP is /sso/callback/.
+    path("sso/start/", sso.sso_start, name="sso-start"),
+    path("sso/callback/", sso.sso_callback, name="sso-callback"),
+    path("account/api-token/", sso.api_token_page, name="api-token-page"),
 ]

@@ -111,6 +111,18 @@ def one_of_each(network, superuser_actor):
     AccessFailureLog.objects.create(
         username="x", ip_address="127.0.0.1", user_agent="t", locked_out=False
     )
+    from support_network.models import IdentityProvider, SsoIdentity
+
+    provider = IdentityProvider.objects.create(
+        organisation=staff.organisation,
+        issuer="https://idp.example.jp",
+        client_id="crm",
+        client_secret_env="CRM_SSO_ADMIN_PAGES_SECRET",
+    )
+    provider.groups.create(
+        group="crm-staff", organisation=staff.organisation, role="window_staff"
+    )
+    SsoIdentity.objects.create(provider=provider, subject="admin-pages", user=staff.user)
     return consultation
 
 
